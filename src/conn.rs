@@ -1,0 +1,720 @@
+//! One client connection: read → parse → respond → keep alive or close.
+//!
+//! ```text
+//! Idle ──byte──▶ Head ──complete──▶ (Body: discard) ──▶ respond ──▶ Idle
+//!                  │ limit/garbage/timeout                 │ EAGAIN
+//!                  └──▶ error reply, close ──▶ Linger      └──▶ Write ──done──▶ Idle
+//! ```
+//! Every state has a deadline. A connection never blocks its worker: all
+//! sockets are nonblocking and a short write parks the rest of the response
+//! on the connection until epoll reports it writable.
+//!
+//! Input is read into the worker's scratch buffer; only bytes left over (a
+//! partial head, pipelined requests behind a blocked write) are copied into
+//! the connection's own buffer, which is freed once drained, so an idle
+//! connection owns no buffer.
+
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::rc::Rc;
+use std::time::Instant;
+
+use rustix::io::Errno;
+use rustix::net::{SendFlags, Shutdown};
+
+use crate::log::{AccessLog, ReqLine};
+use crate::request::{self, BodyFraming, ChunkError, ChunkedDecoder, Limits, Method, Request};
+use crate::resolve::{CachedFile, Reply, Resolver, Root};
+use crate::response::{ALLOW, DateCache, HeadWriter, Persist, Status};
+use crate::cli::Config;
+
+/// Most bytes one `sendfile` call is asked for, and most sent for one
+/// connection per wake-up, so one fast reader of a huge file cannot hog
+/// its worker.
+const SENDFILE_CHUNK: usize = 1 << 20;
+const SENDFILE_BUDGET: u64 = 4 << 20;
+
+/// Per-worker state shared by its connections.
+pub struct Ctx {
+    pub cfg: Rc<Config>,
+    pub root: std::sync::Arc<Root>,
+    pub limits: Limits,
+    pub now: Instant,
+    pub date: DateCache,
+    pub resolver: Resolver,
+    pub log: AccessLog,
+    /// Input scratch: a whole read lands here first.
+    pub scratch: Box<[u8]>,
+    /// Output staging: heads and small bodies, written once per batch.
+    pub out: Vec<u8>,
+    /// Set once shutdown begins: every response closes its connection.
+    pub draining: bool,
+}
+
+/// What the worker should do with the connection after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep it; `interest` says what to wait for.
+    Wait(Interest),
+    /// Close it now.
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    Read,
+    Write,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between requests (keep-alive idle).
+    Idle,
+    /// Some of a head has arrived.
+    Head,
+    /// Discarding a request body; the reply waits in `deferred`.
+    Body,
+    /// Blocked writing a response.
+    Write,
+    /// Response done, write side shut: draining input until EOF.
+    Linger,
+}
+
+enum BodyLeft {
+    Length(u64),
+    Chunked(ChunkedDecoder),
+}
+
+/// A reply decided before the request body was read.
+struct Deferred {
+    reply: Reply,
+    head_only: bool,
+    persist: Persist,
+    /// For the access log and the redirect target.
+    method: String,
+    target: String,
+    version: &'static str,
+}
+
+/// A file body still to go out by sendfile.
+struct FileBody {
+    file: Rc<CachedFile>,
+    pos: u64,
+    end: u64,
+}
+
+pub struct Conn {
+    sock: OwnedFd,
+    peer: SocketAddr,
+    state: State,
+    /// Unparsed input kept between reads.
+    buf: Vec<u8>,
+    /// Unsent response bytes, when a write would have blocked.
+    pending: Vec<u8>,
+    pending_pos: usize,
+    file: Option<FileBody>,
+    body: Option<BodyLeft>,
+    deferred: Option<Deferred>,
+    /// The current response is the last: linger-close after it.
+    closing: bool,
+    /// Over --max-connections: gets a 503 and is not counted.
+    pub rejected: bool,
+    pub deadline: Instant,
+    /// When the current request's first byte arrived.
+    started: Instant,
+}
+
+impl Conn {
+    pub fn new(sock: OwnedFd, peer: SocketAddr, cx: &Ctx) -> Conn {
+        Conn {
+            sock,
+            peer,
+            state: State::Idle,
+            buf: Vec::new(),
+            pending: Vec::new(),
+            pending_pos: 0,
+            file: None,
+            body: None,
+            deferred: None,
+            closing: false,
+            rejected: false,
+            deadline: cx.now + cx.cfg.keepalive_timeout,
+            started: cx.now,
+        }
+    }
+
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+
+    /// Whether the connection may simply be dropped at shutdown: no
+    /// response in flight that a client is waiting on.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Idle | State::Head | State::Linger)
+            && self.pending.is_empty()
+            && self.file.is_none()
+    }
+
+    /// A new connection beyond the limit: answer 503, then linger-close.
+    pub fn reject(&mut self, cx: &mut Ctx) -> Flow {
+        self.rejected = true;
+        crate::response::service_unavailable(&mut cx.out, &cx.date);
+        self.closing = true;
+        self.flush(cx)
+    }
+
+    /// The deadline passed. A client that started a request and stalled
+    /// gets a best-effort 408 before the close.
+    pub fn on_timeout(&mut self, cx: &mut Ctx) {
+        if matches!(self.state, State::Head | State::Body) && self.pending.is_empty() {
+            cx.out.clear();
+            error_reply(&mut cx.out, Status::RequestTimeout, false, Persist::Close, &cx.date);
+            let _ = rustix::net::send(&self.sock, &cx.out, SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
+            cx.out.clear();
+        }
+    }
+
+    /// After a panic while handling this connection: a best-effort 500
+    /// behind whatever complete responses were already staged.
+    pub fn on_panic(&mut self, cx: &mut Ctx) {
+        if !self.pending.is_empty() || matches!(self.state, State::Write | State::Linger) {
+            cx.out.clear();
+            return;
+        }
+        let status = Status::InternalServerError;
+        let date = &cx.date;
+        cx.log.record(&self.peer, ReqLine::UNPARSED, status, 0, self.started, date);
+        error_reply(&mut cx.out, status, false, Persist::Close, &cx.date);
+        let _ = rustix::net::send(&self.sock, &cx.out, SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
+        cx.out.clear();
+    }
+
+    pub fn on_event(&mut self, cx: &mut Ctx) -> Flow {
+        match self.state {
+            State::Write => self.flush(cx),
+            State::Linger => self.drain_linger(cx),
+            State::Idle | State::Head | State::Body => self.on_readable(cx),
+        }
+    }
+
+    fn on_readable(&mut self, cx: &mut Ctx) -> Flow {
+        if self.buf.is_empty() {
+            // Fast path: the read lands in the worker's scratch buffer.
+            let mut scratch = std::mem::take(&mut cx.scratch);
+            let flow = match read(&self.sock, &mut scratch[..]) {
+                Err(Errno::AGAIN) => Flow::Wait(Interest::Read),
+                Ok(0) | Err(_) => Flow::Close,
+                Ok(n) => {
+                    let consumed = self.process(&scratch[..n], cx);
+                    if !self.closing && consumed < n {
+                        self.buf.extend_from_slice(&scratch[consumed..n]);
+                    }
+                    self.after_input(cx)
+                }
+            };
+            cx.scratch = scratch;
+            return flow;
+        }
+        // Continue a partial head (or body) held in our own buffer.
+        let old = self.buf.len();
+        let room = (cx.limits.max_head + 4096).saturating_sub(old).max(4096);
+        self.buf.resize(old + room, 0);
+        let result = read(&self.sock, &mut self.buf[old..]);
+        let n = match result {
+            Ok(n) => n,
+            Err(_) => 0,
+        };
+        self.buf.truncate(old + n);
+        match result {
+            Err(Errno::AGAIN) => return Flow::Wait(Interest::Read),
+            Ok(0) | Err(_) => return Flow::Close,
+            Ok(_) => {}
+        }
+        // A head can only complete on a line feed; without one, only the
+        // limits need checking. This keeps a byte-at-a-time client from
+        // making us re-parse its growing head on every byte.
+        if self.state == State::Head && !self.buf[old..].contains(&b'\n') {
+            return match request::check_partial(&self.buf, &cx.limits) {
+                Ok(()) => Flow::Wait(Interest::Read),
+                Err(e) => {
+                    self.fail(e.status(), cx);
+                    self.flush(cx)
+                }
+            };
+        }
+        let buf = std::mem::take(&mut self.buf);
+        self.on_own_input(buf, cx)
+    }
+
+    /// Processes input that was kept in our own buffer; what is left stays.
+    fn on_own_input(&mut self, mut buf: Vec<u8>, cx: &mut Ctx) -> Flow {
+        let consumed = self.process(&buf, cx);
+        if !self.closing && consumed < buf.len() {
+            buf.drain(..consumed);
+            self.buf = buf;
+        }
+        self.after_input(cx)
+    }
+
+    fn after_input(&mut self, cx: &mut Ctx) -> Flow {
+        if self.state == State::Write {
+            return Flow::Wait(Interest::Write);
+        }
+        if self.state == State::Linger {
+            return Flow::Wait(Interest::Read);
+        }
+        self.flush(cx)
+    }
+
+    /// Parses and answers as many requests as `input` holds. Returns the
+    /// bytes consumed; stops early when a write blocks.
+    fn process(&mut self, input: &[u8], cx: &mut Ctx) -> usize {
+        let mut at = 0;
+        while at < input.len() && !self.closing {
+            let data = &input[at..];
+            match self.state {
+                State::Idle | State::Head => {
+                    if self.state == State::Idle {
+                        self.state = State::Head;
+                        self.started = cx.now;
+                        self.deadline = cx.now + cx.cfg.header_timeout;
+                    }
+                    match request::parse(data, &cx.limits) {
+                        Ok(None) => break,
+                        Err(e) => self.fail(e.status(), cx),
+                        Ok(Some((req, n))) => {
+                            at += n;
+                            self.on_request(req, cx);
+                            if self.state == State::Write {
+                                break;
+                            }
+                        }
+                    }
+                }
+                State::Body => match self.discard_body(data, cx) {
+                    Ok(n) => at += n,
+                    Err(status) => self.fail(status, cx),
+                },
+                State::Write | State::Linger => break,
+            }
+        }
+        if self.closing {
+            // Nothing after a closing response is looked at.
+            return input.len();
+        }
+        at
+    }
+
+    fn on_request(&mut self, req: Request<'_>, cx: &mut Ctx) {
+        if let Some(p) = cx.cfg.debug_panic_path.as_deref()
+            && p == req.path
+        {
+            panic!("--debug-panic-path {p} requested");
+        }
+        let head_only = req.method == Method::Head;
+        let persist = if cx.draining {
+            Persist::Close
+        } else {
+            req.persist
+        };
+        let line = req_line(&req);
+        let body = match req.body {
+            BodyFraming::None => None,
+            BodyFraming::Length(n) if n > cx.cfg.max_body => {
+                self.fail_with(Status::ContentTooLarge, line, cx);
+                return;
+            }
+            BodyFraming::Length(n) => Some(BodyLeft::Length(n)),
+            BodyFraming::Chunked => Some(BodyLeft::Chunked(ChunkedDecoder::new(cx.cfg.max_body))),
+        };
+        let reply = cx.resolver.route(&cx.root, req.method, req.path, cx.now);
+        let Some(body) = body else {
+            self.encode(reply, head_only, persist, line, cx);
+            self.after_encode(cx);
+            return;
+        };
+        // Read (and drop) the body before answering, so a bad chunk still
+        // gets its 400 and the next request is parsed where it starts.
+        if req.expect_continue {
+            cx.out.extend_from_slice(b"HTTP/1.1 100 Continue\r\n\r\n");
+        }
+        self.body = Some(body);
+        self.deferred = Some(Deferred {
+            reply,
+            head_only,
+            persist,
+            method: line.method.to_owned(),
+            target: line.target.to_owned(),
+            version: version_str(req.version),
+        });
+        self.state = State::Body;
+        self.deadline = cx.now + cx.cfg.body_timeout;
+    }
+
+    fn discard_body(&mut self, data: &[u8], cx: &mut Ctx) -> Result<usize, Status> {
+        let (used, done) = match self.body.as_mut() {
+            Some(BodyLeft::Length(left)) => {
+                let take = (*left).min(data.len() as u64);
+                *left -= take;
+                (take as usize, *left == 0)
+            }
+            Some(BodyLeft::Chunked(dec)) => {
+                let n = dec.feed(data).map_err(|e| match e {
+                    ChunkError::Malformed => Status::BadRequest,
+                    ChunkError::TooLarge => Status::ContentTooLarge,
+                })?;
+                (n, dec.is_done())
+            }
+            None => (0, true),
+        };
+        self.deadline = cx.now + cx.cfg.body_timeout;
+        if done {
+            self.body = None;
+            if let Some(d) = self.deferred.take() {
+                let line = ReqLine {
+                    method: &d.method,
+                    target: &d.target,
+                    version: d.version,
+                };
+                self.encode(d.reply, d.head_only, d.persist, line, cx);
+            }
+            self.after_encode(cx);
+        }
+        Ok(used)
+    }
+
+    /// Back to waiting for the next request; a file body goes out now,
+    /// before any later pipelined response is staged behind it.
+    fn after_encode(&mut self, cx: &mut Ctx) {
+        self.state = State::Idle;
+        self.deadline = cx.now + cx.cfg.keepalive_timeout;
+        if self.file.is_some() {
+            let _ = self.flush(cx);
+        }
+    }
+
+    /// An error that ends the connection: reply with `Connection: close`.
+    fn fail(&mut self, status: Status, cx: &mut Ctx) {
+        match self.deferred.take() {
+            Some(d) => {
+                let line = ReqLine {
+                    method: &d.method,
+                    target: &d.target,
+                    version: d.version,
+                };
+                self.fail_with(status, line, cx);
+            }
+            None => self.fail_with(status, ReqLine::UNPARSED, cx),
+        }
+    }
+
+    fn fail_with(&mut self, status: Status, line: ReqLine<'_>, cx: &mut Ctx) {
+        self.body = None;
+        let bytes = status.page().len() as u64;
+        cx.log.record(&self.peer, line, status, bytes, self.started, &cx.date);
+        error_reply(&mut cx.out, status, false, Persist::Close, &cx.date);
+        self.closing = true;
+        self.state = State::Idle;
+    }
+
+    /// Stages the response head (and a small body) in `cx.out`; a large
+    /// body is left in `self.file` for sendfile.
+    fn encode(&mut self, reply: Reply, head_only: bool, persist: Persist, line: ReqLine<'_>, cx: &mut Ctx) {
+        if !persist.keeps_alive() {
+            self.closing = true;
+        }
+        let out = &mut cx.out;
+        let (status, len) = match reply {
+            Reply::File(file) => {
+                let len = file.len;
+                let mut head = HeadWriter::new(out, Status::Ok, &cx.date);
+                head.field(b"Content-Type", file.content_type.as_bytes())
+                    .content_length(len);
+                head.finish(persist);
+                if !head_only {
+                    if let Some(bytes) = &file.bytes {
+                        out.extend_from_slice(bytes);
+                    } else if len > 0 {
+                        self.file = Some(FileBody { file, pos: 0, end: len });
+                    }
+                }
+                (Status::Ok, len)
+            }
+            Reply::Listing(page) => {
+                let mut head = HeadWriter::new(out, Status::Ok, &cx.date);
+                head.field(b"Content-Type", b"text/html; charset=utf-8")
+                    .content_length(page.len() as u64);
+                head.finish(persist);
+                if !head_only {
+                    out.extend_from_slice(&page);
+                }
+                (Status::Ok, page.len() as u64)
+            }
+            Reply::Options => {
+                let mut head = HeadWriter::new(out, Status::NoContent, &cx.date);
+                head.field(b"Allow", ALLOW);
+                head.finish(persist);
+                (Status::NoContent, 0)
+            }
+            Reply::AddSlash => {
+                let status = Status::MovedPermanently;
+                let page = status.page();
+                let location = redirect_location(line.target);
+                let mut head = HeadWriter::new(out, status, &cx.date);
+                head.field(b"Location", location.as_bytes())
+                    .field(b"Content-Type", b"text/html; charset=utf-8")
+                    .content_length(page.len() as u64);
+                head.finish(persist);
+                if !head_only {
+                    out.extend_from_slice(page);
+                }
+                (status, page.len() as u64)
+            }
+            Reply::Error(status) => {
+                error_reply(out, status, head_only, persist, &cx.date);
+                (status, status.page().len() as u64)
+            }
+        };
+        let sent = if head_only { 0 } else { len };
+        cx.log.record(&self.peer, line, status, sent, self.started, &cx.date);
+    }
+
+    /// Writes staged output, then a file body. Returns what to wait for.
+    fn flush(&mut self, cx: &mut Ctx) -> Flow {
+        if !cx.out.is_empty() {
+            if self.pending.is_empty() {
+                let more = more_flag(self.file.is_some());
+                match send_all(&self.sock, &cx.out, more) {
+                    Ok(n) if n == cx.out.len() => cx.out.clear(),
+                    Ok(n) => {
+                        self.pending.extend_from_slice(&cx.out[n..]);
+                        cx.out.clear();
+                        return self.blocked(cx);
+                    }
+                    Err(_) => {
+                        cx.out.clear();
+                        return Flow::Close;
+                    }
+                }
+            } else {
+                // Anything newly staged queues behind what is pending.
+                self.pending.extend_from_slice(&cx.out);
+                cx.out.clear();
+            }
+        }
+        if !self.pending.is_empty() {
+            let more = more_flag(self.file.is_some());
+            match send_all(&self.sock, &self.pending[self.pending_pos..], more) {
+                Ok(n) => {
+                    self.pending_pos += n;
+                    if n > 0 {
+                        self.deadline = cx.now + cx.cfg.write_timeout;
+                    }
+                    if self.pending_pos < self.pending.len() {
+                        return self.blocked(cx);
+                    }
+                    self.pending = Vec::new();
+                    self.pending_pos = 0;
+                }
+                Err(_) => return Flow::Close,
+            }
+        }
+        if let Some(body) = self.file.as_mut() {
+            let mut budget = SENDFILE_BUDGET;
+            while body.pos < body.end {
+                let want = (body.end - body.pos).min(SENDFILE_CHUNK as u64) as usize;
+                let mut offset = body.pos;
+                match rustix::fs::sendfile(&self.sock, &body.file.file, Some(&mut offset), want) {
+                    // The file shrank under us: the promised length can't
+                    // be met, so the connection has to end.
+                    Ok(0) => return Flow::Close,
+                    Ok(n) => {
+                        body.pos += n as u64;
+                        self.deadline = cx.now + cx.cfg.write_timeout;
+                        budget = budget.saturating_sub(n as u64);
+                        if budget == 0 && body.pos < body.end {
+                            // Let other connections run; level-triggered
+                            // EPOLLOUT brings us straight back.
+                            self.state = State::Write;
+                            return Flow::Wait(Interest::Write);
+                        }
+                    }
+                    Err(Errno::AGAIN) => return self.blocked(cx),
+                    Err(Errno::INTR) => {}
+                    Err(_) => return Flow::Close,
+                }
+            }
+            self.file = None;
+        }
+        self.response_done(cx)
+    }
+
+    fn blocked(&mut self, cx: &Ctx) -> Flow {
+        if self.state != State::Write {
+            self.deadline = cx.now + cx.cfg.write_timeout;
+            self.state = State::Write;
+        }
+        Flow::Wait(Interest::Write)
+    }
+
+    /// Everything staged is out. Close, or carry on with buffered input.
+    fn response_done(&mut self, cx: &mut Ctx) -> Flow {
+        if self.closing {
+            return self.start_linger(cx);
+        }
+        if self.state == State::Write {
+            if self.body.is_some() {
+                self.state = State::Body;
+                self.deadline = cx.now + cx.cfg.body_timeout;
+            } else {
+                self.state = State::Idle;
+                self.deadline = cx.now + cx.cfg.keepalive_timeout;
+            }
+            if !self.buf.is_empty() {
+                // Pipelined requests waited behind the blocked write.
+                let buf = std::mem::take(&mut self.buf);
+                return self.on_own_input(buf, cx);
+            }
+        }
+        if cx.draining && self.state == State::Idle && self.buf.is_empty() {
+            return Flow::Close;
+        }
+        Flow::Wait(Interest::Read)
+    }
+
+    /// Shut our side, then read and drop what the client still sends until
+    /// it closes or the linger deadline passes, so a client with more in
+    /// flight reads our last response instead of a reset.
+    fn start_linger(&mut self, cx: &Ctx) -> Flow {
+        self.buf = Vec::new();
+        if rustix::net::shutdown(&self.sock, Shutdown::Write).is_err() {
+            return Flow::Close;
+        }
+        self.state = State::Linger;
+        self.deadline = cx.now + cx.cfg.linger_timeout;
+        Flow::Wait(Interest::Read)
+    }
+
+    fn drain_linger(&mut self, cx: &mut Ctx) -> Flow {
+        for _ in 0..16 {
+            match read(&self.sock, &mut cx.scratch[..]) {
+                Err(Errno::AGAIN) => return Flow::Wait(Interest::Read),
+                Ok(0) | Err(_) => return Flow::Close,
+                Ok(n) if n < cx.scratch.len() => return Flow::Wait(Interest::Read),
+                Ok(_) => {}
+            }
+        }
+        Flow::Wait(Interest::Read)
+    }
+}
+
+fn more_flag(file_follows: bool) -> SendFlags {
+    if file_follows {
+        SendFlags::MORE
+    } else {
+        SendFlags::empty()
+    }
+}
+
+fn req_line<'a>(req: &Request<'a>) -> ReqLine<'a> {
+    ReqLine {
+        method: req.method_str,
+        target: req.target,
+        version: version_str(req.version),
+    }
+}
+
+fn version_str(v: request::Version) -> &'static str {
+    match v {
+        request::Version::Http10 => "HTTP/1.0",
+        request::Version::Http11 => "HTTP/1.1",
+    }
+}
+
+/// Nonblocking read; `Err` for EOF-like failures, `Ok(0)` on EOF.
+fn read(sock: &OwnedFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    loop {
+        match rustix::io::read(sock, &mut *buf) {
+            Err(Errno::INTR) => continue,
+            Err(Errno::AGAIN) => return Err(Errno::AGAIN),
+            other => return other,
+        }
+    }
+}
+
+/// Nonblocking send of as much of `buf` as the socket takes.
+fn send_all(sock: &OwnedFd, buf: &[u8], flags: SendFlags) -> Result<usize, Errno> {
+    let mut sent = 0;
+    while sent < buf.len() {
+        match rustix::net::send(sock, &buf[sent..], flags | SendFlags::NOSIGNAL) {
+            Ok(n) => sent += n,
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(sent)
+}
+
+/// Stages an error page (no body for HEAD).
+fn error_reply(out: &mut Vec<u8>, status: Status, head_only: bool, persist: Persist, date: &DateCache) {
+    let page = status.page();
+    let mut head = HeadWriter::new(out, status, date);
+    if status == Status::MethodNotAllowed {
+        head.field(b"Allow", ALLOW);
+    }
+    head.field(b"Content-Type", b"text/html; charset=utf-8")
+        .content_length(page.len() as u64);
+    head.finish(persist);
+    if !head_only {
+        out.extend_from_slice(page);
+    }
+}
+
+/// The 301 target: the request's path (as sent, still percent-encoded)
+/// with a slash appended, then its query, so encoding is kept byte for byte.
+fn redirect_location(target: &str) -> String {
+    // Absolute form: keep only path and query.
+    let target = match target.find("://") {
+        Some(i) => {
+            let rest = &target[i + 3..];
+            match rest.find(['/', '?']) {
+                Some(j) => &rest[j..],
+                None => "/",
+            }
+        }
+        None => target,
+    };
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (target, None),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    let mut loc = String::with_capacity(target.len() + 1);
+    // "//evil.example" would be read as a network path: keep one slash.
+    if path.starts_with("//") {
+        loc.push('/');
+        loc.push_str(path.trim_start_matches('/'));
+    } else {
+        loc.push_str(path);
+    }
+    loc.push('/');
+    if let Some(q) = query {
+        loc.push('?');
+        loc.push_str(q);
+    }
+    loc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redirect_location;
+
+    #[test]
+    fn redirect_keeps_encoding_and_query() {
+        assert_eq!(redirect_location("/a%20b"), "/a%20b/");
+        assert_eq!(redirect_location("/d?x=1&y"), "/d/?x=1&y");
+        assert_eq!(redirect_location("http://h:1/d?q"), "/d/?q");
+        assert_eq!(redirect_location("//evil.example"), "/evil.example/");
+    }
+}
