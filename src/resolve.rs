@@ -71,7 +71,13 @@ impl Root {
     /// Opens `rel` (segments already checked) beneath the root.
     pub fn open_beneath(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, Status> {
         let rel = if rel.is_empty() { "." } else { rel };
-        let flags = flags | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+        // openat2 refuses O_PATH combined with other flags (EINVAL).
+        // NONBLOCK: opening a FIFO must not block the worker.
+        let flags = if flags.contains(OFlags::PATH) {
+            flags | OFlags::CLOEXEC
+        } else {
+            flags | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK
+        };
         let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
         match rustix::fs::openat2(&self.dir, rel, flags, Mode::empty(), resolve) {
             Ok(fd) => Ok(fd),
@@ -104,7 +110,6 @@ impl Root {
 fn errno_status(e: Errno) -> Status {
     match e {
         Errno::ACCESS | Errno::PERM => Status::Forbidden,
-        Errno::NAMETOOLONG => Status::UriTooLong,
         Errno::MFILE | Errno::NFILE | Errno::NOMEM => Status::ServiceUnavailable,
         _ => Status::NotFound,
     }
