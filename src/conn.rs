@@ -22,11 +22,11 @@ use std::time::Instant;
 use rustix::io::Errno;
 use rustix::net::{SendFlags, Shutdown};
 
+use crate::cli::Config;
 use crate::log::{AccessLog, ReqLine};
 use crate::request::{self, BodyFraming, ChunkError, ChunkedDecoder, Limits, Method, Request};
 use crate::resolve::{CachedFile, Reply, Resolver, Root};
 use crate::response::{ALLOW, DateCache, HeadWriter, Persist, Status};
-use crate::cli::Config;
 
 /// Most bytes one `sendfile` call is asked for, and most sent for one
 /// connection per wake-up, so one fast reader of a huge file cannot hog
@@ -168,8 +168,18 @@ impl Conn {
     pub fn on_timeout(&mut self, cx: &mut Ctx) {
         if matches!(self.state, State::Head | State::Body) && self.pending.is_empty() {
             cx.out.clear();
-            error_reply(&mut cx.out, Status::RequestTimeout, false, Persist::Close, &cx.date);
-            let _ = rustix::net::send(&self.sock, &cx.out, SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
+            error_reply(
+                &mut cx.out,
+                Status::RequestTimeout,
+                false,
+                Persist::Close,
+                &cx.date,
+            );
+            let _ = rustix::net::send(
+                &self.sock,
+                &cx.out,
+                SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
+            );
             cx.out.clear();
         }
     }
@@ -183,9 +193,14 @@ impl Conn {
         }
         let status = Status::InternalServerError;
         let date = &cx.date;
-        cx.log.record(&self.peer, ReqLine::UNPARSED, status, 0, self.started, date);
+        cx.log
+            .record(&self.peer, ReqLine::UNPARSED, status, 0, self.started, date);
         error_reply(&mut cx.out, status, false, Persist::Close, &cx.date);
-        let _ = rustix::net::send(&self.sock, &cx.out, SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
+        let _ = rustix::net::send(
+            &self.sock,
+            &cx.out,
+            SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
+        );
         cx.out.clear();
     }
 
@@ -220,10 +235,7 @@ impl Conn {
         let room = (cx.limits.max_head + 4096).saturating_sub(old).max(4096);
         self.buf.resize(old + room, 0);
         let result = read(&self.sock, &mut self.buf[old..]);
-        let n = match result {
-            Ok(n) => n,
-            Err(_) => 0,
-        };
+        let n = result.unwrap_or_default();
         self.buf.truncate(old + n);
         match result {
             Err(Errno::AGAIN) => return Flow::Wait(Interest::Read),
@@ -411,7 +423,8 @@ impl Conn {
     fn fail_with(&mut self, status: Status, line: ReqLine<'_>, cx: &mut Ctx) {
         self.body = None;
         let bytes = status.page().len() as u64;
-        cx.log.record(&self.peer, line, status, bytes, self.started, &cx.date);
+        cx.log
+            .record(&self.peer, line, status, bytes, self.started, &cx.date);
         error_reply(&mut cx.out, status, false, Persist::Close, &cx.date);
         self.closing = true;
         self.state = State::Idle;
@@ -419,7 +432,14 @@ impl Conn {
 
     /// Stages the response head (and a small body) in `cx.out`; a large
     /// body is left in `self.file` for sendfile.
-    fn encode(&mut self, reply: Reply, head_only: bool, persist: Persist, line: ReqLine<'_>, cx: &mut Ctx) {
+    fn encode(
+        &mut self,
+        reply: Reply,
+        head_only: bool,
+        persist: Persist,
+        line: ReqLine<'_>,
+        cx: &mut Ctx,
+    ) {
         if !persist.keeps_alive() {
             self.closing = true;
         }
@@ -435,7 +455,11 @@ impl Conn {
                     if let Some(bytes) = &file.bytes {
                         out.extend_from_slice(bytes);
                     } else if len > 0 {
-                        self.file = Some(FileBody { file, pos: 0, end: len });
+                        self.file = Some(FileBody {
+                            file,
+                            pos: 0,
+                            end: len,
+                        });
                     }
                 }
                 (Status::Ok, len)
@@ -476,7 +500,8 @@ impl Conn {
             }
         };
         let sent = if head_only { 0 } else { len };
-        cx.log.record(&self.peer, line, status, sent, self.started, &cx.date);
+        cx.log
+            .record(&self.peer, line, status, sent, self.started, &cx.date);
     }
 
     /// Writes staged output, then a file body. Returns what to wait for.
@@ -657,7 +682,13 @@ fn send_all(sock: &OwnedFd, buf: &[u8], flags: SendFlags) -> Result<usize, Errno
 }
 
 /// Stages an error page (no body for HEAD).
-fn error_reply(out: &mut Vec<u8>, status: Status, head_only: bool, persist: Persist, date: &DateCache) {
+fn error_reply(
+    out: &mut Vec<u8>,
+    status: Status,
+    head_only: bool,
+    persist: Persist,
+    date: &DateCache,
+) {
     let page = status.page();
     let mut head = HeadWriter::new(out, status, date);
     if status == Status::MethodNotAllowed {

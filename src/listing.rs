@@ -117,7 +117,9 @@ fn html(rel: &str, entries: &[Entry], truncated: bool) -> Vec<u8> {
     }
     out.push_str("</table>\n");
     if truncated {
-        out.push_str(&format!("<p>Only the first {MAX_ENTRIES} entries are listed.</p>\n"));
+        out.push_str(&format!(
+            "<p>Only the first {MAX_ENTRIES} entries are listed.</p>\n"
+        ));
     }
     out.push_str("</body></html>\n");
     out.into_bytes()

@@ -146,13 +146,15 @@ impl std::error::Error for RequestError {}
 ///
 /// `Ok(None)`: incomplete, read more. `Ok(Some((req, n)))`: the head took
 /// `n` bytes; a body (per `req.body`) or the next request follows.
-pub fn parse<'b>(buf: &'b [u8], limits: &Limits) -> Result<Option<(Request<'b>, usize)>, RequestError> {
+pub fn parse<'b>(
+    buf: &'b [u8],
+    limits: &Limits,
+) -> Result<Option<(Request<'b>, usize)>, RequestError> {
     let mut slots = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; HEADER_SLOTS];
     let slots = &mut slots[..limits.max_headers.min(HEADER_SLOTS)];
     let mut req = httparse::Request::new(&mut []);
-    let status = httparse::ParserConfig::default().parse_request_with_uninit_headers(
-        &mut req, buf, slots,
-    );
+    let status =
+        httparse::ParserConfig::default().parse_request_with_uninit_headers(&mut req, buf, slots);
     let head_len = match status {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
@@ -349,11 +351,12 @@ fn target_too_long(buf: &[u8], max_target: usize) -> bool {
     target_len > max_target
 }
 
-/// Splits a request target into (path, query, authority-to-validate).
-fn split_target(
-    target: &str,
-    method: Method,
-) -> Result<(&str, Option<&str>, Option<&[u8]>), RequestError> {
+/// A request target taken apart: path, query, and (absolute form) the
+/// authority still to be validated.
+type TargetParts<'a> = (&'a str, Option<&'a str>, Option<&'a [u8]>);
+
+/// Splits a request target into its parts.
+fn split_target(target: &str, method: Method) -> Result<TargetParts<'_>, RequestError> {
     if method == Method::Connect {
         // Authority form; answered with 405 without being looked at further.
         return Ok((target, None, None));
@@ -392,7 +395,8 @@ fn split_target(
 
 fn strip_prefix_ignore_case<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
     let head = s.get(..prefix.len())?;
-    head.eq_ignore_ascii_case(prefix).then(|| &s[prefix.len()..])
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
 }
 
 /// `Host = uri-host [ ":" port ]` (RFC 9110 §7.2), where uri-host is an
@@ -428,9 +432,9 @@ fn valid_host(value: &[u8], empty_ok: bool) -> bool {
     };
     let host_ok = value.starts_with(b"[")
         || (!host.is_empty()
-            && host.iter().all(|&b| {
-                b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b)
-            }));
+            && host
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(&b)));
     let port_ok = port.is_none_or(|p| p.len() <= 5 && p.iter().all(u8::is_ascii_digit));
     host_ok && port_ok
 }
@@ -674,9 +678,18 @@ mod tests {
             err("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"),
             RequestError::Malformed
         );
-        assert_eq!(err("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"), RequestError::Malformed);
-        assert_eq!(err("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"), RequestError::Malformed);
-        assert_eq!(err("GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n"), RequestError::Malformed);
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
+            RequestError::Malformed
+        );
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+            RequestError::Malformed
+        );
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n"),
+            RequestError::Malformed
+        );
         ok("GET / HTTP/1.1\r\nHost: \r\n\r\n");
         ok("GET / HTTP/1.1\r\nHost: [::1]:8000\r\n\r\n");
         ok("GET / HTTP/1.1\r\nHost: example.com:80\r\n\r\n");
@@ -690,14 +703,23 @@ mod tests {
         assert_eq!(r.query, Some("q"));
         let (r, _) = ok("GET HTTP://example.com HTTP/1.1\r\nHost: h\r\n\r\n");
         assert_eq!(r.path, "/");
-        assert_eq!(err("GET ftp://x/ HTTP/1.1\r\nHost: h\r\n\r\n"), RequestError::Malformed);
-        assert_eq!(err("GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n"), RequestError::Malformed);
+        assert_eq!(
+            err("GET ftp://x/ HTTP/1.1\r\nHost: h\r\n\r\n"),
+            RequestError::Malformed
+        );
+        assert_eq!(
+            err("GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n"),
+            RequestError::Malformed
+        );
     }
 
     #[test]
     fn asterisk_form_is_only_for_options() {
         assert_eq!(ok("OPTIONS * HTTP/1.1\r\nHost: h\r\n\r\n").0.path, "*");
-        assert_eq!(err("GET * HTTP/1.1\r\nHost: h\r\n\r\n"), RequestError::Malformed);
+        assert_eq!(
+            err("GET * HTTP/1.1\r\nHost: h\r\n\r\n"),
+            RequestError::Malformed
+        );
     }
 
     #[test]
@@ -716,7 +738,8 @@ mod tests {
         );
         let (r, _) = ok("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n");
         assert_eq!(r.body, BodyFraming::Length(5));
-        let (r, _) = ok("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n");
+        let (r, _) =
+            ok("POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 18446744073709551615\r\n\r\n");
         assert_eq!(r.body, BodyFraming::Length(u64::MAX));
     }
 
@@ -725,7 +748,9 @@ mod tests {
         let (r, _) = ok("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: Chunked\r\n\r\n");
         assert_eq!(r.body, BodyFraming::Chunked);
         assert_eq!(
-            err("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"),
+            err(
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n"
+            ),
             RequestError::BadFraming
         );
         assert_eq!(
@@ -733,7 +758,9 @@ mod tests {
             RequestError::BadFraming
         );
         assert_eq!(
-            err("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            err(
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n"
+            ),
             RequestError::BadFraming
         );
         assert_eq!(
@@ -756,17 +783,35 @@ mod tests {
             err("GET / HTTP/2.0\r\nHost: h\r\n\r\n"),
             RequestError::VersionNotSupported
         );
-        assert_eq!(err("GET / HTTP/1.1x\r\nHost: h\r\n\r\n"), RequestError::Malformed);
-        assert_eq!(err("GET / http/1.1\r\nHost: h\r\n\r\n"), RequestError::Malformed);
+        assert_eq!(
+            err("GET / HTTP/1.1x\r\nHost: h\r\n\r\n"),
+            RequestError::Malformed
+        );
+        assert_eq!(
+            err("GET / http/1.1\r\nHost: h\r\n\r\n"),
+            RequestError::Malformed
+        );
         assert_eq!(err("GET /\r\n\r\n"), RequestError::Malformed);
     }
 
     #[test]
     fn header_syntax_errors_are_400() {
-        assert_eq!(err("GET / HTTP/1.1\r\nHost : h\r\n\r\n"), RequestError::Malformed);
-        assert_eq!(err("GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n"), RequestError::Malformed);
-        assert_eq!(err("GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n"), RequestError::Malformed);
-        assert_eq!(err("GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n"), RequestError::Malformed);
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost : h\r\n\r\n"),
+            RequestError::Malformed
+        );
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n"),
+            RequestError::Malformed
+        );
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: h\r\nX: a\0b\r\n\r\n"),
+            RequestError::Malformed
+        );
+        assert_eq!(
+            err("GET / HTTP/1.1\r\nHost: h\r\n folded\r\n\r\n"),
+            RequestError::Malformed
+        );
     }
 
     #[test]
@@ -777,20 +822,38 @@ mod tests {
             max_headers: 3,
         };
         let long = format!("GET /{} HTTP/1.1\r\nHost: h\r\n\r\n", "a".repeat(16));
-        assert_eq!(parse(long.as_bytes(), &limits).unwrap_err(), RequestError::UriTooLong);
+        assert_eq!(
+            parse(long.as_bytes(), &limits).unwrap_err(),
+            RequestError::UriTooLong
+        );
         // Detected before the request line is complete.
         let partial = format!("GET /{}", "a".repeat(20));
-        assert_eq!(parse(partial.as_bytes(), &limits).unwrap_err(), RequestError::UriTooLong);
+        assert_eq!(
+            parse(partial.as_bytes(), &limits).unwrap_err(),
+            RequestError::UriTooLong
+        );
         let many = "GET / HTTP/1.1\r\nHost: h\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n";
-        assert_eq!(parse(many.as_bytes(), &limits).unwrap_err(), RequestError::HeadTooLarge);
+        assert_eq!(
+            parse(many.as_bytes(), &limits).unwrap_err(),
+            RequestError::HeadTooLarge
+        );
         let big = format!("GET / HTTP/1.1\r\nHost: h\r\nA: {}", "x".repeat(200));
-        assert_eq!(parse(big.as_bytes(), &limits).unwrap_err(), RequestError::HeadTooLarge);
+        assert_eq!(
+            parse(big.as_bytes(), &limits).unwrap_err(),
+            RequestError::HeadTooLarge
+        );
     }
 
     #[test]
     fn unknown_and_lowercase_methods_parse_as_unknown() {
-        assert_eq!(ok("get / HTTP/1.1\r\nHost: h\r\n\r\n").0.method, Method::Unknown);
-        assert_eq!(ok("BREW / HTTP/1.1\r\nHost: h\r\n\r\n").0.method, Method::Unknown);
+        assert_eq!(
+            ok("get / HTTP/1.1\r\nHost: h\r\n\r\n").0.method,
+            Method::Unknown
+        );
+        assert_eq!(
+            ok("BREW / HTTP/1.1\r\nHost: h\r\n\r\n").0.method,
+            Method::Unknown
+        );
     }
 
     fn decode_all(body: &[u8]) -> Result<(usize, bool), ChunkError> {
@@ -828,7 +891,11 @@ mod tests {
             b"11111111111111111\r\n",
             b"0\r\nbad\nline\r\n\r\n",
         ] {
-            assert_eq!(decode_all(bad).map(|r| r.1), Err(ChunkError::Malformed), "{bad:?}");
+            assert_eq!(
+                decode_all(bad).map(|r| r.1),
+                Err(ChunkError::Malformed),
+                "{bad:?}"
+            );
         }
         let mut d = ChunkedDecoder::new(4);
         assert_eq!(d.feed(b"5\r\n"), Err(ChunkError::TooLarge));

@@ -93,7 +93,9 @@ impl Root {
         if !real.starts_with(&self.path) {
             return Err(Status::NotFound);
         }
-        let rel_real = real.strip_prefix(&self.path).map_err(|_| Status::NotFound)?;
+        let rel_real = real
+            .strip_prefix(&self.path)
+            .map_err(|_| Status::NotFound)?;
         // The dotfile rule applies to where a link leads, too.
         if !self.hidden
             && rel_real
@@ -102,8 +104,7 @@ impl Root {
         {
             return Err(Status::NotFound);
         }
-        rustix::fs::open(&real, flags | OFlags::NOFOLLOW, Mode::empty())
-            .map_err(errno_status)
+        rustix::fs::open(&real, flags | OFlags::NOFOLLOW, Mode::empty()).map_err(errno_status)
     }
 }
 
@@ -233,10 +234,9 @@ impl Resolver {
         // Hot path: a path without escapes is its own cache key.
         if !path.contains('%')
             && let Some(hit) = self.cache.get(path)
+            && now.duration_since(hit.checked) < REVALIDATE_AFTER
         {
-            if now.duration_since(hit.checked) < REVALIDATE_AFTER {
-                return Reply::File(Rc::clone(hit));
-            }
+            return Reply::File(Rc::clone(hit));
         }
         let clean = match clean_path(path, root.hidden()) {
             Ok(c) => c,

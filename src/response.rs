@@ -239,7 +239,9 @@ mod tests {
         h.finish(Persist::Close);
         let s = String::from_utf8(buf).unwrap();
         assert!(s.starts_with("HTTP/1.1 404 Not Found\r\nServer: ferry\r\nDate: "));
-        assert!(s.ends_with("Content-Type: text/html\r\nContent-Length: 12\r\nConnection: close\r\n\r\n"));
+        assert!(s.ends_with(
+            "Content-Type: text/html\r\nContent-Length: 12\r\nConnection: close\r\n\r\n"
+        ));
     }
 
     #[test]

@@ -74,7 +74,8 @@ fn io_reason(e: &std::io::Error) -> String {
 /// Serves until SIGINT/SIGTERM, then drains and returns.
 pub fn run(cfg: Config) -> Result<(), StartError> {
     raise_fd_limit();
-    let root = Root::open(&cfg.dir, cfg.hidden).map_err(|e| StartError::Root(cfg.dir.clone(), e))?;
+    let root =
+        Root::open(&cfg.dir, cfg.hidden).map_err(|e| StartError::Root(cfg.dir.clone(), e))?;
     let listener = bind(SocketAddr::new(cfg.bind, cfg.port))?;
     let local = listener
         .local_addr()
@@ -147,7 +148,8 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {
             StartError::Bind(addr, e)
         }
     };
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).map_err(err)?;
     socket.set_reuse_address(true).map_err(err)?;
     if addr.is_ipv6() {
         socket.set_only_v6(true).map_err(err)?;
@@ -170,7 +172,12 @@ fn raise_fd_limit() {
     }
 }
 
-fn accept_loop(listener: &TcpListener, signals: &UnixStream, shared: &Shared, inboxes: &[Arc<Inbox>]) {
+fn accept_loop(
+    listener: &TcpListener,
+    signals: &UnixStream,
+    shared: &Shared,
+    inboxes: &[Arc<Inbox>],
+) {
     let mut backoff: Option<Duration> = None;
     let mut next = 0usize;
     let mut warned = false;
@@ -184,7 +191,11 @@ fn accept_loop(listener: &TcpListener, signals: &UnixStream, shared: &Shared, in
             tv_nsec: i64::from(d.subsec_nanos()),
         });
         // While backing off, don't wake for the listener (it stays readable).
-        let fds = if backoff.is_some() { &mut fds[1..] } else { &mut fds[..] };
+        let fds = if backoff.is_some() {
+            &mut fds[1..]
+        } else {
+            &mut fds[..]
+        };
         match rustix::event::poll(fds, timeout.as_ref()) {
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => {
@@ -196,7 +207,10 @@ fn accept_loop(listener: &TcpListener, signals: &UnixStream, shared: &Shared, in
             return;
         }
         loop {
-            match rustix::net::acceptfrom_with(listener, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC) {
+            match rustix::net::acceptfrom_with(
+                listener,
+                SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+            ) {
                 Ok((sock, addr)) => {
                     backoff = None;
                     warned = false;
@@ -212,7 +226,9 @@ fn accept_loop(listener: &TcpListener, signals: &UnixStream, shared: &Shared, in
                         eprintln!("ferry: accept: {e}; pausing accept until descriptors free up");
                         warned = true;
                     }
-                    let d = backoff.map_or(Duration::from_millis(10), |d| (d * 2).min(Duration::from_secs(1)));
+                    let d = backoff.map_or(Duration::from_millis(10), |d| {
+                        (d * 2).min(Duration::from_secs(1))
+                    });
                     backoff = Some(d);
                     break;
                 }
@@ -233,7 +249,13 @@ fn signal_arrived(signals: &UnixStream) -> bool {
 
 /// Counts the connection in (or marks it for a 503) and hands it to the
 /// least-loaded worker.
-fn admit(sock: OwnedFd, peer: SocketAddr, shared: &Shared, inboxes: &[Arc<Inbox>], next: &mut usize) {
+fn admit(
+    sock: OwnedFd,
+    peer: SocketAddr,
+    shared: &Shared,
+    inboxes: &[Arc<Inbox>],
+    next: &mut usize,
+) {
     let max = shared.cfg.max_connections as usize;
     let reject = if shared.active.load(Ordering::Relaxed) >= max {
         if shared.rejecting.load(Ordering::Relaxed) >= MAX_REJECTING {

@@ -131,7 +131,12 @@ pub fn run(shared: Arc<Shared>, inbox: Arc<Inbox>) {
 impl Worker {
     fn new(shared: Arc<Shared>, inbox: Arc<Inbox>) -> std::io::Result<Worker> {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-        epoll::add(&epoll, &inbox.wake, EventData::new_u64(WAKE), EventFlags::IN)?;
+        epoll::add(
+            &epoll,
+            &inbox.wake,
+            EventData::new_u64(WAKE),
+            EventFlags::IN,
+        )?;
         let cfg = &shared.cfg;
         let limits = Limits {
             max_target: cfg.max_target as usize,
@@ -148,7 +153,8 @@ impl Worker {
         .into_iter()
         .min()
         .unwrap_or(Duration::from_secs(1));
-        let sweep_every = (shortest / 8).clamp(Duration::from_millis(5), Duration::from_millis(250));
+        let sweep_every =
+            (shortest / 8).clamp(Duration::from_millis(5), Duration::from_millis(250));
         let now = Instant::now();
         let cx = Ctx {
             cfg: Rc::new(cfg.clone()),
@@ -181,7 +187,11 @@ impl Worker {
         loop {
             let timeout = self.poll_timeout();
             events.clear();
-            match epoll::wait(&self.epoll, rustix::buffer::spare_capacity(&mut events), timeout.as_ref()) {
+            match epoll::wait(
+                &self.epoll,
+                rustix::buffer::spare_capacity(&mut events),
+                timeout.as_ref(),
+            ) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(e) => {
                     eprintln!("ferry: epoll_wait failed: {e}");
@@ -282,7 +292,10 @@ impl Worker {
                 Flow::Close
             }
         };
-        debug_assert!(self.cx.out.is_empty(), "staged output must not leak between connections");
+        debug_assert!(
+            self.cx.out.is_empty(),
+            "staged output must not leak between connections"
+        );
         self.apply(key, flow);
     }
 
