@@ -24,7 +24,9 @@ use rustix::net::{SendFlags, Shutdown};
 
 use crate::cli::Config;
 use crate::log::{AccessLog, ReqLine};
-use crate::request::{self, BodyFraming, ChunkError, ChunkedDecoder, Limits, Method, Request};
+use crate::request::{
+    self, BodyFraming, ChunkError, ChunkedDecoder, Limits, Method, Request, RequestError,
+};
 use crate::resolve::{CachedFile, Reply, Resolver, Root};
 use crate::response::{ALLOW, DateCache, HeadWriter, Persist, Status};
 
@@ -293,6 +295,23 @@ impl Conn {
                     }
                     match request::parse(data, &cx.limits) {
                         Ok(None) => break,
+                        Err(RequestError::NewerMinorVersion { at: minor }) => {
+                            // Rare: serve HTTP/1.x (x > 1) as HTTP/1.1 from
+                            // a patched copy of the head.
+                            let mut copy = data.to_vec();
+                            copy[minor] = b'1';
+                            match request::parse(&copy, &cx.limits) {
+                                Ok(None) => break,
+                                Err(e) => self.fail(e.status(), cx),
+                                Ok(Some((req, n))) => {
+                                    at += n;
+                                    self.on_request(req, cx);
+                                    if self.state == State::Write {
+                                        break;
+                                    }
+                                }
+                            }
+                        }
                         Err(e) => self.fail(e.status(), cx),
                         Ok(Some((req, n))) => {
                             at += n;

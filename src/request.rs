@@ -113,6 +113,12 @@ pub enum RequestError {
     BadFraming,
     /// A transfer coding other than chunked.
     UnknownCoding,
+    /// `HTTP/1.x` with x > 1: to be handled as HTTP/1.1 (RFC 9110 §6.2).
+    /// httparse knows only 1.0 and 1.1, so the caller re-parses a copy with
+    /// the minor digit at `at` replaced by `1`.
+    NewerMinorVersion {
+        at: usize,
+    },
 }
 
 impl RequestError {
@@ -121,7 +127,9 @@ impl RequestError {
             RequestError::Malformed | RequestError::BadFraming => Status::BadRequest,
             RequestError::UriTooLong => Status::UriTooLong,
             RequestError::HeadTooLarge => Status::HeaderFieldsTooLarge,
-            RequestError::VersionNotSupported => Status::VersionNotSupported,
+            RequestError::VersionNotSupported | RequestError::NewerMinorVersion { .. } => {
+                Status::VersionNotSupported
+            }
             RequestError::UnknownCoding => Status::NotImplemented,
         }
     }
@@ -136,6 +144,7 @@ impl fmt::Display for RequestError {
             RequestError::VersionNotSupported => "HTTP version not supported",
             RequestError::BadFraming => "invalid message framing",
             RequestError::UnknownCoding => "unsupported transfer coding",
+            RequestError::NewerMinorVersion { .. } => "newer HTTP/1 minor version",
         })
     }
 }
@@ -303,26 +312,37 @@ pub fn check_partial(buf: &[u8], limits: &Limits) -> Result<(), RequestError> {
 fn classify_error(e: httparse::Error, buf: &[u8], limits: &Limits) -> RequestError {
     match e {
         httparse::Error::TooManyHeaders => RequestError::HeadTooLarge,
-        httparse::Error::Version if version_token_is_well_formed(buf) => {
-            RequestError::VersionNotSupported
-        }
+        httparse::Error::Version => match version_token(buf) {
+            Some((b'1', minor, at)) if minor > b'1' => RequestError::NewerMinorVersion { at },
+            Some(_) => RequestError::VersionNotSupported,
+            None => RequestError::Malformed,
+        },
         _ if target_too_long(buf, limits.max_target) => RequestError::UriTooLong,
         _ => RequestError::Malformed,
     }
 }
 
-/// `HTTP/d.d` after the second space of the request line.
-fn version_token_is_well_formed(buf: &[u8]) -> bool {
+/// The version token after the second space of the request line, if it is
+/// a well-formed `HTTP/d.d`: (major, minor, offset of the minor digit).
+fn version_token(buf: &[u8]) -> Option<(u8, u8, usize)> {
     let line = request_line(buf);
+    let start = line.as_ptr() as usize - buf.as_ptr() as usize;
     let mut parts = line.split(|&b| b == b' ');
     let (Some(_), Some(_), Some(version), None) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
-        return false;
+        return None;
     };
     let version = version.strip_suffix(b"\r").unwrap_or(version);
-    matches!(version, [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
-        if major.is_ascii_digit() && minor.is_ascii_digit())
+    match version {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            let at = start + line.len() - line.ends_with(b"\r") as usize - 1;
+            Some((*major, *minor, at))
+        }
+        _ => None,
+    }
 }
 
 /// The request line, without leading empty lines, up to (not including) LF.
@@ -441,7 +461,7 @@ fn valid_host(value: &[u8], empty_ok: bool) -> bool {
 
 /// `Content-Length = 1*DIGIT`: no sign, no spaces, no overflow.
 fn parse_content_length(v: &[u8]) -> Result<u64, RequestError> {
-    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
+    if v.is_empty() || v.len() > 20 || !v.iter().all(u8::is_ascii_digit) {
         return Err(RequestError::BadFraming);
     }
     let mut n: u64 = 0;
@@ -648,7 +668,7 @@ mod tests {
     #[test]
     fn simple_get_parses_path_query_and_keep_alive() {
         let (r, n) = ok("GET /a/b?x=1 HTTP/1.1\r\nHost: h\r\n\r\nGET");
-        assert_eq!(n, 36);
+        assert_eq!(n, 34);
         assert_eq!(r.method, Method::Get);
         assert_eq!(r.path, "/a/b");
         assert_eq!(r.query, Some("x=1"));
