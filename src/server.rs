@@ -268,14 +268,29 @@ fn admit(
         false
     };
     let _ = rustix::net::sockopt::set_tcp_nodelay(&sock, true);
+    // Least-loaded live worker, scanning from after the last one chosen.
     let n = inboxes.len();
-    let mut best = *next % n;
+    let mut best: Option<usize> = None;
     for i in 0..n {
         let idx = (*next + i) % n;
-        if inboxes[idx].load.load(Ordering::Relaxed) < inboxes[best].load.load(Ordering::Relaxed) {
-            best = idx;
+        if !inboxes[idx].alive.load(Ordering::Acquire) {
+            continue;
+        }
+        let load = inboxes[idx].load.load(Ordering::Relaxed);
+        if best.is_none_or(|b| load < inboxes[b].load.load(Ordering::Relaxed)) {
+            best = Some(idx);
         }
     }
+    let Some(best) = best else {
+        eprintln!("ferry: no worker is running; dropping connection");
+        let counter = if reject {
+            &shared.rejecting
+        } else {
+            &shared.active
+        };
+        counter.fetch_sub(1, Ordering::Relaxed);
+        return;
+    };
     *next = best + 1;
     inboxes[best].push(Incoming { sock, peer, reject });
 }

@@ -59,20 +59,30 @@ pub struct Incoming {
     pub reject: bool,
 }
 
-/// A worker's mailbox: new connections, plus an eventfd to wake it.
+/// A worker's mailbox: new connections, plus an eventfd to wake it. The
+/// worker's epoll set is made here too, before the server accepts anything,
+/// so a worker cannot fail to start once connections are flowing.
 pub struct Inbox {
     queue: Mutex<Vec<Incoming>>,
     wake: OwnedFd,
+    epoll: Mutex<Option<OwnedFd>>,
     /// Connections this worker holds, for least-loaded dispatch.
     pub load: AtomicUsize,
+    /// False once the worker's loop has ended: send it nothing more.
+    pub alive: AtomicBool,
 }
 
 impl Inbox {
     pub fn new() -> std::io::Result<Inbox> {
+        let wake = eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?;
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
+        epoll::add(&epoll, &wake, EventData::new_u64(WAKE), EventFlags::IN)?;
         Ok(Inbox {
             queue: Mutex::new(Vec::new()),
-            wake: eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK)?,
+            wake,
+            epoll: Mutex::new(Some(epoll)),
             load: AtomicUsize::new(0),
+            alive: AtomicBool::new(true),
         })
     }
 
@@ -116,27 +126,32 @@ struct Worker {
     drain_deadline: Option<Instant>,
 }
 
+/// Marks the inbox dead when the worker's loop ends, even by a panic.
+struct AliveGuard(Arc<Inbox>);
+
+impl Drop for AliveGuard {
+    fn drop(&mut self) {
+        self.0.alive.store(false, Ordering::Release);
+    }
+}
+
 /// Runs a worker until shutdown has drained its connections.
 pub fn run(shared: Arc<Shared>, inbox: Arc<Inbox>) {
-    let mut w = match Worker::new(shared, inbox) {
-        Ok(w) => w,
-        Err(e) => {
-            eprintln!("ferry: worker failed to start: {e}");
-            return;
-        }
+    let _guard = AliveGuard(Arc::clone(&inbox));
+    let epoll = inbox
+        .epoll
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    let Some(epoll) = epoll else {
+        eprintln!("ferry: worker started twice");
+        return;
     };
-    w.run();
+    Worker::new(shared, inbox, epoll).run();
 }
 
 impl Worker {
-    fn new(shared: Arc<Shared>, inbox: Arc<Inbox>) -> std::io::Result<Worker> {
-        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
-        epoll::add(
-            &epoll,
-            &inbox.wake,
-            EventData::new_u64(WAKE),
-            EventFlags::IN,
-        )?;
+    fn new(shared: Arc<Shared>, inbox: Arc<Inbox>, epoll: OwnedFd) -> Worker {
         let cfg = &shared.cfg;
         let limits = Limits {
             max_target: cfg.max_target as usize,
@@ -168,7 +183,7 @@ impl Worker {
             out: Vec::with_capacity(64 * 1024),
             draining: false,
         };
-        Ok(Worker {
+        Worker {
             shared,
             inbox,
             epoll,
@@ -178,7 +193,7 @@ impl Worker {
             sweep_every,
             next_sweep: now + sweep_every,
             drain_deadline: None,
-        })
+        }
     }
 
     fn run(&mut self) {

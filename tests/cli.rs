@@ -24,7 +24,11 @@ fn startup_prints_exactly_one_line_with_the_absolute_root_and_real_port() {
     let canonical = std::fs::canonicalize(dir.path()).unwrap();
     assert_eq!(
         s.line,
-        format!("ferry: serving {} at http://127.0.0.1:{}/\n", canonical.display(), s.addr.port())
+        format!(
+            "ferry: serving {} at http://127.0.0.1:{}/\n",
+            canonical.display(),
+            s.addr.port()
+        )
     );
     assert_ne!(s.addr.port(), 0);
     assert_eq!(s.get("/a.txt").body, b"x");
@@ -39,7 +43,12 @@ fn a_relative_dir_is_printed_absolute() {
         .args(["--port", "0", "--quiet"]);
     let s = Server::spawn(cmd, dir.path());
     let canonical = std::fs::canonicalize(dir.path()).unwrap();
-    assert!(s.line.starts_with(&format!("ferry: serving {} at ", canonical.display())), "{}", s.line);
+    assert!(
+        s.line
+            .starts_with(&format!("ferry: serving {} at ", canonical.display())),
+        "{}",
+        s.line
+    );
 }
 
 #[test]
@@ -49,7 +58,10 @@ fn a_missing_dir_is_a_one_line_error_with_status_2() {
     assert!(out.stdout.is_empty());
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.starts_with("ferry: cannot serve /definitely/not/here: No such file or directory"), "{err}");
+    assert!(
+        err.starts_with("ferry: cannot serve /definitely/not/here: No such file or directory"),
+        "{err}"
+    );
     assert!(!err.contains("panicked"));
 }
 
@@ -73,12 +85,20 @@ fn an_address_in_use_suggests_port_0_with_status_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("already in use") && err.contains("--port 0"), "{err}");
+    assert!(
+        err.contains("already in use") && err.contains("--port 0"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_flags_exit_2_without_panicking() {
-    for args in [&["--port", "70000"][..], &["--threads", "0"], &["--header-timeout", "soon"], &["--bind", "nowhere"]] {
+    for args in [
+        &["--port", "70000"][..],
+        &["--threads", "0"],
+        &["--header-timeout", "soon"],
+        &["--bind", "nowhere"],
+    ] {
         let out = run(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
@@ -115,10 +135,14 @@ fn help_and_version_work() {
 #[test]
 fn the_default_dir_is_static_in_the_working_directory() {
     let mut cmd = Command::new(BIN);
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR")).args(["--port", "0", "--quiet"]);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--port", "0", "--quiet"]);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
     let s = Server::spawn(cmd, &root);
     let canonical = std::fs::canonicalize(&root).unwrap();
-    assert!(s.line.starts_with(&format!("ferry: serving {} at", canonical.display())));
+    assert!(
+        s.line
+            .starts_with(&format!("ferry: serving {} at", canonical.display()))
+    );
     assert_eq!(s.get("/").status(), 200);
 }

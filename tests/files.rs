@@ -8,7 +8,9 @@ use std::os::unix::fs::symlink;
 use common::{Server, curl, parse_all, site};
 
 fn raw_get(s: &Server, target: &str) -> common::Response {
-    let raw = s.exchange(format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
+    let raw = s.exchange(
+        format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
     parse_all(&raw, &[]).remove(0)
 }
 
@@ -61,14 +63,26 @@ fn paths_are_percent_decoded_once_and_queries_ignored() {
     assert_eq!(raw_get(&s, "/a+b.txt?x=1&y=%zz").body, b"plus");
     assert_eq!(raw_get(&s, "/%2541.txt").body, b"literal percent");
     assert_eq!(raw_get(&s, "/caf%C3%A9.txt").body, b"utf8");
-    assert_eq!(raw_get(&s, "/%41.txt").status(), 404, "decoded once: %41 is A");
+    assert_eq!(
+        raw_get(&s, "/%41.txt").status(),
+        404,
+        "decoded once: %41 is A"
+    );
 }
 
 #[test]
 fn malformed_escapes_invalid_utf8_and_nul_are_400() {
     let dir = site(&[("a.txt", b"x")]);
     let s = Server::start(dir.path(), &[]);
-    for target in ["/%zz", "/%4", "/a%", "/%ff", "/%C3", "/%00", "/a.txt%00.png"] {
+    for target in [
+        "/%zz",
+        "/%4",
+        "/a%",
+        "/%ff",
+        "/%C3",
+        "/%00",
+        "/a.txt%00.png",
+    ] {
         let r = raw_get(&s, target);
         assert_eq!(r.status_line, "HTTP/1.1 400 Bad Request", "{target}");
     }
@@ -99,7 +113,9 @@ fn nothing_outside_the_root_is_ever_served() {
         "/rel-out",
         "http://t/../secret.txt",
     ] {
-        let raw = s.exchange(format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
+        let raw = s.exchange(
+            format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
         let text = String::from_utf8_lossy(&raw);
         assert!(!text.contains("TOP SECRET"), "{target} leaked: {text}");
         let code = parse_all(&raw, &[])[0].status();
@@ -169,7 +185,10 @@ fn listings_escape_names_and_encode_hrefs_so_every_link_works() {
         .iter()
         .map(|n| (format!("d/{n}"), n.as_bytes().to_vec()))
         .collect();
-    let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, c)| (n.as_str(), c.as_slice())).collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, c)| (n.as_str(), c.as_slice()))
+        .collect();
     let dir = site(&refs);
     std::fs::create_dir(dir.path().join("d/zsub")).unwrap();
     std::fs::write(dir.path().join("d/.hidden"), b"h").unwrap();
@@ -198,7 +217,10 @@ fn listings_escape_names_and_encode_hrefs_so_every_link_works() {
         let target = format!("/d/{}", href.trim_start_matches("./"));
         let got = raw_get(&s, &target);
         assert_eq!(got.status(), 200, "{href}");
-        assert!(names.contains(&std::str::from_utf8(&got.body).unwrap()), "{href}");
+        assert!(
+            names.contains(&std::str::from_utf8(&got.body).unwrap()),
+            "{href}"
+        );
     }
     // Sizes shown.
     assert!(page.contains(">9<"), "size of plain.txt: {page}");
@@ -218,7 +240,11 @@ fn a_root_listing_has_no_parent_link_and_head_matches() {
 
 #[test]
 fn dotfiles_are_404_unless_hidden_is_given() {
-    let dir = site(&[(".env", b"KEY=1"), (".git/config", b"[core]"), ("ok.txt", b"ok")]);
+    let dir = site(&[
+        (".env", b"KEY=1"),
+        (".git/config", b"[core]"),
+        ("ok.txt", b"ok"),
+    ]);
     let s = Server::start(dir.path(), &[]);
     assert_eq!(raw_get(&s, "/.env").status(), 404);
     assert_eq!(raw_get(&s, "/.git/config").status(), 404);

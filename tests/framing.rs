@@ -44,10 +44,12 @@ fn a_get_with_a_body_is_answered_after_the_body() {
 fn a_body_arriving_in_pieces_is_discarded() {
     let (_d, s) = server();
     let mut c = s.connect();
-    c.write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc").unwrap();
+    c.write_all(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\n\r\nabc")
+        .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(50));
     c.write_all(b"defghij").unwrap();
-    c.write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+    c.write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
     assert_eq!(read_response(&mut c, false).unwrap().status(), 405);
     let r = read_response(&mut c, false).unwrap();
     assert_eq!(r.body, b"hello\n");
@@ -97,7 +99,9 @@ fn invalid_content_length_is_400_and_close() {
         "18446744073709551616",
         "1.0",
     ] {
-        let req = format!("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: {cl}\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+        let req = format!(
+            "POST / HTTP/1.1\r\nHost: t\r\nContent-Length: {cl}\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+        );
         let raw = s.exchange(req.as_bytes());
         let rs = parse_all(&raw, &[]);
         assert_eq!(rs.len(), 1, "{cl:?}");
@@ -160,7 +164,9 @@ fn bad_chunk_sizes_are_400_and_close() {
         "0x5\r\nhello\r\n0\r\n\r\n",
         " 5\r\nhello\r\n0\r\n\r\n",
     ] {
-        let req = format!("POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+        let req = format!(
+            "POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n{body}GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n"
+        );
         let raw = s.exchange(req.as_bytes());
         let rs = parse_all(&raw, &[]);
         assert_eq!(rs.len(), 1, "{body:?}");
@@ -179,7 +185,9 @@ fn a_body_over_the_limit_gets_413_and_close() {
     assert_eq!(rs[0].header("Connection"), Some("close"));
     let raw = s.exchange(b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n8\r\n12345678\r\n8\r\n12345678\r\n0\r\n\r\n");
     assert_eq!(parse_all(&raw, &[])[0].status(), 413);
-    let raw = s.exchange(b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789");
+    let raw = s.exchange(
+        b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789",
+    );
     assert_eq!(parse_all(&raw, &[])[0].status(), 405);
 }
 
@@ -187,8 +195,10 @@ fn a_body_over_the_limit_gets_413_and_close() {
 fn expect_100_continue_never_makes_the_client_wait() {
     let (_d, s) = server();
     let mut c = s.connect();
-    c.write_all(b"PUT /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
-        .unwrap();
+    c.write_all(
+        b"PUT /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
+    )
+    .unwrap();
     // Without sending the body, an interim 100 arrives.
     let interim = read_response(&mut c, false).unwrap();
     assert_eq!(interim.status_line, "HTTP/1.1 100 Continue");
@@ -217,7 +227,10 @@ fn curl_upload_with_expect_is_answered_promptly() {
     let _ = std::fs::remove_file(&path);
     assert_eq!(code, 0, "{err}");
     let text = String::from_utf8_lossy(&out);
-    assert!(text.contains("HTTP/1.1 405 Method Not Allowed\r\n"), "{text}");
+    assert!(
+        text.contains("HTTP/1.1 405 Method Not Allowed\r\n"),
+        "{text}"
+    );
     assert!(start.elapsed() < std::time::Duration::from_secs(3));
 }
 

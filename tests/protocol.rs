@@ -27,7 +27,13 @@ fn get_returns_exact_headers_and_body() {
     assert_eq!(r.body, b"hello\n");
     assert_eq!(
         r.names(),
-        ["server", "date", "content-type", "content-length", "connection"]
+        [
+            "server",
+            "date",
+            "content-type",
+            "content-length",
+            "connection"
+        ]
     );
 }
 
@@ -39,7 +45,10 @@ fn not_found_has_a_small_html_body() {
     assert_eq!(r.status_line, "HTTP/1.1 404 Not Found");
     assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
     assert_eq!(r.body, ERROR_PAGE_404.as_bytes());
-    assert_eq!(r.header("Content-Length"), Some(&*ERROR_PAGE_404.len().to_string()));
+    assert_eq!(
+        r.header("Content-Length"),
+        Some(&*ERROR_PAGE_404.len().to_string())
+    );
 }
 
 #[test]
@@ -64,7 +73,10 @@ fn head_sends_the_same_headers_as_get_but_no_body() {
             let h = parse_all(&raw, &[true]);
             assert_eq!(h.len(), 1, "HEAD {path} must have no body: {raw:?}");
             assert_eq!(h[0].status_line, rs[0].status_line);
-            assert_eq!(h[0].header("Content-Length"), rs[0].header("Content-Length"));
+            assert_eq!(
+                h[0].header("Content-Length"),
+                rs[0].header("Content-Length")
+            );
             continue;
         };
         assert_eq!(get.status_line, head.status_line, "{path}");
@@ -80,7 +92,8 @@ fn http11_keeps_the_connection_alive_for_many_requests() {
     let (_d, s) = server();
     let mut c = s.connect();
     for _ in 0..50 {
-        c.write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n").unwrap();
+        c.write_all(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n")
+            .unwrap();
         let r = read_response(&mut c, false).expect("response");
         assert_eq!(r.status_line, "HTTP/1.1 200 OK");
         assert_eq!(r.header("Connection"), None);
@@ -156,11 +169,16 @@ fn a_request_split_into_single_bytes_is_parsed() {
 fn options_answers_204_with_allow_and_no_length() {
     let (_d, s) = server();
     for target in ["/", "*", "/a.txt"] {
-        let raw = s.exchange(format!("OPTIONS {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
+        let raw = s.exchange(
+            format!("OPTIONS {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
         let text = String::from_utf8(raw).unwrap();
         assert!(text.starts_with("HTTP/1.1 204 No Content\r\n"), "{text}");
         assert!(text.contains("\r\nAllow: GET, HEAD, OPTIONS\r\n"), "{text}");
-        assert!(!text.to_ascii_lowercase().contains("content-length"), "{text}");
+        assert!(
+            !text.to_ascii_lowercase().contains("content-length"),
+            "{text}"
+        );
         assert!(text.ends_with("\r\n\r\n"), "no body: {text}");
     }
 }
@@ -169,13 +187,17 @@ fn options_answers_204_with_allow_and_no_length() {
 fn unsupported_known_methods_get_405_with_allow() {
     let (_d, s) = server();
     for m in ["POST", "PUT", "DELETE", "PATCH", "TRACE"] {
-        let raw = s.exchange(format!("{m} /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
+        let raw = s.exchange(
+            format!("{m} /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
         let rs = parse_all(&raw, &[]);
         assert_eq!(rs[0].status_line, "HTTP/1.1 405 Method Not Allowed", "{m}");
         assert_eq!(rs[0].header("Allow"), Some("GET, HEAD, OPTIONS"), "{m}");
         rs[0].assert_common();
     }
-    let raw = s.exchange(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n");
+    let raw = s.exchange(
+        b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\nConnection: close\r\n\r\n",
+    );
     let rs = parse_all(&raw, &[]);
     assert_eq!(rs[0].status_line, "HTTP/1.1 405 Method Not Allowed");
     assert_eq!(rs[0].header("Allow"), Some("GET, HEAD, OPTIONS"));
@@ -185,7 +207,9 @@ fn unsupported_known_methods_get_405_with_allow() {
 fn unknown_and_lowercase_methods_get_501() {
     let (_d, s) = server();
     for m in ["BREW", "get", "Get", "PROPFIND"] {
-        let raw = s.exchange(format!("{m} /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
+        let raw = s.exchange(
+            format!("{m} /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
         let rs = parse_all(&raw, &[]);
         assert_eq!(rs[0].status_line, "HTTP/1.1 501 Not Implemented", "{m}");
     }
@@ -214,13 +238,31 @@ fn asterisk_target_for_get_is_400() {
 fn unsupported_versions_get_505_and_garbage_400() {
     let (_d, s) = server();
     for (req, status) in [
-        (&b"GET / HTTP/2.0\r\nHost: t\r\n\r\n"[..], "HTTP/1.1 505 HTTP Version Not Supported"),
-        (b"GET / HTTP/3.0\r\nHost: t\r\n\r\n", "HTTP/1.1 505 HTTP Version Not Supported"),
-        (b"GET / HTTX/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 Bad Request"),
-        (b"GET / http/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 Bad Request"),
+        (
+            &b"GET / HTTP/2.0\r\nHost: t\r\n\r\n"[..],
+            "HTTP/1.1 505 HTTP Version Not Supported",
+        ),
+        (
+            b"GET / HTTP/3.0\r\nHost: t\r\n\r\n",
+            "HTTP/1.1 505 HTTP Version Not Supported",
+        ),
+        (
+            b"GET / HTTX/1.1\r\nHost: t\r\n\r\n",
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            b"GET / http/1.1\r\nHost: t\r\n\r\n",
+            "HTTP/1.1 400 Bad Request",
+        ),
         (b"GET /\r\n\r\n", "HTTP/1.1 400 Bad Request"),
-        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", "HTTP/1.1 400 Bad Request"),
-        (b"GET  / HTTP/1.1\r\nHost: t\r\n\r\n", "HTTP/1.1 400 Bad Request"),
+        (
+            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            b"GET  / HTTP/1.1\r\nHost: t\r\n\r\n",
+            "HTTP/1.1 400 Bad Request",
+        ),
     ] {
         let raw = s.exchange(req);
         let rs = parse_all(&raw, &[]);
@@ -246,11 +288,18 @@ fn host_is_required_unique_and_valid_in_http11() {
     ] {
         let raw = s.exchange(req);
         let rs = parse_all(&raw, &[]);
-        assert_eq!(rs[0].status_line, "HTTP/1.1 400 Bad Request", "{:?}", String::from_utf8_lossy(req));
+        assert_eq!(
+            rs[0].status_line,
+            "HTTP/1.1 400 Bad Request",
+            "{:?}",
+            String::from_utf8_lossy(req)
+        );
         assert_eq!(rs[0].header("Connection"), Some("close"));
     }
     for host in ["localhost", "127.0.0.1:8000", "[::1]:80", "example.com"] {
-        let raw = s.exchange(format!("GET /a.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes());
+        let raw = s.exchange(
+            format!("GET /a.txt HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
         assert_eq!(parse_all(&raw, &[])[0].status(), 200, "{host}");
     }
     // HTTP/1.0 may omit Host.
@@ -280,7 +329,12 @@ fn whitespace_before_colon_and_control_bytes_in_values_are_400() {
     ] {
         let raw = s.exchange(req);
         let rs = parse_all(&raw, &[]);
-        assert_eq!(rs[0].status_line, "HTTP/1.1 400 Bad Request", "{:?}", String::from_utf8_lossy(req));
+        assert_eq!(
+            rs[0].status_line,
+            "HTTP/1.1 400 Bad Request",
+            "{:?}",
+            String::from_utf8_lossy(req)
+        );
     }
 }
 
@@ -289,7 +343,11 @@ fn whitespace_around_field_values_is_not_part_of_them() {
     let (_d, s) = server();
     let raw = s.exchange(b"GET /a.txt HTTP/1.1\r\nHost:   t  \t\r\nConnection: \t close \t\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
     let rs = parse_all(&raw, &[]);
-    assert_eq!(rs.len(), 1, "Connection: close was recognised despite padding");
+    assert_eq!(
+        rs.len(),
+        1,
+        "Connection: close was recognised despite padding"
+    );
     assert_eq!(rs[0].status(), 200);
 }
 
@@ -303,7 +361,9 @@ fn an_overlong_target_gets_414() {
     assert_eq!(rs[0].header("Connection"), Some("close"));
     // Exactly at the limit is fine (404: no such file).
     let target = format!("/{}", "a".repeat(8 * 1024 - 1));
-    let raw = s.exchange(format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes());
+    let raw = s.exchange(
+        format!("GET {target} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
     assert_eq!(parse_all(&raw, &[])[0].status(), 404);
 }
 
@@ -314,7 +374,11 @@ fn a_target_that_never_ends_gets_414_before_the_head_completes() {
     c.write_all(b"GET /").unwrap();
     c.write_all(&vec![b'a'; 9 * 1024]).unwrap();
     let raw = common::read_to_close(&mut c);
-    assert!(raw.starts_with(b"HTTP/1.1 414 URI Too Long\r\n"), "{:?}", String::from_utf8_lossy(&raw));
+    assert!(
+        raw.starts_with(b"HTTP/1.1 414 URI Too Long\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&raw)
+    );
 }
 
 #[test]
@@ -327,7 +391,10 @@ fn a_header_section_over_64k_gets_431() {
     req.extend_from_slice(b"\r\n");
     let raw = s.exchange(&req);
     let rs = parse_all(&raw, &[]);
-    assert_eq!(rs[0].status_line, "HTTP/1.1 431 Request Header Fields Too Large");
+    assert_eq!(
+        rs[0].status_line,
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
     assert_eq!(rs[0].header("Connection"), Some("close"));
 }
 
@@ -345,18 +412,37 @@ fn more_than_100_fields_gets_431_and_100_is_fine() {
     let raw = s.exchange(&build(100));
     assert_eq!(parse_all(&raw, &[])[0].status(), 200);
     let raw = s.exchange(&build(101));
-    assert_eq!(parse_all(&raw, &[])[0].status_line, "HTTP/1.1 431 Request Header Fields Too Large");
+    assert_eq!(
+        parse_all(&raw, &[])[0].status_line,
+        "HTTP/1.1 431 Request Header Fields Too Large"
+    );
 }
 
 #[test]
 fn limits_are_flags() {
     let dir = site(&[("a.txt", b"hello\n")]);
-    let s = Server::start(dir.path(), &["--max-target", "16", "--max-headers", "3", "--max-header-bytes", "200"]);
+    let s = Server::start(
+        dir.path(),
+        &[
+            "--max-target",
+            "16",
+            "--max-headers",
+            "3",
+            "--max-header-bytes",
+            "200",
+        ],
+    );
     let raw = s.exchange(b"GET /aaaaaaaaaaaaaaaaaaaa HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(parse_all(&raw, &[])[0].status(), 414);
     let raw = s.exchange(b"GET / HTTP/1.1\r\nHost: t\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n");
     assert_eq!(parse_all(&raw, &[])[0].status(), 431);
-    let raw = s.exchange(format!("GET / HTTP/1.1\r\nHost: t\r\nA: {}\r\n\r\n", "x".repeat(300)).as_bytes());
+    let raw = s.exchange(
+        format!(
+            "GET / HTTP/1.1\r\nHost: t\r\nA: {}\r\n\r\n",
+            "x".repeat(300)
+        )
+        .as_bytes(),
+    );
     assert_eq!(parse_all(&raw, &[])[0].status(), 431);
     let raw = s.exchange(b"GET /a.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     assert_eq!(parse_all(&raw, &[])[0].status(), 200);
@@ -368,7 +454,10 @@ fn curl_sees_keep_alive_reuse_and_exact_bytes() {
     let (code, out, err) = common::curl(&["-v", &s.url("/a.txt"), &s.url("/a.txt")]);
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, b"hello\nhello\n");
-    assert!(err.contains("Re-using existing connection") || err.contains("Reusing existing"), "{err}");
+    assert!(
+        err.contains("Re-using existing connection") || err.contains("Reusing existing"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -103,7 +103,11 @@ impl Server {
     }
 
     /// Sends SIGTERM/SIGINT and waits (bounded) for exit.
-    pub fn signal_and_wait(&mut self, sig: rustix::process::Signal, limit: Duration) -> Option<std::process::ExitStatus> {
+    pub fn signal_and_wait(
+        &mut self,
+        sig: rustix::process::Signal,
+        limit: Duration,
+    ) -> Option<std::process::ExitStatus> {
         let pid = rustix::process::Pid::from_raw(self.child.id() as i32).expect("pid");
         rustix::process::kill_process(pid, sig).expect("kill");
         let deadline = Instant::now() + limit;
@@ -149,7 +153,8 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
 /// Reads until EOF (or panics on timeout).
 pub fn read_to_close(s: &mut TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read to EOF (server should close)");
+    s.read_to_end(&mut out)
+        .expect("read to EOF (server should close)");
     out
 }
 
@@ -197,12 +202,19 @@ impl Response {
     }
 
     pub fn names(&self) -> Vec<String> {
-        self.headers.iter().map(|(n, _)| n.to_ascii_lowercase()).collect()
+        self.headers
+            .iter()
+            .map(|(n, _)| n.to_ascii_lowercase())
+            .collect()
     }
 
     /// Checks the fields every response must carry.
     pub fn assert_common(&self) {
-        assert!(self.status_line.starts_with("HTTP/1.1 "), "{}", self.status_line);
+        assert!(
+            self.status_line.starts_with("HTTP/1.1 "),
+            "{}",
+            self.status_line
+        );
         assert_eq!(self.header("Server"), Some("ferry"));
         let date = self.header("Date").expect("Date");
         assert!(httpdate_like(date), "Date {date:?} is not an IMF-fixdate");
@@ -233,7 +245,10 @@ pub fn read_response(s: &mut TcpStream, head_request: bool) -> Option<Response> 
             Ok(0) if head.is_empty() => return None,
             Ok(0) => panic!("EOF inside head: {:?}", String::from_utf8_lossy(&head)),
             Ok(_) => head.push(byte[0]),
-            Err(e) => panic!("read head: {e}; so far {:?}", String::from_utf8_lossy(&head)),
+            Err(e) => panic!(
+                "read head: {e}; so far {:?}",
+                String::from_utf8_lossy(&head)
+            ),
         }
         if head.ends_with(b"\r\n\r\n") {
             break;
@@ -328,7 +343,14 @@ pub fn site(files: &[(&str, &[u8])]) -> tempfile::TempDir {
 /// Runs curl with a 10 s cap; returns (exit code, stdout, stderr).
 pub fn curl(args: &[&str]) -> (i32, Vec<u8>, String) {
     let out = Command::new("curl")
-        .args(["--silent", "--show-error", "--max-time", "10", "--noproxy", "*"])
+        .args([
+            "--silent",
+            "--show-error",
+            "--max-time",
+            "10",
+            "--noproxy",
+            "*",
+        ])
         .args(args)
         .output()
         .expect("curl is installed");

@@ -1,0 +1,435 @@
+//! Operational behaviour of `ferry`: graceful shutdown on SIGTERM/SIGINT,
+//! containment of a panic in one request, and the buffered access log.
+//!
+//! Every test starts its own server on 127.0.0.1 port 0; every socket has
+//! timeouts and every loop is bounded. The tests run one at a time (a
+//! file-wide lock) because several assert timings on a 2-core machine.
+
+mod common;
+
+use std::fs::File;
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::ChildStderr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{Response, Server, connect, parse_all, read_response, read_to_close, site};
+use rustix::process::Signal;
+
+const INDEX: &[u8] = b"<!doctype html><title>ferry</title><p>hello from ferry</p>\n";
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A keep-alive GET on an existing connection.
+fn get_on(s: &mut TcpStream, path: &str) -> Response {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
+    s.write_all(req.as_bytes()).expect("write request");
+    read_response(s, false).expect("a response, not EOF")
+}
+
+fn assert_ok(r: &Response, body: &[u8]) {
+    assert_eq!(r.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(
+        r.header("Content-Length"),
+        Some(body.len().to_string().as_str())
+    );
+    assert!(
+        r.body == body,
+        "body differs: {:?}",
+        String::from_utf8_lossy(&r.body[..r.body.len().min(120)])
+    );
+}
+
+fn head_end(raw: &[u8]) -> Option<usize> {
+    raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
+}
+
+/// Reads until EOF or reset; `Err` on a timeout (the server kept it open).
+fn wait_closed(s: &mut TcpStream) -> Result<Vec<u8>, std::io::Error> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    for _ in 0..10_000 {
+        match s.read(&mut buf) {
+            Ok(0) => return Ok(out),
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return Ok(out),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(out)
+}
+
+/// Forwards the server's stderr, line by line, to a channel.
+fn stderr_lines(stderr: ChildStderr) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        use std::io::BufRead;
+        let mut r = std::io::BufReader::new(stderr);
+        for _ in 0..100_000 {
+            let mut line = String::new();
+            match r.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// Collects lines until one contains every needle, or the time is up.
+fn wait_for_line(
+    rx: &mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+    needles: &[&str],
+    within: Duration,
+) -> Option<String> {
+    let found = |l: &String| needles.iter().all(|n| l.contains(n));
+    if let Some(l) = seen.iter().find(|l| found(l)) {
+        return Some(l.clone());
+    }
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(l) => {
+                let hit = found(&l);
+                seen.push(l.clone());
+                if hit {
+                    return Some(l);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return None,
+        }
+    }
+    None
+}
+
+/// Every line still to come, up to the writer's EOF (the process exited).
+fn drain_lines(rx: &mpsc::Receiver<String>, seen: &mut Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(20)) {
+            Ok(l) => seen.push(l),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
+        }
+    }
+    panic!("stderr did not reach EOF within 5 s of the exit");
+}
+
+fn refused(addr: SocketAddr) -> bool {
+    match TcpStream::connect_timeout(&addr, Duration::from_secs(2)) {
+        Err(e) => e.kind() == ErrorKind::ConnectionRefused,
+        Ok(_) => false,
+    }
+}
+
+// ---------------------------------------------------------------------------
+// 1. SIGTERM with a response in flight.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sigterm_lets_an_in_flight_download_finish_closes_idle_connections_and_exits_zero() {
+    let _serial = serial();
+    const BIG: usize = 32 << 20;
+    let dir = site(&[("index.html", INDEX)]);
+    File::create(dir.path().join("big.bin"))
+        .and_then(|f| f.set_len(BIG as u64))
+        .expect("sparse file");
+    let mut server = Server::start(dir.path(), &["--threads", "2"]);
+    let addr = server.addr;
+
+    // Idle connections from before the signal: one that never sent a byte,
+    // and keep-alive ones after one request each (accepted after the silent
+    // one, so their answers prove it was accepted too).
+    let silent = server.connect();
+    let mut idle = vec![silent];
+    for _ in 0..3 {
+        let mut s = server.connect();
+        assert_ok(&get_on(&mut s, "/index.html"), INDEX);
+        idle.push(s);
+    }
+
+    // A download read slowly but steadily: 256 KiB, then 15 ms, ~2 s in all.
+    let progress = Arc::new(AtomicUsize::new(0));
+    let download = {
+        let progress = Arc::clone(&progress);
+        thread::spawn(
+            move || -> (Vec<u8>, usize, Result<Vec<u8>, std::io::Error>) {
+                let mut s = connect(addr);
+                s.write_all(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\n")
+                    .expect("write");
+                let mut head = Vec::new();
+                let mut body_len = 0usize;
+                let mut nonzero = 0usize;
+                let mut since_pause = 0usize;
+                let mut buf = vec![0u8; 256 * 1024];
+                for _ in 0..20_000 {
+                    let want = if head_end(&head).is_none() {
+                        1
+                    } else {
+                        (BIG - body_len).min(buf.len())
+                    };
+                    if want == 0 {
+                        break;
+                    }
+                    let n = s.read(&mut buf[..want]).expect("download read");
+                    assert!(n > 0, "EOF after {body_len} of {BIG} body bytes");
+                    if head_end(&head).is_none() {
+                        head.extend_from_slice(&buf[..n]);
+                        continue;
+                    }
+                    nonzero += buf[..n].iter().filter(|&&b| b != 0).count();
+                    body_len += n;
+                    progress.store(body_len, Ordering::Relaxed);
+                    since_pause += n;
+                    if since_pause >= 256 * 1024 {
+                        since_pause = 0;
+                        thread::sleep(Duration::from_millis(15));
+                    }
+                }
+                assert_eq!(nonzero, 0, "a sparse file reads as zeros");
+                // The response is done; draining, the server now closes.
+                let after = wait_closed(&mut s);
+                (head, body_len, after)
+            },
+        )
+    };
+
+    for _ in 0..1000 {
+        if progress.load(Ordering::Relaxed) >= 4 << 20 {
+            break;
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    let at_signal = progress.load(Ordering::Relaxed);
+    assert!(
+        at_signal >= 4 << 20,
+        "the download did not get going ({at_signal} bytes)"
+    );
+
+    // Watch the idle connections from the moment of the signal.
+    let signalled = Instant::now();
+    let watchers: Vec<_> = idle
+        .into_iter()
+        .map(|mut s| {
+            thread::spawn(move || {
+                let r = wait_closed(&mut s);
+                (r, Instant::now())
+            })
+        })
+        .collect();
+    let status = server.signal_and_wait(Signal::TERM, Duration::from_secs(8));
+    let exited = Instant::now();
+    let status = status.expect("ferry did not exit within 8 s of SIGTERM (shutdown timeout 5 s)");
+    assert!(
+        at_signal < BIG && progress.load(Ordering::Relaxed) >= at_signal,
+        "the signal came mid-transfer"
+    );
+    assert_eq!(status.code(), Some(0), "exit status {status:?}");
+
+    let (head, body_len, after) = download.join().expect("download thread");
+    let end = head_end(&head).expect("head");
+    let text = String::from_utf8_lossy(&head[..end]);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(
+        text.contains(&format!("\r\nContent-Length: {BIG}\r\n")),
+        "{text}"
+    );
+    assert_eq!(body_len, BIG, "the in-flight body arrived complete");
+    let after = after.expect("connection closed after the in-flight response");
+    assert!(
+        after.is_empty(),
+        "nothing follows the response: {:?}",
+        String::from_utf8_lossy(&after)
+    );
+
+    for (i, w) in watchers.into_iter().enumerate() {
+        let (r, closed_at) = w.join().expect("watcher");
+        let bytes = r.unwrap_or_else(|e| panic!("idle connection {i} not closed: {e}"));
+        assert!(
+            bytes.is_empty(),
+            "idle connection {i} got {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert!(
+            closed_at.duration_since(signalled) < Duration::from_secs(1),
+            "idle connection {i} closed {:?} after SIGTERM",
+            closed_at.duration_since(signalled)
+        );
+        assert!(
+            closed_at <= exited,
+            "idle connection {i} was closed only by the exit, not by the drain"
+        );
+    }
+
+    assert!(refused(addr), "a connection after exit was not refused");
+}
+
+// ---------------------------------------------------------------------------
+// 2. SIGINT.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn sigint_on_an_idle_server_exits_zero_promptly() {
+    let _serial = serial();
+    let dir = site(&[("index.html", INDEX)]);
+    let mut server = Server::start(dir.path(), &[]);
+    assert_ok(&server.get("/index.html"), INDEX);
+    let t = Instant::now();
+    let status = server
+        .signal_and_wait(Signal::INT, Duration::from_secs(2))
+        .expect("ferry did not exit within 2 s of SIGINT");
+    assert_eq!(status.code(), Some(0), "exit status {status:?}");
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert!(
+        refused(server.addr),
+        "a connection after exit was not refused"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// 3. A panic in one request is contained.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_panic_while_handling_one_request_is_contained_to_that_request() {
+    let _serial = serial();
+    let dir = site(&[("index.html", INDEX)]);
+    let mut server = Server::start(
+        dir.path(),
+        &["--threads", "2", "--debug-panic-path", "/boom"],
+    );
+
+    // Keep-alive connections spread over both workers, held across the panics.
+    let mut held: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = server.connect();
+            assert_ok(&get_on(&mut s, "/index.html"), INDEX);
+            s
+        })
+        .collect();
+
+    // More panics than workers: a worker killed by one would show below.
+    for i in 0..4 {
+        let mut s = server.connect();
+        s.write_all(b"GET /boom HTTP/1.1\r\nHost: t\r\n\r\n")
+            .expect("write");
+        let raw = read_to_close(&mut s);
+        if raw.is_empty() {
+            continue; // a clean close is acceptable
+        }
+        let rs = parse_all(&raw, &[false]);
+        assert_eq!(rs.len(), 1, "boom {i}: {:?}", String::from_utf8_lossy(&raw));
+        let r = &rs[0];
+        r.assert_common();
+        assert_eq!(
+            r.status_line, "HTTP/1.1 500 Internal Server Error",
+            "boom {i}"
+        );
+        assert_eq!(r.header("Connection"), Some("close"), "boom {i}");
+    }
+
+    for i in 0..20 {
+        let r = server.get("/index.html");
+        assert_ok(&r, INDEX);
+        assert_eq!(r.header("Connection"), Some("close"), "request {i}");
+    }
+    for s in &mut held {
+        assert_ok(&get_on(s, "/index.html"), INDEX);
+    }
+    assert!(server.alive(), "ferry exited after a handler panic");
+}
+
+// ---------------------------------------------------------------------------
+// 4. Access log.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_access_log_records_each_request_within_a_second_and_flushes_at_shutdown() {
+    let _serial = serial();
+    let dir = site(&[("index.html", INDEX), ("other.txt", b"other\n")]);
+    let mut server = Server::start_raw(dir.path(), &["--threads", "1"]);
+    let rx = stderr_lines(server.stderr());
+    let mut seen = Vec::new();
+
+    let mut s = server.connect();
+    assert_ok(&get_on(&mut s, "/index.html"), INDEX);
+    let missing = get_on(&mut s, "/missing");
+    assert_eq!(missing.status_line, "HTTP/1.1 404 Not Found");
+    let missing_len = missing
+        .header("Content-Length")
+        .expect("Content-Length")
+        .to_owned();
+    let served = Instant::now();
+
+    let ok_needle = format!("\"GET /index.html HTTP/1.1\" 200 {} ", INDEX.len());
+    let line = wait_for_line(&rx, &mut seen, &[&ok_needle], Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("no {ok_needle:?} line within 3 s; stderr so far: {seen:?}"));
+    let nf_needle = format!("\"GET /missing HTTP/1.1\" 404 {missing_len} ");
+    wait_for_line(&rx, &mut seen, &[&nf_needle], Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("no {nf_needle:?} line; stderr so far: {seen:?}"));
+    let flushed_after = served.elapsed();
+    assert!(
+        flushed_after < Duration::from_millis(2000),
+        "log lines appeared {flushed_after:?} after the requests (buffer flushes each second)"
+    );
+    // `[date] peer "request" status bytes duration`
+    assert!(line.starts_with('['), "{line:?}");
+    assert!(line.contains(" GMT] 127.0.0.1:"), "{line:?}");
+    assert!(line.trim_end().ends_with("ms"), "{line:?}");
+
+    // A request just before SIGTERM is in the buffer; the exit flushes it.
+    assert_ok(&get_on(&mut s, "/other.txt"), b"other\n");
+    let status = server
+        .signal_and_wait(Signal::TERM, Duration::from_secs(5))
+        .expect("ferry did not exit within 5 s of SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    drain_lines(&rx, &mut seen);
+    let last = "\"GET /other.txt HTTP/1.1\" 200 6 ";
+    assert!(
+        seen.iter().any(|l| l.contains(last)),
+        "no {last:?} line after shutdown; stderr: {seen:?}"
+    );
+    let request_lines = seen.iter().filter(|l| l.contains(" HTTP/1.1\" ")).count();
+    assert_eq!(request_lines, 3, "one line per request: {seen:?}");
+}
+
+#[test]
+fn quiet_writes_no_access_log_lines() {
+    let _serial = serial();
+    let dir = site(&[("index.html", INDEX)]);
+    let mut server = Server::start(dir.path(), &["--threads", "1"]);
+    let mut stderr = server.stderr();
+    let mut s = server.connect();
+    assert_ok(&get_on(&mut s, "/index.html"), INDEX);
+    assert_eq!(
+        get_on(&mut s, "/missing").status_line,
+        "HTTP/1.1 404 Not Found"
+    );
+    let status = server
+        .signal_and_wait(Signal::TERM, Duration::from_secs(5))
+        .expect("ferry did not exit within 5 s of SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    // The process has exited: the pipe is at EOF.
+    let mut all = String::new();
+    stderr.read_to_string(&mut all).expect("read stderr");
+    assert!(
+        !all.contains("\"GET "),
+        "--quiet still logged requests: {all:?}"
+    );
+}
