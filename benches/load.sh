@@ -154,10 +154,16 @@ http_status() {
 }
 
 # run_wrk NAME PORT ROUND -> prints a summary line, records req/s in RPS_<NAME>.
-declare -a RPS_ferry=() RPS_nginx=()
+declare -a RPS_ferry=() RPS_nginx=() CPU_ferry=() CPU_nginx=()
+# Server CPU time (user+system) in clock ticks, from /proc.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICKS=$(getconf CLK_TCK)
+
 run_wrk() {
-  local name=$1 port=$2 round=$3 out rps p50 p99 reqs extra
+  local name=$1 port=$2 round=$3 out rps p50 p99 reqs extra spid cpu0 cpu1 us
   out="$TMP/wrk-$name-$round.txt"
+  if [[ $name == ferry ]]; then spid=$FERRY_PID; else spid=$NGINX_PID; fi
+  cpu0=$(cpu_ticks "$spid")
   # Run in the background and `wait`, so INT/TERM are handled immediately.
   timeout $((DURATION + 30)) taskset -c "$CLIENT_CPU" \
     wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
@@ -177,10 +183,14 @@ run_wrk() {
   p99=$(awk '$1 == "99%" {print $2}' "$out")
   reqs=$(awk '/requests in/ {print $1}' "$out")
   extra=$(grep -E 'Socket errors|Non-2xx' "$out" | sed 's/^ */; /' | tr -d '\n' || true)
-  printf '%-5s round %d: %12s req/s   p50 %9s   p99 %9s   (%s requests%s)\n' \
-    "$name" "$round" "${rps:-?}" "${p50:-?}" "${p99:-?}" "${reqs:-?}" "$extra"
+  cpu1=$(cpu_ticks "$spid")
+  # Server CPU per request: the fair figure when wrk, not the server, saturates.
+  us=$(awk -v c=$((cpu1 - cpu0)) -v t="$TICKS" -v n="${reqs:-0}" 'BEGIN { if (n > 0) printf "%.2f", c / t * 1e6 / n; else print "?" }')
+  printf '%-5s round %d: %12s req/s   p50 %9s   p99 %9s   server CPU %6s us/req   (%s requests%s)\n' \
+    "$name" "$round" "${rps:-?}" "${p50:-?}" "${p99:-?}" "$us" "${reqs:-?}" "$extra"
   [[ -n $rps ]] || return 1
   eval "RPS_$name+=(\"\$rps\")"
+  eval "CPU_$name+=(\"\$us\")"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR==0) exit 1; if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
@@ -326,6 +336,10 @@ if ((FERRY_OK && NGINX_OK)); then
   g=$(median "${RPS_nginx[@]}")
   printf 'median req/s: ferry %s, nginx %s\n' "$f" "$g"
   awk -v f="$f" -v g="$g" 'BEGIN { printf "ratio ferry/nginx (req/s): %.3f\n", f / g }'
+  fc=$(median "${CPU_ferry[@]}")
+  gc=$(median "${CPU_nginx[@]}")
+  printf 'median server CPU per request: ferry %s us, nginx %s us\n' "$fc" "$gc"
+  awk -v f="$fc" -v g="$gc" 'BEGIN { printf "ratio nginx/ferry (CPU per request, higher = ferry cheaper): %.3f\n", g / f }'
   exit 0
 fi
 ((FERRY_OK)) && [[ ${#RPS_ferry[@]} -gt 0 ]] && printf 'median req/s: ferry %s (nginx not measured)\n' "$(median "${RPS_ferry[@]}")"

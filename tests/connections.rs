@@ -478,7 +478,7 @@ fn connect_small_rcvbuf(addr: SocketAddr) -> TcpStream {
     sockopt::set_socket_recv_buffer_size(&fd, 16 * 1024).expect("SO_RCVBUF");
     // Loopback and a listening socket: this connect completes at once.
     rustix::net::connect(&fd, &addr).expect("connect");
-    let s = TcpStream::from(std::os::fd::OwnedFd::from(fd));
+    let s = TcpStream::from(fd);
     s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     s.set_write_timeout(Some(Duration::from_secs(5))).unwrap();
     s
