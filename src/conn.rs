@@ -293,25 +293,17 @@ impl Conn {
                         self.started = cx.now;
                         self.deadline = cx.now + cx.cfg.header_timeout;
                     }
-                    match request::parse(data, &cx.limits) {
+                    let mut patched = Vec::new();
+                    let mut parsed = request::parse(data, &cx.limits);
+                    if let Err(RequestError::NewerMinorVersion { at: minor }) = parsed {
+                        // Rare: serve HTTP/1.x (x > 1) as HTTP/1.1 from a
+                        // patched copy of the head.
+                        patched.extend_from_slice(data);
+                        patched[minor] = b'1';
+                        parsed = request::parse(&patched, &cx.limits);
+                    }
+                    match parsed {
                         Ok(None) => break,
-                        Err(RequestError::NewerMinorVersion { at: minor }) => {
-                            // Rare: serve HTTP/1.x (x > 1) as HTTP/1.1 from
-                            // a patched copy of the head.
-                            let mut copy = data.to_vec();
-                            copy[minor] = b'1';
-                            match request::parse(&copy, &cx.limits) {
-                                Ok(None) => break,
-                                Err(e) => self.fail(e.status(), cx),
-                                Ok(Some((req, n))) => {
-                                    at += n;
-                                    self.on_request(req, cx);
-                                    if self.state == State::Write {
-                                        break;
-                                    }
-                                }
-                            }
-                        }
                         Err(e) => self.fail(e.status(), cx),
                         Ok(Some((req, n))) => {
                             at += n;

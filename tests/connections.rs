@@ -15,45 +15,17 @@ use std::net::{SocketAddr, TcpStream};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Response, Server, connect, parse_all, read_response, read_to_close, site};
+use common::{
+    Response, Server, assert_ok, connect, get_on, head_end, parse_all, read_response,
+    read_to_close, serial, site,
+};
 
 const INDEX: &[u8] = b"<!doctype html><title>ferry</title><p>hello from ferry</p>\n";
 const SMALL: &[u8] = b"small file, answered promptly\n";
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Runs this file's tests one at a time (latency assertions on 2 cores).
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A keep-alive GET on an existing connection.
-fn get_on(s: &mut TcpStream, path: &str) -> Response {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
-    s.write_all(req.as_bytes()).expect("write request");
-    read_response(s, false).expect("a response, not EOF")
-}
-
-fn assert_ok(r: &Response, body: &[u8]) {
-    assert_eq!(r.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(
-        r.header("Content-Length"),
-        Some(body.len().to_string().as_str())
-    );
-    assert!(
-        r.body == body,
-        "body differs: {} bytes received, {} expected; starts {:?}",
-        r.body.len(),
-        body.len(),
-        String::from_utf8_lossy(&r.body[..r.body.len().min(80)])
-    );
-}
 
 /// `GET path` with `Connection: close` on a new connection; the elapsed time
 /// covers connect, request and the whole response.
@@ -92,11 +64,6 @@ fn lcg_bytes(n: usize) -> Vec<u8> {
             (x >> 56) as u8
         })
         .collect()
-}
-
-/// Index of the byte after the head's blank line.
-fn head_end(raw: &[u8]) -> Option<usize> {
-    raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
 }
 
 fn is_eof_or_reset(r: &std::io::Result<usize>) -> bool {

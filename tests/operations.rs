@@ -11,48 +11,18 @@ use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::process::ChildStderr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Response, Server, connect, parse_all, read_response, read_to_close, site};
+use common::{
+    Server, assert_ok, connect, get_on, head_end, parse_all, read_to_close, serial, site,
+};
 use rustix::process::Signal;
 
 const INDEX: &[u8] = b"<!doctype html><title>ferry</title><p>hello from ferry</p>\n";
-
-static SERIAL: Mutex<()> = Mutex::new(());
-
-fn serial() -> MutexGuard<'static, ()> {
-    SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// A keep-alive GET on an existing connection.
-fn get_on(s: &mut TcpStream, path: &str) -> Response {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
-    s.write_all(req.as_bytes()).expect("write request");
-    read_response(s, false).expect("a response, not EOF")
-}
-
-fn assert_ok(r: &Response, body: &[u8]) {
-    assert_eq!(r.status_line, "HTTP/1.1 200 OK");
-    assert_eq!(
-        r.header("Content-Length"),
-        Some(body.len().to_string().as_str())
-    );
-    assert!(
-        r.body == body,
-        "body differs: {:?}",
-        String::from_utf8_lossy(&r.body[..r.body.len().min(120)])
-    );
-}
-
-fn head_end(raw: &[u8]) -> Option<usize> {
-    raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
-}
 
 /// Reads until EOF or reset; `Err` on a timeout (the server kept it open).
 fn wait_closed(s: &mut TcpStream) -> Result<Vec<u8>, std::io::Error> {

@@ -255,21 +255,7 @@ pub fn read_response(s: &mut TcpStream, head_request: bool) -> Option<Response> 
         }
         assert!(head.len() < 100_000, "head too long");
     }
-    let text = String::from_utf8(head).expect("head is UTF-8");
-    let mut lines = text.split("\r\n");
-    let status_line = lines.next().unwrap().to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter(|l| !l.is_empty())
-        .map(|l| {
-            let (n, v) = l.split_once(':').expect("field has colon");
-            (n.to_owned(), v.trim().to_owned())
-        })
-        .collect();
-    let mut resp = Response {
-        status_line,
-        headers,
-        body: Vec::new(),
-    };
+    let mut resp = parse_head(&head);
     let code = resp.status();
     if head_request || code == 204 || code == 304 || (100..200).contains(&code) {
         return Some(resp);
@@ -285,6 +271,25 @@ pub fn read_response(s: &mut TcpStream, head_request: bool) -> Option<Response> 
     Some(resp)
 }
 
+/// Status line and fields of a head (body left empty).
+fn parse_head(head: &[u8]) -> Response {
+    let text = std::str::from_utf8(head).expect("head is UTF-8");
+    let mut lines = text.split("\r\n");
+    let status_line = lines.next().unwrap_or_default().to_owned();
+    let headers = lines
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let (n, v) = l.split_once(':').expect("field has a colon");
+            (n.to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    Response {
+        status_line,
+        headers,
+        body: Vec::new(),
+    }
+}
+
 /// Parses every response in `raw` (a whole conversation read to EOF).
 pub fn parse_all(raw: &[u8], head_requests: &[bool]) -> Vec<Response> {
     let mut out = Vec::new();
@@ -296,21 +301,7 @@ pub fn parse_all(raw: &[u8], head_requests: &[bool]) -> Vec<Response> {
             .position(|w| w == b"\r\n\r\n")
             .unwrap_or_else(|| panic!("incomplete head: {:?}", String::from_utf8_lossy(rest)))
             + 4;
-        let text = std::str::from_utf8(&rest[..end]).expect("utf8 head");
-        let mut lines = text.split("\r\n");
-        let status_line = lines.next().unwrap().to_owned();
-        let headers: Vec<(String, String)> = lines
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                let (n, v) = l.split_once(':').unwrap();
-                (n.to_owned(), v.trim().to_owned())
-            })
-            .collect();
-        let mut resp = Response {
-            status_line,
-            headers,
-            body: Vec::new(),
-        };
+        let mut resp = parse_head(&rest[..end]);
         rest = &rest[end..];
         let code = resp.status();
         let head_only = head_requests.get(i).copied().unwrap_or(false);
@@ -364,4 +355,41 @@ pub fn curl(args: &[&str]) -> (i32, Vec<u8>, String) {
 /// Half-closes our side after writing (so the server sees EOF).
 pub fn finish_writing(s: &TcpStream) {
     let _ = s.shutdown(Shutdown::Write);
+}
+
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs a test binary's timing-sensitive tests one at a time (2 cores).
+pub fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A keep-alive GET on an existing connection.
+pub fn get_on(s: &mut TcpStream, path: &str) -> Response {
+    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
+    s.write_all(req.as_bytes()).expect("write request");
+    read_response(s, false).expect("a response, not EOF")
+}
+
+/// A 200 with exactly `body`.
+pub fn assert_ok(r: &Response, body: &[u8]) {
+    assert_eq!(r.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(
+        r.header("Content-Length"),
+        Some(body.len().to_string().as_str())
+    );
+    assert!(
+        r.body == body,
+        "body differs: {} bytes received, {} expected; starts {:?}",
+        r.body.len(),
+        body.len(),
+        String::from_utf8_lossy(&r.body[..r.body.len().min(80)])
+    );
+}
+
+/// Offset just past the first CRLFCRLF.
+pub fn head_end(raw: &[u8]) -> Option<usize> {
+    raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
 }
