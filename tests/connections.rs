@@ -699,3 +699,49 @@ fn running_out_of_file_descriptors_on_accept_pauses_the_server_instead_of_killin
     assert_ok(&r, INDEX);
     assert!(elapsed < Duration::from_secs(1), "{elapsed:?}");
 }
+
+#[test]
+fn a_closing_error_is_readable_even_when_the_client_keeps_sending() {
+    let _g = serial();
+    let dir = site(&[("a.txt", b"x")]);
+    let s = Server::start(dir.path(), &[]);
+    let mut c = connect(s.addr);
+    let mut req = b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: abc\r\n\r\n".to_vec();
+    req.extend(std::iter::repeat_n(b'j', 256 * 1024));
+    // The server answers after the head; the junk behind it must not turn
+    // the close into a reset that destroys the answer.
+    let writer = {
+        let mut w = c.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let _ = w.write_all(&req);
+        })
+    };
+    let r = read_response(&mut c, false).expect("a response before the close");
+    assert_eq!(r.status_line, "HTTP/1.1 400 Bad Request");
+    assert_eq!(r.header("Connection"), Some("close"));
+    writer.join().unwrap();
+}
+
+#[test]
+fn lingering_after_a_closing_response_ends_at_the_linger_timeout() {
+    let _g = serial();
+    let dir = site(&[("a.txt", b"x")]);
+    let s = Server::start(dir.path(), &["--linger-timeout", "300ms"]);
+    let mut c = connect(s.addr);
+    c.write_all(b"GET / HTTP/2.0\r\nHost: t\r\n\r\n").unwrap();
+    let r = read_response(&mut c, false).unwrap();
+    assert_eq!(r.status_line, "HTTP/1.1 505 HTTP Version Not Supported");
+    let start = Instant::now();
+    // Our side half-open: keep sending; the server drains, then gives up.
+    let mut failed_after = None;
+    for _ in 0..300 {
+        if c.write_all(b"x").is_err() {
+            failed_after = Some(start.elapsed());
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let t = failed_after.expect("server closed the lingering connection");
+    assert!(t >= Duration::from_millis(200), "closed too early: {t:?}");
+    assert!(t < Duration::from_secs(2), "lingered too long: {t:?}");
+}
