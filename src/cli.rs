@@ -37,6 +37,15 @@ pub struct Config {
     #[arg(long)]
     pub hidden: bool,
 
+    /// Cache-Control value for file responses [default: none, so browsers
+    /// revalidate with the ETag / Last-Modified each time].
+    #[arg(long, value_name = "VALUE", conflicts_with = "no_cache")]
+    pub cache_control: Option<String>,
+
+    /// Development shortcut for `--cache-control no-cache`.
+    #[arg(long)]
+    pub no_cache: bool,
+
     /// Connections held at once; beyond it new ones get 503 and are closed.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -88,6 +97,15 @@ pub struct Config {
 }
 
 impl Config {
+    /// The Cache-Control value to send on file responses, if any.
+    pub fn cache_control_value(&self) -> Option<&str> {
+        if self.no_cache {
+            Some("no-cache")
+        } else {
+            self.cache_control.as_deref()
+        }
+    }
+
     /// Worker thread count: one per core. More threads than cores never
     /// raised throughput in our measurements but raised p99 twelvefold.
     pub fn worker_count(&self) -> usize {

@@ -14,6 +14,7 @@
 //! the connection's own buffer, which is freed once drained, so an idle
 //! connection owns no buffer.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::rc::Rc;
@@ -23,6 +24,9 @@ use rustix::io::Errno;
 use rustix::net::{SendFlags, Shutdown};
 
 use crate::cli::Config;
+use crate::http::encoding::Coding;
+use crate::http::range::ByteRange;
+use crate::http::{FileReply, Plan};
 use crate::log::{AccessLog, ReqLine};
 use crate::request::{
     self, BodyFraming, ChunkError, ChunkedDecoder, Limits, Method, Request, RequestError,
@@ -51,6 +55,8 @@ pub struct Ctx {
     pub out: Vec<u8>,
     /// Set once shutdown begins: every response closes its connection.
     pub draining: bool,
+    /// `Cache-Control` for file responses (--cache-control / --no-cache).
+    pub cache_control: Option<Box<[u8]>>,
 }
 
 /// What the worker should do with the connection after an event.
@@ -98,11 +104,23 @@ struct Deferred {
     version: &'static str,
 }
 
-/// A file body still to go out by sendfile.
+/// A large file body still to go out: file ranges by sendfile, with the
+/// part headers of a multipart response between them.
 struct FileBody {
     file: Rc<CachedFile>,
-    pos: u64,
-    end: u64,
+    segments: VecDeque<Segment>,
+}
+
+enum Segment {
+    Bytes {
+        data: Vec<u8>,
+        pos: usize,
+    },
+    /// `pos..end` of the file.
+    File {
+        pos: u64,
+        end: u64,
+    },
 }
 
 pub struct Conn {
@@ -350,7 +368,9 @@ impl Conn {
             BodyFraming::Length(n) => Some(BodyLeft::Length(n)),
             BodyFraming::Chunked => Some(BodyLeft::Chunked(ChunkedDecoder::new(cx.cfg.max_body))),
         };
-        let reply = cx.resolver.route(&cx.root, req.method, req.path, cx.now);
+        let reply = cx
+            .resolver
+            .route(&cx.root, req.method, req.path, &req.fields, cx.now);
         let Some(body) = body else {
             self.encode(reply, head_only, persist, line, cx);
             self.after_encode(cx);
@@ -454,27 +474,16 @@ impl Conn {
         if !persist.keeps_alive() {
             self.closing = true;
         }
+        if let Reply::File(reply) = reply {
+            let (status, len) = self.encode_file(reply, head_only, persist, cx);
+            let sent = if head_only { 0 } else { len };
+            cx.log
+                .record(&self.peer, line, status, sent, self.started, &cx.date);
+            return;
+        }
         let out = &mut cx.out;
         let (status, len) = match reply {
-            Reply::File(file) => {
-                let len = file.len;
-                let mut head = HeadWriter::new(out, Status::Ok, &cx.date);
-                head.field(b"Content-Type", file.content_type.as_bytes())
-                    .content_length(len);
-                head.finish(persist);
-                if !head_only {
-                    if let Some(bytes) = &file.bytes {
-                        out.extend_from_slice(bytes);
-                    } else if len > 0 {
-                        self.file = Some(FileBody {
-                            file,
-                            pos: 0,
-                            end: len,
-                        });
-                    }
-                }
-                (Status::Ok, len)
-            }
+            Reply::File(_) => unreachable!("handled above"),
             Reply::Listing(page) => {
                 let mut head = HeadWriter::new(out, Status::Ok, &cx.date);
                 head.field(b"Content-Type", b"text/html; charset=utf-8")
@@ -513,6 +522,189 @@ impl Conn {
         let sent = if head_only { 0 } else { len };
         cx.log
             .record(&self.peer, line, status, sent, self.started, &cx.date);
+    }
+
+    /// Stages a file response: 200, 206 (single or multipart), 304, 412
+    /// or 416. Returns the status and the body length.
+    fn encode_file(
+        &mut self,
+        reply: FileReply,
+        head_only: bool,
+        persist: Persist,
+        cx: &mut Ctx,
+    ) -> (Status, u64) {
+        let FileReply {
+            file,
+            coding,
+            vary,
+            plan,
+        } = reply;
+        let out = &mut cx.out;
+        let cache_control = cx.cache_control.as_deref();
+        let validators = |head: &mut HeadWriter<'_>| {
+            head.field(b"Last-Modified", file.last_modified.as_bytes())
+                .field(b"ETag", file.etag.as_bytes());
+            if let Some(cc) = cache_control {
+                head.field(b"Cache-Control", cc);
+            }
+            if vary {
+                head.field(b"Vary", b"Accept-Encoding");
+            }
+        };
+        let ranges = match plan {
+            Plan::NotModified => {
+                // RFC 9110 §15.4.5: no content; the validators and the
+                // fields a 200 would carry for caches.
+                let mut head = HeadWriter::new(out, Status::NotModified, &cx.date);
+                validators(&mut head);
+                head.finish(persist);
+                return (Status::NotModified, 0);
+            }
+            Plan::PreconditionFailed => {
+                error_reply(
+                    out,
+                    Status::PreconditionFailed,
+                    head_only,
+                    persist,
+                    &cx.date,
+                );
+                return (
+                    Status::PreconditionFailed,
+                    Status::PreconditionFailed.page().len() as u64,
+                );
+            }
+            Plan::Unsatisfiable => {
+                let status = Status::RangeNotSatisfiable;
+                let page = status.page();
+                let mut head = HeadWriter::new(out, status, &cx.date);
+                let mut range = b"bytes */".to_vec();
+                range.extend_from_slice(itoa::Buffer::new().format(file.len).as_bytes());
+                head.field(b"Content-Range", &range)
+                    .field(b"Content-Type", b"text/html; charset=utf-8")
+                    .content_length(page.len() as u64);
+                head.finish(persist);
+                if !head_only {
+                    out.extend_from_slice(page);
+                }
+                return (status, page.len() as u64);
+            }
+            Plan::Full => None,
+            Plan::Partial(ranges) => Some(ranges),
+        };
+        let status = if ranges.is_some() {
+            Status::PartialContent
+        } else {
+            Status::Ok
+        };
+        let mut head = HeadWriter::new(out, status, &cx.date);
+        validators(&mut head);
+        head.field(b"Accept-Ranges", b"bytes");
+        if coding != Coding::Identity {
+            head.field(b"Content-Encoding", coding.token());
+        }
+        let Some(ranges) = ranges else {
+            head.field(b"Content-Type", file.content_type.as_bytes())
+                .content_length(file.len);
+            head.finish(persist);
+            let len = file.len;
+            if !head_only && len > 0 {
+                let whole = ByteRange {
+                    first: 0,
+                    last: len - 1,
+                };
+                self.stage_body(file, vec![whole], None, out);
+            }
+            return (status, len);
+        };
+        if let [range] = ranges[..] {
+            head.field(b"Content-Type", file.content_type.as_bytes())
+                .field(b"Content-Range", &content_range(range, file.len))
+                .content_length(range.length());
+            head.finish(persist);
+            if !head_only {
+                self.stage_body(file, ranges, None, out);
+            }
+            return (status, range.length());
+        }
+        // multipart/byteranges (RFC 9110 §14.6).
+        let boundary = boundary();
+        let mut ctype = b"multipart/byteranges; boundary=".to_vec();
+        ctype.extend_from_slice(&boundary);
+        let parts: Vec<Vec<u8>> = ranges
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut p = Vec::with_capacity(128);
+                if i > 0 {
+                    p.extend_from_slice(b"\r\n");
+                }
+                p.extend_from_slice(b"--");
+                p.extend_from_slice(&boundary);
+                p.extend_from_slice(b"\r\nContent-Type: ");
+                p.extend_from_slice(file.content_type.as_bytes());
+                p.extend_from_slice(b"\r\nContent-Range: ");
+                p.extend_from_slice(&content_range(*r, file.len));
+                p.extend_from_slice(b"\r\n\r\n");
+                p
+            })
+            .collect();
+        let mut closing = b"\r\n--".to_vec();
+        closing.extend_from_slice(&boundary);
+        closing.extend_from_slice(b"--\r\n");
+        let len = parts.iter().map(|p| p.len() as u64).sum::<u64>()
+            + ranges.iter().map(|r| r.length()).sum::<u64>()
+            + closing.len() as u64;
+        head.field(b"Content-Type", &ctype).content_length(len);
+        head.finish(persist);
+        if !head_only {
+            self.stage_body(file, ranges, Some((parts, closing)), out);
+        }
+        (status, len)
+    }
+
+    /// Queues the body: copied into `out` for a file held in memory, else
+    /// as segments for sendfile, part headers between them.
+    fn stage_body(
+        &mut self,
+        file: Rc<CachedFile>,
+        ranges: Vec<ByteRange>,
+        multipart: Option<(Vec<Vec<u8>>, Vec<u8>)>,
+        out: &mut Vec<u8>,
+    ) {
+        let (parts, closing) = match multipart {
+            Some((parts, closing)) => (Some(parts), Some(closing)),
+            None => (None, None),
+        };
+        if let Some(bytes) = &file.bytes {
+            for (i, r) in ranges.iter().enumerate() {
+                if let Some(parts) = &parts {
+                    out.extend_from_slice(&parts[i]);
+                }
+                out.extend_from_slice(&bytes[r.first as usize..=r.last as usize]);
+            }
+            if let Some(closing) = closing {
+                out.extend_from_slice(&closing);
+            }
+            return;
+        }
+        let mut segments = VecDeque::with_capacity(ranges.len() * 2 + 1);
+        let mut parts = parts.map(Vec::into_iter);
+        for r in &ranges {
+            if let Some(head) = parts.as_mut().and_then(Iterator::next) {
+                segments.push_back(Segment::Bytes { data: head, pos: 0 });
+            }
+            segments.push_back(Segment::File {
+                pos: r.first,
+                end: r.last + 1,
+            });
+        }
+        if let Some(closing) = closing {
+            segments.push_back(Segment::Bytes {
+                data: closing,
+                pos: 0,
+            });
+        }
+        self.file = Some(FileBody { file, segments });
     }
 
     /// Writes staged output, then a file body. Returns what to wait for.
@@ -555,34 +747,82 @@ impl Conn {
                 Err(_) => return Flow::Close,
             }
         }
-        if let Some(body) = self.file.as_mut() {
-            let mut budget = SENDFILE_BUDGET;
-            while body.pos < body.end {
-                let want = (body.end - body.pos).min(SENDFILE_CHUNK as u64) as usize;
-                let mut offset = body.pos;
-                match rustix::fs::sendfile(&self.sock, &body.file.file, Some(&mut offset), want) {
-                    // The file shrank under us: the promised length can't
-                    // be met, so the connection has to end.
-                    Ok(0) => return Flow::Close,
-                    Ok(n) => {
-                        body.pos += n as u64;
-                        self.deadline = cx.now + cx.cfg.write_timeout;
-                        budget = budget.saturating_sub(n as u64);
-                        if budget == 0 && body.pos < body.end {
-                            // Let other connections run; level-triggered
-                            // EPOLLOUT brings us straight back.
-                            self.state = State::Write;
-                            return Flow::Wait(Interest::Write);
-                        }
-                    }
-                    Err(Errno::AGAIN) => return self.blocked(cx),
-                    Err(Errno::INTR) => {}
-                    Err(_) => return Flow::Close,
-                }
+        if self.file.is_some() {
+            match self.send_body(cx) {
+                Ok(()) => self.file = None,
+                Err(flow) => return flow,
             }
-            self.file = None;
         }
         self.response_done(cx)
+    }
+
+    /// Sends the body segments in order; `Err` carries what to wait for
+    /// when they could not all go out now.
+    fn send_body(&mut self, cx: &Ctx) -> Result<(), Flow> {
+        let mut budget = SENDFILE_BUDGET;
+        let Some(body) = self.file.as_mut() else {
+            return Ok(());
+        };
+        loop {
+            let more = more_flag(body.segments.len() > 1);
+            let Some(segment) = body.segments.front_mut() else {
+                break;
+            };
+            match segment {
+                Segment::Bytes { data, pos } => {
+                    let n = send_all(&self.sock, &data[*pos..], more).map_err(|_| Flow::Close)?;
+                    *pos += n;
+                    if n > 0 {
+                        self.deadline = cx.now + cx.cfg.write_timeout;
+                    }
+                    if *pos < data.len() {
+                        if self.state != State::Write {
+                            self.deadline = cx.now + cx.cfg.write_timeout;
+                            self.state = State::Write;
+                        }
+                        return Err(Flow::Wait(Interest::Write));
+                    }
+                }
+                Segment::File { pos, end } => {
+                    while *pos < *end {
+                        let want = (*end - *pos).min(SENDFILE_CHUNK as u64) as usize;
+                        let mut offset = *pos;
+                        match rustix::fs::sendfile(
+                            &self.sock,
+                            &body.file.file,
+                            Some(&mut offset),
+                            want,
+                        ) {
+                            // The file shrank under us: the promised length
+                            // can't be met, so the connection has to end.
+                            Ok(0) => return Err(Flow::Close),
+                            Ok(n) => {
+                                *pos += n as u64;
+                                self.deadline = cx.now + cx.cfg.write_timeout;
+                                budget = budget.saturating_sub(n as u64);
+                                if budget == 0 && *pos < *end {
+                                    // Let other connections run; level-
+                                    // triggered EPOLLOUT brings us back.
+                                    self.state = State::Write;
+                                    return Err(Flow::Wait(Interest::Write));
+                                }
+                            }
+                            Err(Errno::AGAIN) => {
+                                if self.state != State::Write {
+                                    self.deadline = cx.now + cx.cfg.write_timeout;
+                                    self.state = State::Write;
+                                }
+                                return Err(Flow::Wait(Interest::Write));
+                            }
+                            Err(Errno::INTR) => {}
+                            Err(_) => return Err(Flow::Close),
+                        }
+                    }
+                }
+            }
+            body.segments.pop_front();
+        }
+        Ok(())
     }
 
     fn blocked(&mut self, cx: &Ctx) -> Flow {
@@ -642,6 +882,35 @@ impl Conn {
         }
         Flow::Wait(Interest::Read)
     }
+}
+
+/// `bytes first-last/len`
+fn content_range(r: ByteRange, len: u64) -> Vec<u8> {
+    let mut v = b"bytes ".to_vec();
+    let mut n = itoa::Buffer::new();
+    v.extend_from_slice(n.format(r.first).as_bytes());
+    v.push(b'-');
+    v.extend_from_slice(n.format(r.last).as_bytes());
+    v.push(b'/');
+    v.extend_from_slice(n.format(len).as_bytes());
+    v
+}
+
+/// A random multipart boundary: 16 hex digits from the kernel's CSPRNG, so
+/// no file's content can be crafted to contain it.
+fn boundary() -> Vec<u8> {
+    let mut raw = [0u8; 8];
+    if rustix::rand::getrandom(&mut raw, rustix::rand::GetRandomFlags::empty()).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        raw = t.to_le_bytes();
+    }
+    let mut out = b"ferry-".to_vec();
+    for b in raw {
+        out.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    out
 }
 
 fn more_flag(file_follows: bool) -> SendFlags {

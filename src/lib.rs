@@ -7,12 +7,14 @@
 //! 4. [`conn`] — per connection: read → parse → respond → keep alive
 //! 5. [`request`] — httparse, limits, framing (Content-Length, chunked)
 //! 6. [`resolve`] — routing, URL path → file under the root, file cache
-//! 7. [`listing`] — folder listings
-//! 8. [`response`] — status lines, heads, `Date`
-//! 9. [`log`] — the buffered access log
+//! 7. [`http`] — validators, conditional requests, ranges, Accept-Encoding
+//! 8. [`listing`] — folder listings
+//! 9. [`response`] — status lines, heads, `Date`
+//! 10. [`log`] — the buffered access log
 
 pub mod cli;
 pub mod conn;
+pub mod http;
 pub mod listing;
 pub mod log;
 pub mod request;

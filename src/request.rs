@@ -99,6 +99,65 @@ pub struct Request<'b> {
     pub body: BodyFraming,
     /// `Expect: 100-continue` on an HTTP/1.1 request.
     pub expect_continue: bool,
+    /// The fields the response depends on.
+    pub fields: Fields<'b>,
+}
+
+/// Lines of a list-valued field (several lines mean one comma-joined
+/// list). The first eight are kept; a client sending more gets fewer
+/// entries considered, never an allocation.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Lines<'b> {
+    lines: [&'b [u8]; 8],
+    n: usize,
+}
+
+impl<'b> Lines<'b> {
+    pub fn push(&mut self, v: &'b [u8]) {
+        if self.n < self.lines.len() {
+            self.lines[self.n] = v;
+            self.n += 1;
+        }
+    }
+
+    pub fn is_present(&self) -> bool {
+        self.n > 0
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &'b [u8]> + '_ {
+        self.lines[..self.n].iter().copied()
+    }
+}
+
+/// A field defined to appear once.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Single<'b> {
+    #[default]
+    Absent,
+    One(&'b [u8]),
+    /// Sent more than once: treated as invalid.
+    Repeated,
+}
+
+impl<'b> Single<'b> {
+    fn set(&mut self, v: &'b [u8]) {
+        *self = match self {
+            Single::Absent => Single::One(v),
+            _ => Single::Repeated,
+        };
+    }
+}
+
+/// Request fields that select or condition the response (RFC 9110 §12-14).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Fields<'b> {
+    pub if_match: Lines<'b>,
+    pub if_none_match: Lines<'b>,
+    pub if_modified_since: Single<'b>,
+    pub if_unmodified_since: Single<'b>,
+    pub if_range: Single<'b>,
+    pub range: Single<'b>,
+    pub accept_encoding: Lines<'b>,
 }
 
 /// Why a head was rejected. Each maps to one status, and after each the
@@ -203,48 +262,70 @@ pub fn parse<'b>(
     let mut te_seen = false;
     let mut te_unknown = false;
     let mut expect_continue = false;
+    let mut fields = Fields::default();
     for h in req.headers.iter() {
         let value = trim_ows(h.value);
         if value.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0) {
             return Err(RequestError::Malformed);
         }
         let name = h.name.as_bytes();
-        if name.eq_ignore_ascii_case(b"host") {
-            hosts += 1;
-            host_ok &= valid_host(value, true);
-        } else if name.eq_ignore_ascii_case(b"content-length") {
-            for item in value.split(|&b| b == b',') {
-                let n = parse_content_length(trim_ows(item))?;
-                if content_length.is_some_and(|prev| prev != n) {
-                    return Err(RequestError::BadFraming);
-                }
-                content_length = Some(n);
+        // Dispatch on length first: most fields are none of ours.
+        match name.len() {
+            4 if name.eq_ignore_ascii_case(b"host") => {
+                hosts += 1;
+                host_ok &= valid_host(value, true);
             }
-        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
-            te_seen = true;
-            for item in value.split(|&b| b == b',') {
-                let coding = trim_ows(item.split(|&b| b == b';').next().unwrap_or(b""));
-                if coding.is_empty() {
-                    continue;
-                }
-                if chunked {
-                    // Anything after chunked, including a second chunked.
-                    return Err(RequestError::BadFraming);
-                }
-                if coding.eq_ignore_ascii_case(b"chunked") {
-                    chunked = true;
-                } else {
-                    te_unknown = true;
+            5 if name.eq_ignore_ascii_case(b"range") => fields.range.set(value),
+            6 if name.eq_ignore_ascii_case(b"expect") => {
+                expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
+            }
+            8 if name.eq_ignore_ascii_case(b"if-match") => fields.if_match.push(value),
+            8 if name.eq_ignore_ascii_case(b"if-range") => fields.if_range.set(value),
+            10 if name.eq_ignore_ascii_case(b"connection") => {
+                for token in value.split(|&b| b == b',') {
+                    let token = trim_ows(token);
+                    close |= token.eq_ignore_ascii_case(b"close");
+                    keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
                 }
             }
-        } else if name.eq_ignore_ascii_case(b"connection") {
-            for token in value.split(|&b| b == b',') {
-                let token = trim_ows(token);
-                close |= token.eq_ignore_ascii_case(b"close");
-                keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            13 if name.eq_ignore_ascii_case(b"if-none-match") => fields.if_none_match.push(value),
+            14 if name.eq_ignore_ascii_case(b"content-length") => {
+                for item in value.split(|&b| b == b',') {
+                    let n = parse_content_length(trim_ows(item))?;
+                    if content_length.is_some_and(|prev| prev != n) {
+                        return Err(RequestError::BadFraming);
+                    }
+                    content_length = Some(n);
+                }
             }
-        } else if name.eq_ignore_ascii_case(b"expect") {
-            expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
+            15 if name.eq_ignore_ascii_case(b"accept-encoding") => {
+                fields.accept_encoding.push(value)
+            }
+            17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
+                te_seen = true;
+                for item in value.split(|&b| b == b',') {
+                    let coding = trim_ows(item.split(|&b| b == b';').next().unwrap_or(b""));
+                    if coding.is_empty() {
+                        continue;
+                    }
+                    if chunked {
+                        // Anything after chunked, including a second chunked.
+                        return Err(RequestError::BadFraming);
+                    }
+                    if coding.eq_ignore_ascii_case(b"chunked") {
+                        chunked = true;
+                    } else {
+                        te_unknown = true;
+                    }
+                }
+            }
+            17 if name.eq_ignore_ascii_case(b"if-modified-since") => {
+                fields.if_modified_since.set(value)
+            }
+            19 if name.eq_ignore_ascii_case(b"if-unmodified-since") => {
+                fields.if_unmodified_since.set(value)
+            }
+            _ => {}
         }
     }
 
@@ -291,6 +372,7 @@ pub fn parse<'b>(
         persist,
         body,
         expect_continue: expect_continue && version == Version::Http11,
+        fields,
     };
     Ok(Some((request, head_len)))
 }

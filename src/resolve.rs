@@ -13,18 +13,19 @@
 //! resolve at most once a second, so a keep-alive hit costs no open, stat
 //! or close.
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::fs::File;
-use std::os::fd::{AsFd, OwnedFd};
+use std::fs::{File, Metadata};
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-use crate::request::Method;
+use crate::request::{Fields, Method};
 use crate::response::Status;
 
 /// How long a cached file is trusted before it is resolved again.
@@ -172,23 +173,69 @@ pub fn clean_path(raw: &str, hidden: bool) -> Result<CleanPath, Status> {
     })
 }
 
-/// An open regular file, as cached.
+/// An open regular file, as cached, with its validators and its
+/// precompressed sidecars.
 pub struct CachedFile {
     pub file: File,
     pub len: u64,
+    /// The original's type, also for a sidecar.
     pub content_type: Box<str>,
     /// The whole content, for small files.
     pub bytes: Option<Box<[u8]>>,
+    /// Strong entity tag from metadata, quotes included.
+    pub etag: Box<str>,
+    /// `Last-Modified` value: the mtime, but never later than now.
+    pub last_modified: Box<str>,
+    pub last_modified_secs: u64,
+    /// `name.br` / `name.gz` next to the file, if any.
+    pub br: Option<Rc<CachedFile>>,
+    pub gz: Option<Rc<CachedFile>>,
+    version: Version,
+    checked: Cell<Instant>,
+}
+
+impl CachedFile {
+    /// Bytes held in memory by this entry and its sidecars.
+    fn held(&self) -> usize {
+        self.bytes.as_ref().map_or(0, |b| b.len())
+            + self.br.as_ref().map_or(0, |f| f.held())
+            + self.gz.as_ref().map_or(0, |f| f.held())
+    }
+}
+
+/// What revalidation compares: a changed file, or one replaced by rename,
+/// differs in at least one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Version {
     dev: u64,
     ino: u64,
-    mtime: SystemTime,
-    checked: Instant,
+    len: u64,
+    mtime: i64,
+    mtime_nsec: i64,
+}
+
+impl Version {
+    fn of(m: &Metadata) -> Version {
+        Version {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: m.mtime(),
+            mtime_nsec: m.mtime_nsec(),
+        }
+    }
+}
+
+/// A route that found a file (to be planned) or decided everything else.
+enum Found {
+    File(Rc<CachedFile>),
+    Other(Reply),
 }
 
 /// What the router decided.
 pub enum Reply {
-    /// 200 with a file.
-    File(Rc<CachedFile>),
+    /// A file: which representation, and 200/206/304/412/416.
+    File(crate::http::FileReply),
     /// 200 with an HTML listing of a folder.
     Listing(Vec<u8>),
     /// 301 to the same path with a slash appended.
@@ -215,136 +262,189 @@ impl Default for Resolver {
 }
 
 impl Resolver {
-    /// Decides the reply to `method` on the raw `path` (HEAD is routed as GET).
-    pub fn route(&mut self, root: &Root, method: Method, path: &str, now: Instant) -> Reply {
+    /// Decides the reply to `method` on the raw `path` (HEAD is routed as
+    /// GET); for a file, `fields` pick the representation and the range.
+    pub fn route(
+        &mut self,
+        root: &Root,
+        method: Method,
+        path: &str,
+        fields: &Fields<'_>,
+        now: Instant,
+    ) -> Reply {
+        match self.route_file(root, method, path, now) {
+            Found::File(entry) => Reply::File(crate::http::plan(entry, fields, method)),
+            Found::Other(reply) => reply,
+        }
+    }
+
+    fn route_file(&mut self, root: &Root, method: Method, path: &str, now: Instant) -> Found {
         match method {
             Method::Get | Method::Head => {}
-            Method::Options => return Reply::Options,
+            Method::Options => return Found::Other(Reply::Options),
             Method::Post
             | Method::Put
             | Method::Delete
             | Method::Patch
             | Method::Connect
-            | Method::Trace => return Reply::Error(Status::MethodNotAllowed),
-            Method::Unknown => return Reply::Error(Status::NotImplemented),
+            | Method::Trace => return Found::Other(Reply::Error(Status::MethodNotAllowed)),
+            Method::Unknown => return Found::Other(Reply::Error(Status::NotImplemented)),
         }
         if path == "*" {
-            return Reply::Error(Status::BadRequest);
+            return Found::Other(Reply::Error(Status::BadRequest));
         }
         // Hot path: a path without escapes is its own cache key.
         if !path.contains('%')
             && let Some(hit) = self.cache.get(path)
-            && now.duration_since(hit.checked) < REVALIDATE_AFTER
+            && now.duration_since(hit.checked.get()) < REVALIDATE_AFTER
         {
-            return Reply::File(Rc::clone(hit));
+            return Found::File(Rc::clone(hit));
         }
         let clean = match clean_path(path, root.hidden()) {
             Ok(c) => c,
-            Err(status) => return Reply::Error(status),
+            Err(status) => return Found::Other(Reply::Error(status)),
         };
         self.resolve(root, path, &clean, now)
     }
 
-    fn resolve(&mut self, root: &Root, key: &str, clean: &CleanPath, now: Instant) -> Reply {
+    fn resolve(&mut self, root: &Root, key: &str, clean: &CleanPath, now: Instant) -> Found {
         let fd = match root.open_beneath(&clean.rel, OFlags::RDONLY) {
             Ok(fd) => fd,
             Err(status) => {
                 self.forget(key);
-                return Reply::Error(status);
+                return Found::Other(Reply::Error(status));
             }
         };
         let file = File::from(fd);
         let Ok(meta) = file.metadata() else {
-            return Reply::Error(Status::NotFound);
+            return Found::Other(Reply::Error(Status::NotFound));
         };
         if meta.is_dir() {
             if !clean.trailing_slash {
-                return Reply::AddSlash;
+                return Found::Other(Reply::AddSlash);
             }
             let index = if clean.rel.is_empty() {
                 "index.html".to_owned()
             } else {
                 format!("{}/index.html", clean.rel)
             };
-            return match root.open_beneath(&index, OFlags::RDONLY) {
-                Ok(fd) => {
-                    let index_file = File::from(fd);
-                    match index_file.metadata() {
-                        Ok(m) if m.is_file() => self.insert(key, index_file, &m, &index, now),
-                        _ => crate::listing::render(root, &clean.rel, &file),
-                    }
+            if let Ok(fd) = root.open_beneath(&index, OFlags::RDONLY) {
+                let index_file = File::from(fd);
+                if let Ok(m) = index_file.metadata()
+                    && m.is_file()
+                {
+                    return self.insert(root, key, index_file, &m, &index, now);
                 }
-                Err(_) => crate::listing::render(root, &clean.rel, &file),
-            };
+            }
+            return Found::Other(crate::listing::render(root, &clean.rel, &file));
         }
         if !meta.is_file() {
             // FIFOs, sockets, devices: not content.
-            return Reply::Error(Status::NotFound);
+            return Found::Other(Reply::Error(Status::NotFound));
         }
         if clean.trailing_slash {
             // "/file.txt/" names a directory that does not exist.
-            return Reply::Error(Status::NotFound);
+            return Found::Other(Reply::Error(Status::NotFound));
         }
-        self.insert(key, file, &meta, &clean.rel, now)
+        self.insert(root, key, file, &meta, &clean.rel, now)
     }
 
+    /// Caches the file at `rel` (just opened) with its sidecars, unless the
+    /// cached entry is the same version, which is then trusted anew.
     fn insert(
         &mut self,
+        root: &Root,
         key: &str,
         file: File,
-        meta: &std::fs::Metadata,
-        name: &str,
+        meta: &Metadata,
+        rel: &str,
         now: Instant,
-    ) -> Reply {
-        let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-        if let Some(old) = self.cache.get_mut(key)
-            && old.dev == meta.dev()
-            && old.ino == meta.ino()
-            && old.len == meta.len()
-            && old.mtime == mtime
+    ) -> Found {
+        let sidecars = !(rel.ends_with(".br") || rel.ends_with(".gz"));
+        let br = sidecars.then(|| open_sidecar(root, rel, "br")).flatten();
+        let gz = sidecars.then(|| open_sidecar(root, rel, "gz")).flatten();
+        let version_of = |f: &Option<(File, Metadata)>| f.as_ref().map(|(_, m)| Version::of(m));
+        if let Some(old) = self.cache.get(key)
+            && old.version == Version::of(meta)
+            && old.br.as_ref().map(|f| f.version) == version_of(&br)
+            && old.gz.as_ref().map(|f| f.version) == version_of(&gz)
         {
             // Unchanged: keep the cached bytes, trust it for another second.
-            if let Some(entry) = Rc::get_mut(old) {
-                entry.checked = now;
-                return Reply::File(Rc::clone(old));
-            }
+            old.checked.set(now);
+            return Found::File(Rc::clone(old));
         }
-        let len = meta.len();
-        let mut bytes = None;
-        if len <= SMALL_FILE && self.cached_bytes + len as usize <= CACHE_BYTES {
-            let mut buf = vec![0u8; len as usize];
-            match read_full_at(&file, &mut buf) {
-                Ok(n) if n == buf.len() => bytes = Some(buf.into_boxed_slice()),
-                // Shrunk under us: serve what the descriptor gives, by sendfile.
-                _ => {}
-            }
-        }
-        let entry = Rc::new(CachedFile {
-            len,
-            content_type: content_type(name).into(),
-            bytes,
-            dev: meta.dev(),
-            ino: meta.ino(),
-            mtime,
-            checked: now,
-            file,
-        });
         self.forget(key);
+        let content_type: Box<str> = content_type(rel).into();
+        let mut entry = self.load(file, meta, content_type.clone(), now);
+        entry.br = br.map(|(f, m)| Rc::new(self.load(f, &m, content_type.clone(), now)));
+        entry.gz = gz.map(|(f, m)| Rc::new(self.load(f, &m, content_type, now)));
         if self.cache.len() >= CACHE_ENTRIES
             && let Some(victim) = self.cache.keys().next().cloned()
         {
             self.forget(&victim);
         }
-        self.cached_bytes += entry.bytes.as_ref().map_or(0, |b| b.len());
+        let entry = Rc::new(entry);
+        self.cached_bytes += entry.held();
         self.cache.insert(key.into(), Rc::clone(&entry));
-        Reply::File(entry)
+        Found::File(entry)
+    }
+
+    /// Builds a cache entry, reading a small file's bytes while the
+    /// per-worker memory budget allows.
+    fn load(
+        &self,
+        file: File,
+        meta: &Metadata,
+        content_type: Box<str>,
+        now: Instant,
+    ) -> CachedFile {
+        let version = Version::of(meta);
+        let len = meta.len();
+        let mut bytes = None;
+        if len <= SMALL_FILE && self.cached_bytes + len as usize <= CACHE_BYTES {
+            let mut buf = vec![0u8; len as usize];
+            // A file that shrank under us is served by sendfile instead.
+            if matches!(read_full_at(&file, &mut buf), Ok(n) if n == buf.len()) {
+                bytes = Some(buf.into_boxed_slice());
+            }
+        }
+        let mtime_ns = (version.mtime as i128) * 1_000_000_000 + version.mtime_nsec as i128;
+        // Last-Modified is never later than Date (RFC 9110 §8.8.2.1).
+        let now_secs = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let lm_secs = (version.mtime.max(0) as u64).min(now_secs);
+        CachedFile {
+            file,
+            len,
+            content_type,
+            bytes,
+            etag: crate::http::etag::for_file(version.ino, len, mtime_ns.max(0) as u128).into(),
+            last_modified: httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(lm_secs))
+                .into(),
+            last_modified_secs: lm_secs,
+            br: None,
+            gz: None,
+            version,
+            checked: Cell::new(now),
+        }
     }
 
     fn forget(&mut self, key: &str) {
         if let Some(old) = self.cache.remove(key) {
-            self.cached_bytes -= old.bytes.as_ref().map_or(0, |b| b.len());
+            self.cached_bytes -= old.held();
         }
     }
+}
+
+/// `rel.ext` if it is a regular file beneath the root.
+fn open_sidecar(root: &Root, rel: &str, ext: &str) -> Option<(File, Metadata)> {
+    let fd = root
+        .open_beneath(&format!("{rel}.{ext}"), OFlags::RDONLY)
+        .ok()?;
+    let file = File::from(fd);
+    let meta = file.metadata().ok()?;
+    meta.is_file().then_some((file, meta))
 }
 
 fn read_full_at(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
@@ -377,11 +477,6 @@ pub fn content_type(name: &str) -> String {
     } else {
         mime.to_owned()
     }
-}
-
-/// Borrow-free handle for the sendfile path.
-pub fn file_fd(f: &CachedFile) -> std::os::fd::BorrowedFd<'_> {
-    f.file.as_fd()
 }
 
 #[cfg(test)]

@@ -10,14 +10,18 @@ pub enum Status {
     Continue,
     Ok,
     NoContent,
+    PartialContent,
     MovedPermanently,
+    NotModified,
     BadRequest,
     Forbidden,
     NotFound,
     MethodNotAllowed,
     RequestTimeout,
+    PreconditionFailed,
     ContentTooLarge,
     UriTooLong,
+    RangeNotSatisfiable,
     HeaderFieldsTooLarge,
     InternalServerError,
     NotImplemented,
@@ -31,13 +35,17 @@ impl Status {
             Status::Continue => 100,
             Status::Ok => 200,
             Status::NoContent => 204,
+            Status::PartialContent => 206,
+            Status::NotModified => 304,
             Status::MovedPermanently => 301,
             Status::BadRequest => 400,
             Status::Forbidden => 403,
             Status::NotFound => 404,
             Status::MethodNotAllowed => 405,
             Status::RequestTimeout => 408,
+            Status::PreconditionFailed => 412,
             Status::ContentTooLarge => 413,
+            Status::RangeNotSatisfiable => 416,
             Status::UriTooLong => 414,
             Status::HeaderFieldsTooLarge => 431,
             Status::InternalServerError => 500,
@@ -53,13 +61,17 @@ impl Status {
             Status::Continue => b"HTTP/1.1 100 Continue\r\n",
             Status::Ok => b"HTTP/1.1 200 OK\r\n",
             Status::NoContent => b"HTTP/1.1 204 No Content\r\n",
+            Status::PartialContent => b"HTTP/1.1 206 Partial Content\r\n",
+            Status::NotModified => b"HTTP/1.1 304 Not Modified\r\n",
             Status::MovedPermanently => b"HTTP/1.1 301 Moved Permanently\r\n",
             Status::BadRequest => b"HTTP/1.1 400 Bad Request\r\n",
             Status::Forbidden => b"HTTP/1.1 403 Forbidden\r\n",
             Status::NotFound => b"HTTP/1.1 404 Not Found\r\n",
             Status::MethodNotAllowed => b"HTTP/1.1 405 Method Not Allowed\r\n",
             Status::RequestTimeout => b"HTTP/1.1 408 Request Timeout\r\n",
+            Status::PreconditionFailed => b"HTTP/1.1 412 Precondition Failed\r\n",
             Status::ContentTooLarge => b"HTTP/1.1 413 Content Too Large\r\n",
+            Status::RangeNotSatisfiable => b"HTTP/1.1 416 Range Not Satisfiable\r\n",
             Status::UriTooLong => b"HTTP/1.1 414 URI Too Long\r\n",
             Status::HeaderFieldsTooLarge => b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
             Status::InternalServerError => b"HTTP/1.1 500 Internal Server Error\r\n",
@@ -84,14 +96,20 @@ impl Status {
             };
         }
         match self {
-            Status::Continue | Status::Ok | Status::NoContent => b"",
+            Status::Continue
+            | Status::Ok
+            | Status::NoContent
+            | Status::PartialContent
+            | Status::NotModified => b"",
             Status::MovedPermanently => page!("301 Moved Permanently"),
             Status::BadRequest => page!("400 Bad Request"),
             Status::Forbidden => page!("403 Forbidden"),
             Status::NotFound => page!("404 Not Found"),
             Status::MethodNotAllowed => page!("405 Method Not Allowed"),
             Status::RequestTimeout => page!("408 Request Timeout"),
+            Status::PreconditionFailed => page!("412 Precondition Failed"),
             Status::ContentTooLarge => page!("413 Content Too Large"),
+            Status::RangeNotSatisfiable => page!("416 Range Not Satisfiable"),
             Status::UriTooLong => page!("414 URI Too Long"),
             Status::HeaderFieldsTooLarge => page!("431 Request Header Fields Too Large"),
             Status::InternalServerError => page!("500 Internal Server Error"),
@@ -103,7 +121,10 @@ impl Status {
 
     /// Statuses whose response never has content (RFC 9110 §6.4.1).
     pub fn is_bodiless(self) -> bool {
-        matches!(self, Status::Continue | Status::NoContent)
+        matches!(
+            self,
+            Status::Continue | Status::NoContent | Status::NotModified
+        )
     }
 }
 
@@ -250,13 +271,17 @@ mod tests {
             Status::Continue,
             Status::Ok,
             Status::NoContent,
+            Status::PartialContent,
             Status::MovedPermanently,
+            Status::NotModified,
             Status::BadRequest,
             Status::Forbidden,
             Status::NotFound,
             Status::MethodNotAllowed,
             Status::RequestTimeout,
+            Status::PreconditionFailed,
             Status::ContentTooLarge,
+            Status::RangeNotSatisfiable,
             Status::UriTooLong,
             Status::HeaderFieldsTooLarge,
             Status::InternalServerError,

@@ -182,6 +182,9 @@ impl Worker {
             scratch: scratch_buffer(&limits),
             out: Vec::with_capacity(64 * 1024),
             draining: false,
+            cache_control: cfg
+                .cache_control_value()
+                .map(|v| v.as_bytes().to_vec().into_boxed_slice()),
         };
         Worker {
             shared,

@@ -30,6 +30,9 @@ fn get_returns_exact_headers_and_body() {
         [
             "server",
             "date",
+            "last-modified",
+            "etag",
+            "accept-ranges",
             "content-type",
             "content-length",
             "connection"

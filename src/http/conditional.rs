@@ -1,0 +1,228 @@
+//! Conditional requests (RFC 9110 §13), evaluated in the order of
+//! §13.2.2: If-Match, else If-Unmodified-Since; then If-None-Match, else
+//! If-Modified-Since; If-Range is left to the range step.
+
+use super::etag::{EntityTag, Item, ListIter};
+use crate::request::{Fields, Single};
+
+/// The current representation's validators.
+#[derive(Debug, Clone, Copy)]
+pub struct Validators<'a> {
+    /// Strong entity tag, quotes included.
+    pub etag: &'a [u8],
+    /// Last-Modified in whole seconds since the epoch.
+    pub last_modified: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Preconditions hold (or none were sent): respond normally.
+    Proceed,
+    /// 304 Not Modified.
+    NotModified,
+    /// 412 Precondition Failed.
+    Failed,
+}
+
+/// Evaluates the preconditions for an existing representation. `safe`:
+/// the method is GET or HEAD.
+pub fn evaluate(f: &Fields<'_>, v: &Validators<'_>, safe: bool) -> Outcome {
+    let current = EntityTag {
+        weak: false,
+        opaque: v.etag,
+    };
+    // Step 1-2.
+    if f.if_match.is_present() {
+        // Strong comparison; `*` matches any current representation.
+        let ok = f
+            .if_match
+            .iter()
+            .flat_map(ListIter::new)
+            .any(|item| match item {
+                Item::Star => true,
+                Item::Tag(t) => t.strong_eq(&current),
+                Item::Invalid => false,
+            });
+        if !ok {
+            return Outcome::Failed;
+        }
+    } else if let Some(date) = http_date(f.if_unmodified_since)
+        && v.last_modified > date
+    {
+        return Outcome::Failed;
+    }
+    // Step 3-4.
+    if f.if_none_match.is_present() {
+        // Weak comparison.
+        let matched = f
+            .if_none_match
+            .iter()
+            .flat_map(ListIter::new)
+            .any(|item| match item {
+                Item::Star => true,
+                Item::Tag(t) => t.weak_eq(&current),
+                Item::Invalid => false,
+            });
+        if matched {
+            return if safe {
+                Outcome::NotModified
+            } else {
+                Outcome::Failed
+            };
+        }
+    } else if safe
+        && let Some(date) = http_date(f.if_modified_since)
+        && v.last_modified <= date
+    {
+        // A date later than Last-Modified still means "not modified".
+        return Outcome::NotModified;
+    }
+    Outcome::Proceed
+}
+
+/// Whether If-Range (if any) lets a Range apply (RFC 9110 §13.1.5): the
+/// current strong entity tag, or exactly the Last-Modified date.
+pub fn if_range_holds(f: &Fields<'_>, v: &Validators<'_>) -> bool {
+    let value = match f.if_range {
+        Single::Absent => return true,
+        Single::Repeated => return false,
+        Single::One(value) => crate::request::trim_ows(value),
+    };
+    if value.starts_with(b"\"") || value.starts_with(b"W/") {
+        let current = EntityTag {
+            weak: false,
+            opaque: v.etag,
+        };
+        return EntityTag::parse(value).is_some_and(|t| t.strong_eq(&current));
+    }
+    parse_date(value) == Some(v.last_modified)
+}
+
+/// An HTTP-date in any of the three accepted forms; None if absent,
+/// repeated or invalid (an invalid date is ignored, RFC 9110 §13.1.3).
+fn http_date(field: Single<'_>) -> Option<u64> {
+    match field {
+        Single::One(v) => parse_date(crate::request::trim_ows(v)),
+        _ => None,
+    }
+}
+
+fn parse_date(v: &[u8]) -> Option<u64> {
+    let s = std::str::from_utf8(v).ok()?;
+    let t = httpdate::parse_http_date(s).ok()?;
+    t.duration_since(std::time::UNIX_EPOCH)
+        .ok()
+        .map(|d| d.as_secs())
+}
+
+#[cfg(test)]
+#[allow(clippy::field_reassign_with_default)] // each test edits one field at a time
+mod tests {
+    use super::*;
+    use crate::request::Lines;
+
+    const TAG: &[u8] = b"\"abc\"";
+    // Sun, 06 Nov 1994 08:49:37 GMT
+    const LM: u64 = 784_111_777;
+
+    fn v() -> Validators<'static> {
+        Validators {
+            etag: TAG,
+            last_modified: LM,
+        }
+    }
+
+    fn lines(v: &'static str) -> Lines<'static> {
+        let mut l = Lines::default();
+        l.push(v.as_bytes());
+        l
+    }
+
+    #[test]
+    fn if_match_is_strong_and_star_matches() {
+        let mut f = Fields::default();
+        f.if_match = lines("\"abc\"");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Proceed);
+        f.if_match = lines("W/\"abc\"");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Failed);
+        f.if_match = lines("\"x\", \"abc\"");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Proceed);
+        f.if_match = lines("*");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Proceed);
+        f.if_match = lines("\"zzz\"");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Failed);
+    }
+
+    #[test]
+    fn if_unmodified_since_only_without_if_match() {
+        let mut f = Fields::default();
+        f.if_unmodified_since = Single::One(b"Sun, 06 Nov 1994 08:49:36 GMT");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Failed);
+        f.if_unmodified_since = Single::One(b"Sunday, 06-Nov-94 08:49:37 GMT");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Proceed);
+        f.if_unmodified_since = Single::One(b"Sun Nov  6 08:49:30 1994");
+        f.if_match = lines("\"abc\"");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Proceed, "If-Match wins");
+        f.if_match = Lines::default();
+        f.if_unmodified_since = Single::One(b"garbage");
+        assert_eq!(
+            evaluate(&f, &v(), true),
+            Outcome::Proceed,
+            "invalid date ignored"
+        );
+    }
+
+    #[test]
+    fn if_none_match_is_weak_and_beats_if_modified_since() {
+        let mut f = Fields::default();
+        f.if_none_match = lines("W/\"abc\"");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::NotModified);
+        assert_eq!(evaluate(&f, &v(), false), Outcome::Failed);
+        f.if_none_match = lines("\"other\"");
+        f.if_modified_since = Single::One(b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(
+            evaluate(&f, &v(), true),
+            Outcome::Proceed,
+            "IMS ignored with INM"
+        );
+        f.if_none_match = lines("*");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::NotModified);
+    }
+
+    #[test]
+    fn if_modified_since_compares_seconds_and_ignores_bad_dates() {
+        let mut f = Fields::default();
+        f.if_modified_since = Single::One(b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::NotModified);
+        f.if_modified_since = Single::One(b"Sat, 06 Nov 2094 08:49:37 GMT");
+        assert_eq!(
+            evaluate(&f, &v(), true),
+            Outcome::NotModified,
+            "future date"
+        );
+        f.if_modified_since = Single::One(b"Sun, 06 Nov 1994 08:49:36 GMT");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Proceed);
+        f.if_modified_since = Single::One(b"yesterday");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Proceed);
+        f.if_modified_since = Single::One(b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(evaluate(&f, &v(), false), Outcome::Proceed, "GET/HEAD only");
+    }
+
+    #[test]
+    fn if_range_needs_the_strong_tag_or_the_exact_date() {
+        let mut f = Fields::default();
+        assert!(if_range_holds(&f, &v()));
+        f.if_range = Single::One(b"\"abc\"");
+        assert!(if_range_holds(&f, &v()));
+        f.if_range = Single::One(b"W/\"abc\"");
+        assert!(!if_range_holds(&f, &v()));
+        f.if_range = Single::One(b"\"nope\"");
+        assert!(!if_range_holds(&f, &v()));
+        f.if_range = Single::One(b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert!(if_range_holds(&f, &v()));
+        f.if_range = Single::One(b"Sun, 06 Nov 1994 08:49:38 GMT");
+        assert!(!if_range_holds(&f, &v()));
+        f.if_range = Single::One(b"junk");
+        assert!(!if_range_holds(&f, &v()));
+    }
+}
