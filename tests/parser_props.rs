@@ -86,3 +86,40 @@ proptest! {
         prop_assert_eq!(whole.is_done(), parts.is_done());
     }
 }
+
+/// Range field values biased towards the grammar.
+fn range_ish() -> impl Strategy<Value = Vec<u8>> {
+    let atoms = prop_oneof![
+        Just(b"bytes=".to_vec()),
+        Just(b"-".to_vec()),
+        Just(b",".to_vec()),
+        Just(b" ".to_vec()),
+        "[0-9]{1,4}".prop_map(|s| s.into_bytes()),
+        "[0-9]{18,21}".prop_map(|s| s.into_bytes()),
+        proptest::collection::vec(any::<u8>(), 0..3),
+    ];
+    proptest::collection::vec(atoms, 0..30).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn range_plans_stay_inside_the_representation(value in range_ish(), len in 0u64..5000) {
+        use ferry::http::range::{MAX_RANGES, RangePlan, parse};
+        match parse(&value, len) {
+            RangePlan::Ignore => {}
+            RangePlan::Unsatisfiable => {}
+            RangePlan::Ranges(ranges) => {
+                prop_assert!(!ranges.is_empty() && ranges.len() <= MAX_RANGES);
+                for r in &ranges {
+                    prop_assert!(r.first <= r.last && r.last < len, "{:?} of {}", r, len);
+                }
+                for w in ranges.windows(2) {
+                    // Sorted, disjoint and not adjacent (coalesced).
+                    prop_assert!(w[0].last + 1 < w[1].first, "{:?}", w);
+                }
+            }
+        }
+    }
+}
