@@ -39,6 +39,8 @@ use crate::response::{ALLOW, DateCache, HeadWriter, Persist, Status};
 /// its worker.
 const SENDFILE_CHUNK: usize = 1 << 20;
 const SENDFILE_BUDGET: u64 = 4 << 20;
+/// Staged output beyond which pipelined requests wait until it is written.
+const OUT_HIGH_WATER: usize = 128 * 1024;
 
 /// Per-worker state shared by its connections.
 pub struct Ctx {
@@ -137,6 +139,8 @@ pub struct Conn {
     deferred: Option<Deferred>,
     /// The current response is the last: linger-close after it.
     closing: bool,
+    /// A write failed mid-batch: close without sending anything more.
+    failed: bool,
     /// Over --max-connections: gets a 503 and is not counted.
     pub rejected: bool,
     pub deadline: Instant,
@@ -157,6 +161,7 @@ impl Conn {
             body: None,
             deferred: None,
             closing: false,
+            failed: false,
             rejected: false,
             deadline: cx.now + cx.cfg.keepalive_timeout,
             started: cx.now,
@@ -170,7 +175,9 @@ impl Conn {
     /// Whether the connection may simply be dropped at shutdown: no
     /// response in flight that a client is waiting on.
     pub fn is_idle(&self) -> bool {
-        matches!(self.state, State::Idle | State::Head | State::Linger)
+        // Lingering connections are not idle: dropping one early could
+        // reset away the response the client is still reading.
+        matches!(self.state, State::Idle | State::Head)
             && self.pending.is_empty()
             && self.file.is_none()
     }
@@ -233,39 +240,32 @@ impl Conn {
     }
 
     fn on_readable(&mut self, cx: &mut Ctx) -> Flow {
+        // Every read lands in the worker's scratch buffer; only what must
+        // wait (a partial head, input behind a blocked write) is copied to
+        // the connection's own buffer, byte for byte.
+        let mut scratch = std::mem::take(&mut cx.scratch);
+        let flow = match read(&self.sock, &mut scratch[..]) {
+            Err(Errno::AGAIN) => Flow::Wait(Interest::Read),
+            Ok(0) | Err(_) => Flow::Close,
+            Ok(n) => self.on_bytes(&scratch[..n], cx),
+        };
+        cx.scratch = scratch;
+        flow
+    }
+
+    fn on_bytes(&mut self, bytes: &[u8], cx: &mut Ctx) -> Flow {
         if self.buf.is_empty() {
-            // Fast path: the read lands in the worker's scratch buffer.
-            let mut scratch = std::mem::take(&mut cx.scratch);
-            let flow = match read(&self.sock, &mut scratch[..]) {
-                Err(Errno::AGAIN) => Flow::Wait(Interest::Read),
-                Ok(0) | Err(_) => Flow::Close,
-                Ok(n) => {
-                    let consumed = self.process(&scratch[..n], cx);
-                    if !self.closing && consumed < n {
-                        self.buf.extend_from_slice(&scratch[consumed..n]);
-                    }
-                    self.after_input(cx)
-                }
-            };
-            cx.scratch = scratch;
-            return flow;
+            let consumed = self.process(bytes, cx);
+            if !self.closing && !self.failed && consumed < bytes.len() {
+                self.buf.extend_from_slice(&bytes[consumed..]);
+            }
+            return self.after_input(cx);
         }
-        // Continue a partial head (or body) held in our own buffer.
-        let old = self.buf.len();
-        let room = (cx.limits.max_head + 4096).saturating_sub(old).max(4096);
-        self.buf.resize(old + room, 0);
-        let result = read(&self.sock, &mut self.buf[old..]);
-        let n = result.unwrap_or_default();
-        self.buf.truncate(old + n);
-        match result {
-            Err(Errno::AGAIN) => return Flow::Wait(Interest::Read),
-            Ok(0) | Err(_) => return Flow::Close,
-            Ok(_) => {}
-        }
+        self.buf.extend_from_slice(bytes);
         // A head can only complete on a line feed; without one, only the
         // limits need checking. This keeps a byte-at-a-time client from
         // making us re-parse its growing head on every byte.
-        if self.state == State::Head && !self.buf[old..].contains(&b'\n') {
+        if self.state == State::Head && !bytes.contains(&b'\n') {
             return match request::check_partial(&self.buf, &cx.limits) {
                 Ok(()) => Flow::Wait(Interest::Read),
                 Err(e) => {
@@ -281,7 +281,7 @@ impl Conn {
     /// Processes input that was kept in our own buffer; what is left stays.
     fn on_own_input(&mut self, mut buf: Vec<u8>, cx: &mut Ctx) -> Flow {
         let consumed = self.process(&buf, cx);
-        if !self.closing && consumed < buf.len() {
+        if !self.closing && !self.failed && consumed < buf.len() {
             buf.drain(..consumed);
             self.buf = buf;
         }
@@ -289,6 +289,9 @@ impl Conn {
     }
 
     fn after_input(&mut self, cx: &mut Ctx) -> Flow {
+        if self.failed {
+            return Flow::Close;
+        }
         if self.state == State::Write {
             return Flow::Wait(Interest::Write);
         }
@@ -302,7 +305,7 @@ impl Conn {
     /// bytes consumed; stops early when a write blocks.
     fn process(&mut self, input: &[u8], cx: &mut Ctx) -> usize {
         let mut at = 0;
-        while at < input.len() && !self.closing {
+        while at < input.len() && !self.closing && !self.failed {
             let data = &input[at..];
             match self.state {
                 State::Idle | State::Head => {
@@ -315,8 +318,8 @@ impl Conn {
                     let mut parsed = request::parse(data, &cx.limits);
                     if let Err(RequestError::NewerMinorVersion { at: minor }) = parsed {
                         // Rare: serve HTTP/1.x (x > 1) as HTTP/1.1 from a
-                        // patched copy of the head.
-                        patched.extend_from_slice(data);
+                        // patched copy of the head (at most a head's worth).
+                        patched.extend_from_slice(&data[..data.len().min(cx.limits.max_head)]);
                         patched[minor] = b'1';
                         parsed = request::parse(&patched, &cx.limits);
                     }
@@ -329,6 +332,17 @@ impl Conn {
                             if self.state == State::Write {
                                 break;
                             }
+                            // A client pipelining without reading must not
+                            // make us stage unbounded output: write now,
+                            // and stop parsing if the socket is full.
+                            if cx.out.len() >= OUT_HIGH_WATER {
+                                if self.flush(cx) == Flow::Close {
+                                    self.failed = true;
+                                }
+                                if self.state != State::Idle {
+                                    break;
+                                }
+                            }
                         }
                     }
                 }
@@ -339,7 +353,7 @@ impl Conn {
                 State::Write | State::Linger => break,
             }
         }
-        if self.closing {
+        if self.closing || self.failed {
             // Nothing after a closing response is looked at.
             return input.len();
         }
@@ -362,15 +376,13 @@ impl Conn {
         let body = match req.body {
             BodyFraming::None => None,
             BodyFraming::Length(n) if n > cx.cfg.max_body => {
-                self.fail_with(Status::ContentTooLarge, line, cx);
+                self.fail_with(Status::ContentTooLarge, line, head_only, cx);
                 return;
             }
             BodyFraming::Length(n) => Some(BodyLeft::Length(n)),
             BodyFraming::Chunked => Some(BodyLeft::Chunked(ChunkedDecoder::new(cx.cfg.max_body))),
         };
-        let reply = cx
-            .resolver
-            .route(&cx.root, req.method, req.path, &req.fields, cx.now);
+        let reply = cx.resolver.route(&cx.root, &req, cx.now);
         let Some(body) = body else {
             self.encode(reply, head_only, persist, line, cx);
             self.after_encode(cx);
@@ -431,8 +443,8 @@ impl Conn {
     fn after_encode(&mut self, cx: &mut Ctx) {
         self.state = State::Idle;
         self.deadline = cx.now + cx.cfg.keepalive_timeout;
-        if self.file.is_some() {
-            let _ = self.flush(cx);
+        if self.file.is_some() && self.flush(cx) == Flow::Close {
+            self.failed = true;
         }
     }
 
@@ -445,18 +457,22 @@ impl Conn {
                     target: &d.target,
                     version: d.version,
                 };
-                self.fail_with(status, line, cx);
+                self.fail_with(status, line, d.head_only, cx);
             }
-            None => self.fail_with(status, ReqLine::UNPARSED, cx),
+            None => self.fail_with(status, ReqLine::UNPARSED, false, cx),
         }
     }
 
-    fn fail_with(&mut self, status: Status, line: ReqLine<'_>, cx: &mut Ctx) {
+    fn fail_with(&mut self, status: Status, line: ReqLine<'_>, head_only: bool, cx: &mut Ctx) {
         self.body = None;
-        let bytes = status.page().len() as u64;
+        let bytes = if head_only {
+            0
+        } else {
+            status.page().len() as u64
+        };
         cx.log
             .record(&self.peer, line, status, bytes, self.started, &cx.date);
-        error_reply(&mut cx.out, status, false, Persist::Close, &cx.date);
+        error_reply(&mut cx.out, status, head_only, Persist::Close, &cx.date);
         self.closing = true;
         self.state = State::Idle;
     }
@@ -500,10 +516,9 @@ impl Conn {
                 head.finish(persist);
                 (Status::NoContent, 0)
             }
-            Reply::AddSlash => {
+            Reply::Redirect(location) => {
                 let status = Status::MovedPermanently;
                 let page = status.page();
-                let location = redirect_location(line.target);
                 let mut head = HeadWriter::new(out, status, &cx.date);
                 head.field(b"Location", location.as_bytes())
                     .field(b"Content-Type", b"text/html; charset=utf-8")
@@ -979,53 +994,5 @@ fn error_reply(
     head.finish(persist);
     if !head_only {
         out.extend_from_slice(page);
-    }
-}
-
-/// The 301 target: the request's path (as sent, still percent-encoded)
-/// with a slash appended, then its query, so encoding is kept byte for byte.
-fn redirect_location(target: &str) -> String {
-    // Absolute form: keep only path and query.
-    let target = match target.find("://") {
-        Some(i) => {
-            let rest = &target[i + 3..];
-            match rest.find(['/', '?']) {
-                Some(j) => &rest[j..],
-                None => "/",
-            }
-        }
-        None => target,
-    };
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (target, None),
-    };
-    let path = if path.is_empty() { "/" } else { path };
-    let mut loc = String::with_capacity(target.len() + 1);
-    // "//evil.example" would be read as a network path: keep one slash.
-    if path.starts_with("//") {
-        loc.push('/');
-        loc.push_str(path.trim_start_matches('/'));
-    } else {
-        loc.push_str(path);
-    }
-    loc.push('/');
-    if let Some(q) = query {
-        loc.push('?');
-        loc.push_str(q);
-    }
-    loc
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redirect_location;
-
-    #[test]
-    fn redirect_keeps_encoding_and_query() {
-        assert_eq!(redirect_location("/a%20b"), "/a%20b/");
-        assert_eq!(redirect_location("/d?x=1&y"), "/d/?x=1&y");
-        assert_eq!(redirect_location("http://h:1/d?q"), "/d/?q");
-        assert_eq!(redirect_location("//evil.example"), "/evil.example/");
     }
 }

@@ -23,6 +23,9 @@ const HREF: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// 9999-12-31T23:59:59Z, the last instant an HTTP-date can show.
+const LATEST_DATE: u64 = 253_402_300_799;
+
 /// Most entries listed; a folder with more is cut, and says so.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -67,7 +70,9 @@ pub fn render(root: &Root, rel: &str, dir: &File) -> Reply {
         if kind != FileType::Directory && kind != FileType::RegularFile {
             continue;
         }
-        let mtime = UNIX_EPOCH + Duration::from_secs(st.st_mtime.max(0) as u64);
+        // httpdate cannot render years past 9999: clamp.
+        let secs = (st.st_mtime.max(0) as u64).min(LATEST_DATE);
+        let mtime = UNIX_EPOCH + Duration::from_secs(secs);
         entries.push(Entry {
             name: name.to_owned(),
             is_dir: kind == FileType::Directory,

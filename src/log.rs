@@ -1,6 +1,8 @@
 //! Access log: one line per request to stderr, buffered per worker and
-//! written when the buffer fills or a second has passed, so logging does not
-//! cost a syscall per request.
+//! handed over when the buffer fills or a second has passed, so logging
+//! does not cost a syscall per request. A dedicated thread does the
+//! writing: a stderr that blocks (a full pipe, a stopped terminal) then
+//! costs dropped log lines, counted and reported, never a stalled worker.
 //!
 //! ```text
 //! [Wed, 25 Nov 2026 15:44:01 GMT] 127.0.0.1:50312 "GET /index.html HTTP/1.1" 200 1234 0.081ms
@@ -8,12 +10,50 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
 use crate::response::{DateCache, Status};
 
 const FLUSH_BYTES: usize = 32 * 1024;
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// Buffers queued for the writer thread before lines are dropped.
+const QUEUE: usize = 64;
+
+/// The writer thread's end of the log: workers send it whole buffers.
+#[derive(Clone)]
+pub struct Sink {
+    tx: SyncSender<Vec<u8>>,
+    dropped: Arc<AtomicU64>,
+}
+
+/// Starts the writer thread. It ends once every [`Sink`] clone is gone;
+/// the receiver reports that (for a bounded wait at shutdown).
+pub fn start_writer() -> std::io::Result<(Sink, Receiver<()>)> {
+    let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
+    let (done_tx, done_rx) = sync_channel(1);
+    let dropped = Arc::new(AtomicU64::new(0));
+    let counter = Arc::clone(&dropped);
+    std::thread::Builder::new()
+        .name("ferry-log".into())
+        .spawn(move || {
+            for buf in rx {
+                let mut err = std::io::stderr().lock();
+                let _ = err.write_all(&buf);
+                let lost = counter.swap(0, Ordering::Relaxed);
+                if lost > 0 {
+                    let _ = writeln!(
+                        err,
+                        "ferry: {lost} access log lines dropped (stderr too slow)"
+                    );
+                }
+            }
+            let _ = done_tx.send(());
+        })?;
+    Ok((Sink { tx, dropped }, done_rx))
+}
 
 /// The parts of a request line the log shows.
 #[derive(Debug, Clone, Copy)]
@@ -32,23 +72,27 @@ impl ReqLine<'static> {
     };
 }
 
+/// A worker's log buffer.
 pub struct AccessLog {
-    enabled: bool,
+    sink: Option<Sink>,
     buf: Vec<u8>,
+    lines: u64,
     last_flush: Instant,
 }
 
 impl AccessLog {
-    pub fn new(enabled: bool) -> Self {
+    /// `None`: logging is off (`--quiet`).
+    pub fn new(sink: Option<Sink>) -> Self {
         AccessLog {
-            enabled,
-            buf: Vec::with_capacity(if enabled { FLUSH_BYTES + 1024 } else { 0 }),
+            buf: Vec::with_capacity(if sink.is_some() {
+                FLUSH_BYTES + 1024
+            } else {
+                0
+            }),
+            sink,
+            lines: 0,
             last_flush: Instant::now(),
         }
-    }
-
-    pub fn enabled(&self) -> bool {
-        self.enabled
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -61,10 +105,11 @@ impl AccessLog {
         started: Instant,
         date: &DateCache,
     ) {
-        if !self.enabled {
+        if self.sink.is_none() {
             return;
         }
         let now = Instant::now();
+        self.lines += 1;
         let b = &mut self.buf;
         b.push(b'[');
         b.extend_from_slice(date.as_bytes());
@@ -101,14 +146,23 @@ impl AccessLog {
         !self.buf.is_empty()
     }
 
+    /// Hands the buffer to the writer thread, without ever blocking.
     pub fn flush(&mut self, now: Instant) {
         self.last_flush = now;
+        let Some(sink) = &self.sink else { return };
         if self.buf.is_empty() {
             return;
         }
-        // One write under stderr's lock: lines from workers never interleave.
-        let _ = std::io::stderr().lock().write_all(&self.buf);
-        self.buf.clear();
+        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(FLUSH_BYTES + 1024));
+        let lines = std::mem::take(&mut self.lines);
+        match sink.tx.try_send(full) {
+            Ok(()) => {}
+            Err(TrySendError::Full(mut back) | TrySendError::Disconnected(mut back)) => {
+                sink.dropped.fetch_add(lines, Ordering::Relaxed);
+                back.clear();
+                self.buf = back;
+            }
+        }
     }
 }
 
@@ -130,7 +184,12 @@ mod tests {
 
     #[test]
     fn a_line_has_method_target_status_bytes_and_duration() {
-        let mut log = AccessLog::new(true);
+        let (tx, _rx) = sync_channel(1);
+        let sink = Sink {
+            tx,
+            dropped: Arc::default(),
+        };
+        let mut log = AccessLog::new(Some(sink));
         let t = Instant::now();
         let req = ReqLine {
             method: "GET",
@@ -145,5 +204,31 @@ mod tests {
             line.contains("] 127.0.0.1:4000 \"GET /a\\x22b HTTP/1.1\" 404 12 "),
             "{line}"
         );
+    }
+
+    #[test]
+    fn a_full_queue_drops_lines_instead_of_blocking() {
+        let (tx, rx) = sync_channel(1);
+        let dropped = Arc::new(AtomicU64::new(0));
+        let sink = Sink {
+            tx,
+            dropped: Arc::clone(&dropped),
+        };
+        let mut log = AccessLog::new(Some(sink));
+        let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
+        let t = Instant::now();
+        for _ in 0..3 {
+            log.record(
+                &peer,
+                ReqLine::UNPARSED,
+                Status::NotFound,
+                0,
+                t,
+                &DateCache::default(),
+            );
+            log.flush(t);
+        }
+        assert_eq!(rx.try_iter().count(), 1);
+        assert_eq!(dropped.load(Ordering::Relaxed), 2);
     }
 }

@@ -578,6 +578,9 @@ pub enum ChunkError {
 
 /// Longest chunk-size line (size + extensions) or trailer section accepted.
 const MAX_CHUNK_LINE: usize = 4096;
+/// Framing bytes (size lines, extensions, trailers) allowed on top of
+/// `--max-body` for a chunked body.
+const FRAMING_ALLOWANCE: u64 = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ChunkState {
@@ -604,6 +607,9 @@ pub struct ChunkedDecoder {
     line: usize,
     trailer: usize,
     total: u64,
+    /// All bytes seen, framing included: extensions and trailers count
+    /// against the limit too.
+    wire: u64,
     max_body: u64,
 }
 
@@ -615,6 +621,7 @@ impl ChunkedDecoder {
             line: 0,
             trailer: 0,
             total: 0,
+            wire: 0,
             max_body,
         }
     }
@@ -728,6 +735,10 @@ impl ChunkedDecoder {
                 return Err(ChunkError::Malformed);
             }
             i += 1;
+        }
+        self.wire += i as u64;
+        if self.wire > self.max_body.saturating_add(FRAMING_ALLOWANCE) {
+            return Err(ChunkError::TooLarge);
         }
         Ok(i)
     }

@@ -25,11 +25,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
-use crate::request::{Fields, Method};
+use crate::request::{Method, Request};
 use crate::response::Status;
 
 /// How long a cached file is trusted before it is resolved again.
 const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+/// A cached file not revalidated (so not requested) for this long is closed.
+const IDLE_EVICT: Duration = Duration::from_secs(2);
 /// Files up to this size are kept in memory and sent with one write.
 pub const SMALL_FILE: u64 = 32 * 1024;
 /// Per-worker cache bounds.
@@ -79,12 +81,19 @@ impl Root {
         } else {
             flags | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK
         };
-        let resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        // Without --hidden, a symlink could lead to a dotfile, so the walk
+        // may not follow any: a path with one (ELOOP) goes the realpath way,
+        // which checks where it leads.
+        let mut resolve = ResolveFlags::BENEATH | ResolveFlags::NO_MAGICLINKS;
+        if !self.hidden {
+            resolve |= ResolveFlags::NO_SYMLINKS;
+        }
         match rustix::fs::openat2(&self.dir, rel, flags, Mode::empty(), resolve) {
             Ok(fd) => Ok(fd),
             // EXDEV: the walk left the root (or met an absolute symlink);
-            // ENOSYS: a kernel without openat2. Both: check by realpath.
-            Err(Errno::XDEV) | Err(Errno::NOSYS) => self.open_checked(rel, flags),
+            // ELOOP: a symlink, refused above; ENOSYS: a kernel without
+            // openat2. All: check by realpath.
+            Err(Errno::XDEV | Errno::LOOP | Errno::NOSYS) => self.open_checked(rel, flags),
             Err(e) => Err(errno_status(e)),
         }
     }
@@ -229,6 +238,8 @@ impl Version {
 /// A route that found a file (to be planned) or decided everything else.
 enum Found {
     File(Rc<CachedFile>),
+    /// A folder named without its trailing slash.
+    AddSlash,
     Other(Reply),
 }
 
@@ -238,8 +249,8 @@ pub enum Reply {
     File(crate::http::FileReply),
     /// 200 with an HTML listing of a folder.
     Listing(Vec<u8>),
-    /// 301 to the same path with a slash appended.
-    AddSlash,
+    /// 301 to this Location: the same path with a slash appended.
+    Redirect(String),
     /// 204 to OPTIONS, with `Allow`.
     Options,
     /// An error page; 405 carries `Allow`.
@@ -262,18 +273,12 @@ impl Default for Resolver {
 }
 
 impl Resolver {
-    /// Decides the reply to `method` on the raw `path` (HEAD is routed as
-    /// GET); for a file, `fields` pick the representation and the range.
-    pub fn route(
-        &mut self,
-        root: &Root,
-        method: Method,
-        path: &str,
-        fields: &Fields<'_>,
-        now: Instant,
-    ) -> Reply {
-        match self.route_file(root, method, path, now) {
-            Found::File(entry) => Reply::File(crate::http::plan(entry, fields, method)),
+    /// Decides the reply to a request (HEAD is routed as GET); for a file,
+    /// its fields pick the representation and the range.
+    pub fn route(&mut self, root: &Root, req: &Request<'_>, now: Instant) -> Reply {
+        match self.route_file(root, req.method, req.path, now) {
+            Found::File(entry) => Reply::File(crate::http::plan(entry, &req.fields, req.method)),
+            Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
             Found::Other(reply) => reply,
         }
     }
@@ -293,9 +298,9 @@ impl Resolver {
         if path == "*" {
             return Found::Other(Reply::Error(Status::BadRequest));
         }
-        // Hot path: a path without escapes is its own cache key.
-        if !path.contains('%')
-            && let Some(hit) = self.cache.get(path)
+        // Hot path: the raw path is the cache key (decoding is a function
+        // of it, so escaped and plain paths cache alike).
+        if let Some(hit) = self.cache.get(path)
             && now.duration_since(hit.checked.get()) < REVALIDATE_AFTER
         {
             return Found::File(Rc::clone(hit));
@@ -321,7 +326,7 @@ impl Resolver {
         };
         if meta.is_dir() {
             if !clean.trailing_slash {
-                return Found::Other(Reply::AddSlash);
+                return Found::AddSlash;
             }
             let index = if clean.rel.is_empty() {
                 "index.html".to_owned()
@@ -430,11 +435,42 @@ impl Resolver {
         }
     }
 
+    /// Closes cached files not asked for lately, so a deleted file's space
+    /// is freed and idle entries don't hold descriptors.
+    pub fn evict_idle(&mut self, now: Instant) {
+        let mut freed = 0;
+        self.cache.retain(|_, entry| {
+            let keep = now.saturating_duration_since(entry.checked.get()) < IDLE_EVICT;
+            if !keep {
+                freed += entry.held();
+            }
+            keep
+        });
+        self.cached_bytes -= freed;
+    }
+
     fn forget(&mut self, key: &str) {
         if let Some(old) = self.cache.remove(key) {
             self.cached_bytes -= old.held();
         }
     }
+}
+
+/// The 301 Location for a folder: the request's path as sent (still
+/// percent-encoded) with a slash appended, then its query. Built from the
+/// parsed path and query only, so nothing in the query can steer it, and
+/// with leading slashes collapsed and backslashes escaped, so no browser
+/// reads it as a link to another host.
+pub fn redirect_location(path: &str, query: Option<&str>) -> String {
+    let mut loc = String::with_capacity(path.len() + query.map_or(0, str::len) + 2);
+    loc.push('/');
+    loc.push_str(path.trim_start_matches('/'));
+    loc.push('/');
+    if let Some(q) = query {
+        loc.push('?');
+        loc.push_str(q);
+    }
+    loc.replace('\\', "%5C")
 }
 
 /// `rel.ext` if it is a regular file beneath the root.
@@ -512,6 +548,17 @@ mod tests {
         assert_eq!(clean("/%ff"), Err(Status::BadRequest));
         assert_eq!(clean("/.env"), Err(Status::NotFound));
         assert_eq!(clean_path("/.env", true).map(|c| c.rel), Ok(".env".into()));
+    }
+
+    #[test]
+    fn redirects_keep_encoding_and_query_and_stay_on_site() {
+        assert_eq!(redirect_location("/a%20b", None), "/a%20b/");
+        assert_eq!(redirect_location("/d", Some("x=1&y")), "/d/?x=1&y");
+        assert_eq!(redirect_location("//evil.example", None), "/evil.example/");
+        assert_eq!(
+            redirect_location("/sub", Some("next=http://x/\\evil")),
+            "/sub/?next=http://x/%5Cevil"
+        );
     }
 
     #[test]

@@ -108,11 +108,20 @@ pub fn run(cfg: Config) -> Result<(), StartError> {
             Inbox::new().map_err(|e| StartError::Io("cannot create eventfd", e))?,
         ));
     }
+    let (log, log_done) = if shared.cfg.quiet {
+        (None, None)
+    } else {
+        let (sink, done) = crate::log::start_writer()
+            .map_err(|e| StartError::Io("cannot start the log writer", e))?;
+        (Some(sink), Some(done))
+    };
     let pool = ThreadPool::with_name("ferry-worker".into(), threads);
     for inbox in &inboxes {
-        let (shared, inbox) = (Arc::clone(&shared), Arc::clone(inbox));
-        pool.execute(move || worker::run(shared, inbox));
+        let (shared, inbox, log) = (Arc::clone(&shared), Arc::clone(inbox), log.clone());
+        pool.execute(move || worker::run(shared, inbox, log));
     }
+    // The workers hold the only senders: the writer ends after them.
+    drop(log);
 
     {
         let mut out = std::io::stdout().lock();
@@ -137,6 +146,10 @@ pub fn run(cfg: Config) -> Result<(), StartError> {
         inbox.wake();
     }
     pool.join();
+    if let Some(done) = log_done {
+        // Let the last lines out, but never hang on a blocked stderr.
+        let _ = done.recv_timeout(Duration::from_secs(2));
+    }
     Ok(())
 }
 

@@ -136,7 +136,7 @@ impl Drop for AliveGuard {
 }
 
 /// Runs a worker until shutdown has drained its connections.
-pub fn run(shared: Arc<Shared>, inbox: Arc<Inbox>) {
+pub fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, log: Option<crate::log::Sink>) {
     let _guard = AliveGuard(Arc::clone(&inbox));
     let epoll = inbox
         .epoll
@@ -147,11 +147,16 @@ pub fn run(shared: Arc<Shared>, inbox: Arc<Inbox>) {
         eprintln!("ferry: worker started twice");
         return;
     };
-    Worker::new(shared, inbox, epoll).run();
+    Worker::new(shared, inbox, epoll, log).run();
 }
 
 impl Worker {
-    fn new(shared: Arc<Shared>, inbox: Arc<Inbox>, epoll: OwnedFd) -> Worker {
+    fn new(
+        shared: Arc<Shared>,
+        inbox: Arc<Inbox>,
+        epoll: OwnedFd,
+        log: Option<crate::log::Sink>,
+    ) -> Worker {
         let cfg = &shared.cfg;
         let limits = Limits {
             max_target: cfg.max_target as usize,
@@ -178,7 +183,7 @@ impl Worker {
             now,
             date: DateCache::default(),
             resolver: Resolver::default(),
-            log: AccessLog::new(!cfg.quiet),
+            log: AccessLog::new(log),
             scratch: scratch_buffer(&limits),
             out: Vec::with_capacity(64 * 1024),
             draining: false,
@@ -341,10 +346,11 @@ impl Worker {
         }
     }
 
-    /// Closes every connection whose deadline passed.
+    /// Closes every connection whose deadline passed, and idle cache entries.
     fn sweep(&mut self) {
         let now = self.cx.now;
         self.next_sweep = now + self.sweep_every;
+        self.cx.resolver.evict_idle(now);
         let expired: Vec<usize> = self
             .conns
             .iter()

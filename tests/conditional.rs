@@ -395,8 +395,11 @@ fn a_2mb_range_of_a_5mb_file_is_exact() {
     assert!(out == content[first..=last]);
 }
 
-/// Splits a multipart/byteranges body into (headers, data) parts.
-fn multipart(r: &Response) -> Vec<(Vec<(String, String)>, Vec<u8>)> {
+/// One part of a multipart body: lower-cased header fields, then the data.
+type Part = (Vec<(String, String)>, Vec<u8>);
+
+/// Splits a multipart/byteranges body into its parts.
+fn multipart(r: &Response) -> Vec<Part> {
     let ct = r.header("Content-Type").unwrap();
     let boundary = ct
         .strip_prefix("multipart/byteranges; boundary=")
