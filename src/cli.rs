@@ -39,7 +39,7 @@ pub struct Config {
 
     /// Cache-Control value for file responses [default: none, so browsers
     /// revalidate with the ETag / Last-Modified each time].
-    #[arg(long, value_name = "VALUE", conflicts_with = "no_cache")]
+    #[arg(long, value_name = "VALUE", conflicts_with = "no_cache", value_parser = parse_field_value)]
     pub cache_control: Option<String>,
 
     /// Development shortcut for `--cache-control no-cache`.
@@ -116,6 +116,22 @@ impl Config {
     }
 }
 
+/// A header field value: visible ASCII, spaces and tabs, so a flag can
+/// never inject a line break (and a second header) into responses.
+fn parse_field_value(s: &str) -> Result<String, String> {
+    let v = s.trim_matches([' ', '\t']);
+    if v.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if !v
+        .bytes()
+        .all(|b| b == b' ' || b == b'\t' || (0x21..=0x7e).contains(&b))
+    {
+        return Err("only visible ASCII, spaces and tabs are allowed".into());
+    }
+    Ok(v.to_owned())
+}
+
 /// Accepts `10` (seconds), `10s`, `500ms`, `1m` and other humantime forms.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = match s.parse::<u64>() {
@@ -139,6 +155,14 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn header_values_from_flags_cannot_break_lines() {
+        assert_eq!(parse_field_value(" max-age=60 "), Ok("max-age=60".into()));
+        assert!(parse_field_value("a\r\nX-Injected: 1").is_err());
+        assert!(parse_field_value("").is_err());
+        assert!(parse_field_value("caf\u{e9}").is_err());
     }
 
     #[test]

@@ -510,6 +510,10 @@ impl Conn {
                 }
                 (Status::Ok, page.len() as u64)
             }
+            Reply::NotModified => {
+                HeadWriter::new(out, Status::NotModified, &cx.date).finish(persist);
+                (Status::NotModified, 0)
+            }
             Reply::Options => {
                 let mut head = HeadWriter::new(out, Status::NoContent, &cx.date);
                 head.field(b"Allow", ALLOW);

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
+use crate::http::conditional::Outcome;
 use crate::request::{Method, Request};
 use crate::response::Status;
 
@@ -195,7 +196,7 @@ pub struct CachedFile {
     pub etag: Box<str>,
     /// `Last-Modified` value: the mtime, but never later than now.
     pub last_modified: Box<str>,
-    pub last_modified_secs: u64,
+    pub last_modified_secs: i64,
     /// `name.br` / `name.gz` next to the file, if any.
     pub br: Option<Rc<CachedFile>>,
     pub gz: Option<Rc<CachedFile>>,
@@ -204,6 +205,24 @@ pub struct CachedFile {
 }
 
 impl CachedFile {
+    /// For a file sent from disk (not from memory): one fstat, so a file
+    /// rewritten or truncated in place is never announced with the old
+    /// length or ETag. A file held in memory is a consistent snapshot and
+    /// needs no check within the revalidation second.
+    fn unchanged_on_disk(&self) -> bool {
+        self.file
+            .metadata()
+            .is_ok_and(|m| m.nlink() > 0 && Version::of(&m) == self.version)
+            && self
+                .br
+                .as_ref()
+                .is_none_or(|f| f.bytes.is_some() || f.unchanged_on_disk())
+            && self
+                .gz
+                .as_ref()
+                .is_none_or(|f| f.bytes.is_some() || f.unchanged_on_disk())
+    }
+
     /// Bytes held in memory by this entry and its sidecars.
     fn held(&self) -> usize {
         self.bytes.as_ref().map_or(0, |b| b.len())
@@ -249,6 +268,8 @@ pub enum Reply {
     File(crate::http::FileReply),
     /// 200 with an HTML listing of a folder.
     Listing(Vec<u8>),
+    /// 304 for a response without validators (a listing, `If-None-Match: *`).
+    NotModified,
     /// 301 to this Location: the same path with a slash appended.
     Redirect(String),
     /// 204 to OPTIONS, with `Allow`.
@@ -279,6 +300,13 @@ impl Resolver {
         match self.route_file(root, req.method, req.path, now) {
             Found::File(entry) => Reply::File(crate::http::plan(entry, &req.fields, req.method)),
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
+            Found::Other(Reply::Listing(page)) => {
+                match crate::http::listing_precondition(&req.fields, req.method) {
+                    Outcome::Proceed => Reply::Listing(page),
+                    Outcome::NotModified => Reply::NotModified,
+                    Outcome::Failed => Reply::Error(Status::PreconditionFailed),
+                }
+            }
             Found::Other(reply) => reply,
         }
     }
@@ -302,6 +330,7 @@ impl Resolver {
         // of it, so escaped and plain paths cache alike).
         if let Some(hit) = self.cache.get(path)
             && now.duration_since(hit.checked.get()) < REVALIDATE_AFTER
+            && (hit.bytes.is_some() || hit.unchanged_on_disk())
         {
             return Found::File(Rc::clone(hit));
         }
@@ -427,7 +456,7 @@ impl Resolver {
             etag: crate::http::etag::for_file(version.ino, len, mtime_ns.max(0) as u128).into(),
             last_modified: httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(lm_secs))
                 .into(),
-            last_modified_secs: lm_secs,
+            last_modified_secs: lm_secs as i64,
             br: None,
             gz: None,
             version,

@@ -58,8 +58,13 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 
 /// IMF-fixdate of a Unix time.
 fn imf(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
+    imf_i(secs as i64)
+}
+
+/// IMF-fixdate of a possibly negative Unix time.
+fn imf_i(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     format!(
         "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
@@ -521,6 +526,7 @@ fn date_helpers_agree_with_a_known_date() {
     assert_eq!(imf(T0), T0_IMF);
     assert_eq!(parse_imf(T0_IMF), Some(T0));
     assert_eq!(imf(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    assert_eq!(imf_i(-315_619_200), "Fri, 01 Jan 1960 00:00:00 GMT");
 }
 
 #[test]
@@ -2545,4 +2551,308 @@ fn a_cache_control_value_with_a_line_break_cannot_inject_a_header() {
     let _ = child.wait();
     let text = String::from_utf8_lossy(&raw).to_ascii_lowercase();
     assert!(!text.contains("\r\nx-injected:"), "header injected: {text}");
+}
+
+#[test]
+fn preconditions_on_a_listing_without_an_etag_are_still_evaluated() {
+    // §13.1.1: If-Match is false when no listed tag matches the selected
+    // representation (a listing without an ETag matches none); §13.1.2:
+    // If-None-Match: * is false when a current representation exists.
+    let dir = site(&[("sub/a.txt", b"a")]);
+    let s = Server::start(dir.path(), &[]);
+    let l = get(&s, "/sub/", &[]);
+    assert_eq!(l.status(), 200);
+    let tag = l.header("ETag").map(str::to_owned);
+    let r = get(
+        &s,
+        "/sub/",
+        &[("If-Match", "\"certainly-not-the-listing\"")],
+    );
+    assert_eq!(r.status(), 412, "If-Match with a foreign tag on a listing");
+    let r = get(&s, "/sub/", &[("If-Match", "*")]);
+    assert_eq!(r.status(), 200);
+    let r = get(&s, "/sub/", &[("If-None-Match", "*")]);
+    assert_eq!(r.status(), 304, "If-None-Match: * on an existing listing");
+    if let Some(t) = tag {
+        assert_eq!(get(&s, "/sub/", &[("If-None-Match", &t)]).status(), 304);
+    }
+}
+
+#[test]
+fn x_gzip_is_treated_as_gzip() {
+    // RFC 9110 §8.4.1.3: a recipient SHOULD consider x-gzip equivalent to gzip.
+    let dir = sidecar_site(true, false);
+    let s = Server::start(dir.path(), &[]);
+    let r = get(&s, "/app.js", &[("Accept-Encoding", "x-gzip")]);
+    assert_eq!(r.body, GZ, "x-gzip not honoured (SHOULD)");
+}
+
+#[test]
+fn q_parameter_names_are_case_insensitive_and_tiny_weights_still_count() {
+    let dir = sidecar_site(true, false);
+    let s = Server::start(dir.path(), &[]);
+    assert_plain(&get(&s, "/app.js", &[("Accept-Encoding", "gzip;Q=0")]));
+    assert_plain(&get(&s, "/app.js", &[("Accept-Encoding", "gzip; q=0.")]));
+    assert_encoded(
+        &get(&s, "/app.js", &[("Accept-Encoding", "gzip;q=0.001")]),
+        "gzip",
+        GZ,
+    );
+    assert_encoded(
+        &get(&s, "/app.js", &[("Accept-Encoding", "gzip;q=1")]),
+        "gzip",
+        GZ,
+    );
+}
+
+#[test]
+fn range_numbers_with_leading_zeros_are_plain_decimals() {
+    let (dir, data) = bin_site(100);
+    let s = Server::start(dir.path(), &[]);
+    assert_206(
+        &get(&s, "/f.bin", &[("Range", "bytes=007-0010")]),
+        &data,
+        7,
+        10,
+    );
+    assert_206(
+        &get(&s, "/f.bin", &[("Range", "bytes=-0005")]),
+        &data,
+        95,
+        99,
+    );
+}
+
+#[test]
+fn a_range_header_with_thousands_of_ranges_is_answered_quickly() {
+    let (dir, data) = bin_site(50_000);
+    let s = Server::start(dir.path(), &[]);
+    let spec = format!(
+        "bytes={}",
+        (0..6000)
+            .map(|i| format!("{}-{}", i * 8, i * 8 + 1))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let t = std::time::Instant::now();
+    let r = get(&s, "/f.bin", &[("Range", &spec)]);
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        t.elapsed()
+    );
+    match r.status() {
+        200 => assert_200(&r, &data),
+        431 => {}
+        _ => panic!("{}", r.status_line),
+    }
+}
+
+#[test]
+fn a_hundred_overlapping_ranges_are_not_amplified() {
+    let (dir, data) = bin_site(10_000);
+    let s = Server::start(dir.path(), &[]);
+    let spec = format!(
+        "bytes={}",
+        (0..100)
+            .map(|i| format!("{i}-9999"))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let r = get(&s, "/f.bin", &[("Range", &spec)]);
+    assert!(
+        r.body.len() < 2 * data.len(),
+        "{} bytes for a {}-byte file",
+        r.body.len(),
+        data.len()
+    );
+    match r.status() {
+        200 => assert_200(&r, &data),
+        206 => assert_covers(&pieces(&r, &data, "application/octet-stream"), &[(0, 9999)]),
+        _ => panic!("{}", r.status_line),
+    }
+    let spec = format!(
+        "bytes={}",
+        (0..100)
+            .map(|i| format!("-{}", 10_000 - i))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    let r = get(&s, "/f.bin", &[("Range", &spec)]);
+    assert!(r.body.len() < 2 * data.len(), "{} bytes", r.body.len());
+}
+
+#[test]
+fn a_range_that_ends_before_the_suffix_overlaps_is_merged_correctly() {
+    let (dir, data) = bin_site(1000);
+    let s = Server::start(dir.path(), &[]);
+    let r = get(&s, "/f.bin", &[("Range", "bytes=0-99,-950")]);
+    let got = pieces(&r, &data, "application/octet-stream");
+    assert_covers(&got, &[(0, 999)]);
+    assert!(r.body.len() < 1500);
+}
+
+#[test]
+fn pipelined_large_multipart_and_range_responses_survive_a_slow_reader() {
+    let (dir, data) = bin_site(5 * 1024 * 1024);
+    let s = Server::start(dir.path(), &["--threads", "1"]);
+    let mut c = s.connect();
+    let mut raw = String::new();
+    raw += &build(
+        "GET",
+        "/f.bin",
+        &[("Range", "bytes=0-1499999,2000000-3499999,-1000000")],
+        false,
+    );
+    raw += &build("GET", "/f.bin", &[("Range", "bytes=100-1000099")], false);
+    raw += &build("GET", "/f.bin", &[("If-Modified-Since", T0_IMF)], false);
+    raw += &build(
+        "GET",
+        "/f.bin",
+        &[("Range", "bytes=10-19,4000000-4000009")],
+        true,
+    );
+    c.write_all(raw.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut got = Vec::new();
+    let mut buf = vec![0u8; 16 * 1024];
+    for i in 0..100_000 {
+        match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("read: {e} after {} bytes", got.len()),
+        }
+        if i % 16 == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    let rs = parse_all(&got, &[false, false, false, false]);
+    assert_eq!(rs.len(), 4);
+    let p = pieces(&rs[0], &data, "application/octet-stream");
+    assert_covers(
+        &p,
+        &[
+            (0, 1_499_999),
+            (2_000_000, 3_499_999),
+            (4_242_880, 5_242_879),
+        ],
+    );
+    assert_206(&rs[1], &data, 100, 1_000_099);
+    assert_eq!(rs[2].status(), 304);
+    let p = pieces(&rs[3], &data, "application/octet-stream");
+    assert_covers(&p, &[(10, 19), (4_000_000, 4_000_009)]);
+}
+
+#[test]
+fn http_1_0_keep_alive_carries_304s_and_206s() {
+    let (dir, data) = bin_site(1000);
+    let s = Server::start(dir.path(), &[]);
+    let mut c = s.connect();
+    let send = |c: &mut TcpStream, extra: &str| {
+        let r = format!("GET /f.bin HTTP/1.0\r\nConnection: keep-alive\r\n{extra}\r\n");
+        c.write_all(r.as_bytes()).unwrap();
+        read_response(c, false).expect("response")
+    };
+    let r = send(&mut c, &format!("If-Modified-Since: {T0_IMF}\r\n"));
+    assert_eq!(r.status(), 304, "{:?}", r.headers);
+    let r = send(&mut c, "Range: bytes=0-9\r\n");
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.body, &data[..10]);
+    let r = send(&mut c, "Range: bytes=0-9,500-509\r\n");
+    let got = pieces(&r, &data, "application/octet-stream");
+    assert_covers(&got, &[(0, 9), (500, 509)]);
+    let r = send(&mut c, "");
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.body, data);
+}
+
+#[test]
+fn an_explicit_zero_for_a_coding_beats_a_wildcard() {
+    let dir = sidecar_site(true, false);
+    let s = Server::start(dir.path(), &[]);
+    assert_plain(&get(&s, "/app.js", &[("Accept-Encoding", "gzip;q=0, *")]));
+    assert_plain(&get(
+        &s,
+        "/app.js",
+        &[("Accept-Encoding", "*;q=0.5, gzip;q=0")],
+    ));
+    let dir2 = sidecar_site(true, true);
+    let s2 = Server::start(dir2.path(), &[]);
+    assert_encoded(
+        &get(&s2, "/app.js", &[("Accept-Encoding", "gzip;q=0.5, *")]),
+        "br",
+        BR,
+    );
+    assert_encoded(
+        &get(&s2, "/app.js", &[("Accept-Encoding", "*, br;q=0.2")]),
+        "gzip",
+        GZ,
+    );
+}
+
+#[test]
+fn the_etag_changes_when_a_file_with_a_pre_1970_mtime_is_rewritten() {
+    // §8.8.3: a strong ETag changes whenever the representation data does.
+    // mtimes before the epoch are legal (archives, `touch -d 1960-01-01`).
+    let dir = site(&[("old.txt", b"aaaa")]);
+    let p = dir.path().join("old.txt");
+    let before_epoch = |secs: u64| {
+        let f = std::fs::File::open(&p).unwrap();
+        f.set_modified(UNIX_EPOCH - Duration::from_secs(secs))
+            .unwrap();
+    };
+    before_epoch(100_000_000);
+    let s = Server::start(dir.path(), &[]);
+    let r = get(&s, "/old.txt", &[]);
+    assert_200(&r, b"aaaa");
+    let e1 = etag(&r);
+    std::fs::write(&p, b"bbbb").unwrap();
+    before_epoch(200_000_000);
+    settle();
+    let r = get(&s, "/old.txt", &[("If-None-Match", &e1)]);
+    assert_eq!(
+        r.status(),
+        200,
+        "content changed (aaaa -> bbbb, mtime 1966 -> 1963) but ETag {e1} still matched"
+    );
+    assert_200(&r, b"bbbb");
+    assert_ne!(etag(&r), e1);
+}
+
+#[test]
+fn a_pre_1970_mtime_is_reported_and_compared_as_itself() {
+    // Last-Modified is the file's mtime (issue); §13.1.3: not modified since
+    // a later date → 304.
+    let dir = site(&[("old.txt", b"old")]);
+    let p = dir.path().join("old.txt");
+    std::fs::File::open(&p)
+        .unwrap()
+        .set_modified(UNIX_EPOCH - Duration::from_secs(315_619_200))
+        .unwrap();
+    let s = Server::start(dir.path(), &[]);
+    let r = get(&s, "/old.txt", &[]);
+    assert_200(&r, b"old");
+    assert_eq!(
+        r.header("Last-Modified"),
+        Some("Fri, 01 Jan 1960 00:00:00 GMT")
+    );
+    let r = get(
+        &s,
+        "/old.txt",
+        &[("If-Modified-Since", "Fri, 01 Jan 1965 00:00:00 GMT")],
+    );
+    assert_eq!(r.status(), 304, "unmodified since 1965");
+    let r = get(
+        &s,
+        "/old.txt",
+        &[("If-Unmodified-Since", "Fri, 01 Jan 1965 00:00:00 GMT")],
+    );
+    assert_200(&r, b"old");
+    let r = get(
+        &s,
+        "/old.txt",
+        &[("If-Unmodified-Since", "Sun, 01 Jan 1950 00:00:00 GMT")],
+    );
+    assert_412(&r);
 }

@@ -5,13 +5,13 @@
 use super::etag::{EntityTag, Item, ListIter};
 use crate::request::{Fields, Single};
 
-/// The current representation's validators.
+/// The current representation's validators (a listing has none).
 #[derive(Debug, Clone, Copy)]
 pub struct Validators<'a> {
     /// Strong entity tag, quotes included.
-    pub etag: &'a [u8],
+    pub etag: Option<&'a [u8]>,
     /// Last-Modified in whole seconds since the epoch.
-    pub last_modified: u64,
+    pub last_modified: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,27 +27,28 @@ pub enum Outcome {
 /// Evaluates the preconditions for an existing representation. `safe`:
 /// the method is GET or HEAD.
 pub fn evaluate(f: &Fields<'_>, v: &Validators<'_>, safe: bool) -> Outcome {
-    let current = EntityTag {
+    let current = v.etag.map(|opaque| EntityTag {
         weak: false,
-        opaque: v.etag,
-    };
+        opaque,
+    });
     // Step 1-2.
     if f.if_match.is_present() {
-        // Strong comparison; `*` matches any current representation.
+        // Strong comparison; `*` matches any current representation; a
+        // representation without a tag matches no tag.
         let ok = f
             .if_match
             .iter()
             .flat_map(ListIter::new)
             .any(|item| match item {
                 Item::Star => true,
-                Item::Tag(t) => t.strong_eq(&current),
+                Item::Tag(t) => current.is_some_and(|c| t.strong_eq(&c)),
                 Item::Invalid => false,
             });
         if !ok {
             return Outcome::Failed;
         }
-    } else if let Some(date) = http_date(f.if_unmodified_since)
-        && v.last_modified > date
+    } else if let (Some(date), Some(lm)) = (http_date(f.if_unmodified_since), v.last_modified)
+        && lm > date
     {
         return Outcome::Failed;
     }
@@ -60,7 +61,7 @@ pub fn evaluate(f: &Fields<'_>, v: &Validators<'_>, safe: bool) -> Outcome {
             .flat_map(ListIter::new)
             .any(|item| match item {
                 Item::Star => true,
-                Item::Tag(t) => t.weak_eq(&current),
+                Item::Tag(t) => current.is_some_and(|c| t.weak_eq(&c)),
                 Item::Invalid => false,
             });
         if matched {
@@ -71,8 +72,8 @@ pub fn evaluate(f: &Fields<'_>, v: &Validators<'_>, safe: bool) -> Outcome {
             };
         }
     } else if safe
-        && let Some(date) = http_date(f.if_modified_since)
-        && v.last_modified <= date
+        && let (Some(date), Some(lm)) = (http_date(f.if_modified_since), v.last_modified)
+        && lm <= date
     {
         // A date later than Last-Modified still means "not modified".
         return Outcome::NotModified;
@@ -81,38 +82,89 @@ pub fn evaluate(f: &Fields<'_>, v: &Validators<'_>, safe: bool) -> Outcome {
 }
 
 /// Whether If-Range (if any) lets a Range apply (RFC 9110 §13.1.5): the
-/// current strong entity tag, or exactly the Last-Modified date.
-pub fn if_range_holds(f: &Fields<'_>, v: &Validators<'_>) -> bool {
+/// current strong entity tag, or exactly the Last-Modified date when that
+/// date is a strong validator — one from an earlier second than `now`
+/// (§8.8.2.2: within the current second the file could change again
+/// unseen).
+pub fn if_range_holds(f: &Fields<'_>, v: &Validators<'_>, now: i64) -> bool {
     let value = match f.if_range {
         Single::Absent => return true,
         Single::Repeated => return false,
         Single::One(value) => crate::request::trim_ows(value),
     };
     if value.starts_with(b"\"") || value.starts_with(b"W/") {
-        let current = EntityTag {
-            weak: false,
-            opaque: v.etag,
+        return match (EntityTag::parse(value), v.etag) {
+            (Some(t), Some(opaque)) => t.strong_eq(&EntityTag {
+                weak: false,
+                opaque,
+            }),
+            _ => false,
         };
-        return EntityTag::parse(value).is_some_and(|t| t.strong_eq(&current));
     }
-    parse_date(value) == Some(v.last_modified)
+    match (parse_date(value), v.last_modified) {
+        (Some(date), Some(lm)) => date == lm && lm < now,
+        _ => false,
+    }
 }
 
 /// An HTTP-date in any of the three accepted forms; None if absent,
 /// repeated or invalid (an invalid date is ignored, RFC 9110 §13.1.3).
-fn http_date(field: Single<'_>) -> Option<u64> {
+fn http_date(field: Single<'_>) -> Option<i64> {
     match field {
         Single::One(v) => parse_date(crate::request::trim_ows(v)),
         _ => None,
     }
 }
 
-fn parse_date(v: &[u8]) -> Option<u64> {
+/// Seconds since the epoch. httpdate stops at 1970; a well-formed earlier
+/// IMF-fixdate or asctime date is "before every file", -1.
+fn parse_date(v: &[u8]) -> Option<i64> {
     let s = std::str::from_utf8(v).ok()?;
-    let t = httpdate::parse_http_date(s).ok()?;
-    t.duration_since(std::time::UNIX_EPOCH)
-        .ok()
-        .map(|d| d.as_secs())
+    match httpdate::parse_http_date(s) {
+        Ok(t) => t
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .and_then(|d| i64::try_from(d.as_secs()).ok()),
+        Err(_) if before_1970(s) => Some(-1),
+        Err(_) => None,
+    }
+}
+
+/// `Www, DD Mon YYYY HH:MM:SS GMT` or `Www Mon _D HH:MM:SS YYYY` with a
+/// four-digit year before 1970.
+fn before_1970(s: &str) -> bool {
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let two_digits = |t: &str, hi: u32| {
+        t.len() == 2
+            && t.bytes().all(|b| b.is_ascii_digit())
+            && t.parse::<u32>().is_ok_and(|n| n <= hi)
+    };
+    let time_ok = |t: &str| {
+        let mut p = t.split(':');
+        matches!((p.next(), p.next(), p.next(), p.next()),
+            (Some(h), Some(m), Some(s), None)
+                if two_digits(h, 23) && two_digits(m, 59) && two_digits(s, 60))
+    };
+    let day_ok = |d: &str| d.parse::<u32>().is_ok_and(|n| (1..=31).contains(&n));
+    let year_before = |y: &str| y.len() == 4 && y.bytes().all(|b| b.is_ascii_digit()) && y < "1970";
+    let parts: Vec<&str> = s.split(' ').collect();
+    match parts[..] {
+        [wd, d, mon, y, t, "GMT"] => {
+            wd.strip_suffix(',').is_some_and(|w| DAYS.contains(&w))
+                && d.len() == 2
+                && day_ok(d)
+                && MONTHS.contains(&mon)
+                && year_before(y)
+                && time_ok(t)
+        }
+        [wd, mon, "", d, t, y] | [wd, mon, d, t, y] => {
+            DAYS.contains(&wd) && MONTHS.contains(&mon) && day_ok(d) && year_before(y) && time_ok(t)
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -123,12 +175,13 @@ mod tests {
 
     const TAG: &[u8] = b"\"abc\"";
     // Sun, 06 Nov 1994 08:49:37 GMT
-    const LM: u64 = 784_111_777;
+    const LM: i64 = 784_111_777;
+    const NOW: i64 = LM + 1000;
 
     fn v() -> Validators<'static> {
         Validators {
-            etag: TAG,
-            last_modified: LM,
+            etag: Some(TAG),
+            last_modified: Some(LM),
         }
     }
 
@@ -211,18 +264,50 @@ mod tests {
     #[test]
     fn if_range_needs_the_strong_tag_or_the_exact_date() {
         let mut f = Fields::default();
-        assert!(if_range_holds(&f, &v()));
+        assert!(if_range_holds(&f, &v(), NOW));
         f.if_range = Single::One(b"\"abc\"");
-        assert!(if_range_holds(&f, &v()));
+        assert!(if_range_holds(&f, &v(), NOW));
         f.if_range = Single::One(b"W/\"abc\"");
-        assert!(!if_range_holds(&f, &v()));
+        assert!(!if_range_holds(&f, &v(), NOW));
         f.if_range = Single::One(b"\"nope\"");
-        assert!(!if_range_holds(&f, &v()));
+        assert!(!if_range_holds(&f, &v(), NOW));
         f.if_range = Single::One(b"Sun, 06 Nov 1994 08:49:37 GMT");
-        assert!(if_range_holds(&f, &v()));
+        assert!(if_range_holds(&f, &v(), NOW));
         f.if_range = Single::One(b"Sun, 06 Nov 1994 08:49:38 GMT");
-        assert!(!if_range_holds(&f, &v()));
+        assert!(!if_range_holds(&f, &v(), NOW));
         f.if_range = Single::One(b"junk");
-        assert!(!if_range_holds(&f, &v()));
+        assert!(!if_range_holds(&f, &v(), NOW));
+        // The Last-Modified second is the current one: weak, no match.
+        f.if_range = Single::One(b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert!(!if_range_holds(&f, &v(), LM));
+    }
+
+    #[test]
+    fn dates_before_1970_are_valid_and_earlier_than_any_file() {
+        assert_eq!(parse_date(b"Mon, 01 Jan 1900 00:00:00 GMT"), Some(-1));
+        assert_eq!(parse_date(b"Mon Jan  1 00:00:00 1900"), Some(-1));
+        assert_eq!(parse_date(b"Mon, 01 Jan 1900 25:00:00 GMT"), None);
+        assert_eq!(parse_date(b"Mon, 01 Foo 1900 00:00:00 GMT"), None);
+        let mut f = Fields::default();
+        f.if_unmodified_since = Single::One(b"Mon, 01 Jan 1900 00:00:00 GMT");
+        assert_eq!(evaluate(&f, &v(), true), Outcome::Failed);
+    }
+
+    #[test]
+    fn without_validators_only_stars_match() {
+        let none = Validators {
+            etag: None,
+            last_modified: None,
+        };
+        let mut f = Fields::default();
+        f.if_match = lines("\"x\"");
+        assert_eq!(evaluate(&f, &none, true), Outcome::Failed);
+        f.if_match = lines("*");
+        assert_eq!(evaluate(&f, &none, true), Outcome::Proceed);
+        f.if_none_match = lines("*");
+        assert_eq!(evaluate(&f, &none, true), Outcome::NotModified);
+        let mut f = Fields::default();
+        f.if_modified_since = Single::One(b"Sun, 06 Nov 1994 08:49:37 GMT");
+        assert_eq!(evaluate(&f, &none, true), Outcome::Proceed);
     }
 }

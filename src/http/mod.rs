@@ -40,6 +40,22 @@ pub struct FileReply {
     pub plan: Plan,
 }
 
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Preconditions for a response without validators (a folder listing):
+/// only `*` can match.
+pub fn listing_precondition(f: &Fields<'_>, method: Method) -> Outcome {
+    let none = Validators {
+        etag: None,
+        last_modified: None,
+    };
+    conditional::evaluate(f, &none, matches!(method, Method::Get | Method::Head))
+}
+
 /// Negotiates the coding, evaluates preconditions, then ranges (RFC 9110
 /// §13.2.2 order). Ranges apply to GET only (§14.2) and to the bytes of
 /// the chosen representation.
@@ -60,15 +76,17 @@ pub fn plan(entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> FileReply 
         _ => entry,
     };
     let v = Validators {
-        etag: file.etag.as_bytes(),
-        last_modified: file.last_modified_secs,
+        etag: Some(file.etag.as_bytes()),
+        last_modified: Some(file.last_modified_secs),
     };
     let safe = matches!(method, Method::Get | Method::Head);
     let plan = match conditional::evaluate(f, &v, safe) {
         Outcome::NotModified => Plan::NotModified,
         Outcome::Failed => Plan::PreconditionFailed,
         Outcome::Proceed => match f.range {
-            Single::One(value) if method == Method::Get && conditional::if_range_holds(f, &v) => {
+            Single::One(value)
+                if method == Method::Get && conditional::if_range_holds(f, &v, now()) =>
+            {
                 match range::parse(value, file.len) {
                     RangePlan::Ignore => Plan::Full,
                     RangePlan::Unsatisfiable => Plan::Unsatisfiable,
