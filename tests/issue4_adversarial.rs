@@ -2856,3 +2856,46 @@ fn a_pre_1970_mtime_is_reported_and_compared_as_itself() {
     );
     assert_412(&r);
 }
+
+#[test]
+fn entity_tag_comparison_is_case_sensitive() {
+    // §8.8.3.2: opaque-tags are compared character by character.
+    let (dir, data) = bin_site(64);
+    let s = Server::start(dir.path(), &[]);
+    let e = etag(&get(&s, "/f.bin", &[]));
+    let upper = e.to_uppercase();
+    let lower = e.to_lowercase();
+    for other in [upper, lower] {
+        if other == e {
+            continue;
+        }
+        assert_412(&get(&s, "/f.bin", &[("If-Match", &other)]));
+        assert_200(&get(&s, "/f.bin", &[("If-None-Match", &other)]), &data);
+        assert_200(
+            &get(
+                &s,
+                "/f.bin",
+                &[("Range", "bytes=0-0"), ("If-Range", &other)],
+            ),
+            &data,
+        );
+    }
+}
+
+#[test]
+fn a_sidecar_that_is_a_fifo_neither_blocks_nor_is_served() {
+    let dir = site(&[("app.js", JS)]);
+    let st = Command::new("mkfifo")
+        .arg(dir.path().join("app.js.gz"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(st.success());
+    let s = Server::start(dir.path(), &["--threads", "1"]);
+    let t = std::time::Instant::now();
+    let r = get(&s, "/app.js", &[("Accept-Encoding", "gzip")]);
+    assert!(t.elapsed() < Duration::from_secs(2));
+    assert_200(&r, JS);
+    assert_eq!(r.header("Content-Encoding"), None);
+    // The worker is still free.
+    assert_200(&get(&s, "/app.js", &[]), JS);
+}
