@@ -6,7 +6,6 @@
 //! and time are never shown.
 
 use std::fs::File;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use rustix::fs::{Dir, FileType, OFlags};
@@ -23,9 +22,6 @@ const HREF: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// 9999-12-31T23:59:59Z, the last instant an HTTP-date can show.
-const LATEST_DATE: u64 = 253_402_300_799;
-
 /// Most entries listed; a folder with more is cut, and says so.
 const MAX_ENTRIES: usize = 10_000;
 
@@ -33,7 +29,8 @@ struct Entry {
     name: String,
     is_dir: bool,
     size: u64,
-    mtime: SystemTime,
+    /// Seconds since the epoch (negative before 1970).
+    mtime: i64,
 }
 
 /// Renders the listing of the folder `rel` (already open as `dir`).
@@ -70,9 +67,7 @@ pub fn render(root: &Root, rel: &str, dir: &File) -> Reply {
         if kind != FileType::Directory && kind != FileType::RegularFile {
             continue;
         }
-        // httpdate cannot render years past 9999: clamp.
-        let secs = (st.st_mtime.max(0) as u64).min(LATEST_DATE);
-        let mtime = UNIX_EPOCH + Duration::from_secs(secs);
+        let mtime = st.st_mtime;
         entries.push(Entry {
             name: name.to_owned(),
             is_dir: kind == FileType::Directory,
@@ -117,7 +112,7 @@ fn html(rel: &str, entries: &[Entry], truncated: bool) -> Vec<u8> {
             "<tr><td><a href=\"./{href}{slash}\">{name}{slash}</a></td>\
              <td class=\"n\">{size}</td><td>{time}</td></tr>\n",
             name = escape(&e.name),
-            time = httpdate::fmt_http_date(e.mtime),
+            time = crate::http::date::format(e.mtime),
         ));
     }
     out.push_str("</table>\n");
@@ -156,7 +151,7 @@ mod tests {
             name: "a b%#?<&>\"'é".into(),
             is_dir: false,
             size: 3,
-            mtime: UNIX_EPOCH,
+            mtime: 0,
         }];
         let page = String::from_utf8(html("sub", &entries, false)).unwrap();
         assert!(page.contains(

@@ -442,21 +442,20 @@ impl Resolver {
                 bytes = Some(buf.into_boxed_slice());
             }
         }
-        let mtime_ns = (version.mtime as i128) * 1_000_000_000 + version.mtime_nsec as i128;
+        let mtime_ns = i128::from(version.mtime) * 1_000_000_000 + i128::from(version.mtime_nsec);
         // Last-Modified is never later than Date (RFC 9110 §8.8.2.1).
         let now_secs = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let lm_secs = (version.mtime.max(0) as u64).min(now_secs);
+            .map_or(0, |d| d.as_secs() as i64);
+        let lm_secs = version.mtime.min(now_secs);
         CachedFile {
             file,
             len,
             content_type,
             bytes,
-            etag: crate::http::etag::for_file(version.ino, len, mtime_ns.max(0) as u128).into(),
-            last_modified: httpdate::fmt_http_date(UNIX_EPOCH + Duration::from_secs(lm_secs))
-                .into(),
-            last_modified_secs: lm_secs as i64,
+            etag: crate::http::etag::for_file(version.ino, len, mtime_ns).into(),
+            last_modified: crate::http::date::format(lm_secs).into(),
+            last_modified_secs: lm_secs,
             br: None,
             gz: None,
             version,

@@ -98,8 +98,10 @@ impl<'a> Iterator for ListIter<'a> {
 /// Our tag for a file: strong, from metadata only (inode, size, mtime in
 /// nanoseconds), so it is stable across requests and restarts and changes
 /// whenever the file does.
-pub fn for_file(ino: u64, len: u64, mtime_ns: u128) -> String {
-    format!("\"{ino:x}-{len:x}-{mtime_ns:x}\"")
+/// A negative (pre-1970) mtime is written as `-` and its magnitude.
+pub fn for_file(ino: u64, len: u64, mtime_ns: i128) -> String {
+    let sign = if mtime_ns < 0 { "-" } else { "" };
+    format!("\"{ino:x}-{len:x}-{sign}{:x}\"", mtime_ns.unsigned_abs())
 }
 
 #[cfg(test)]
@@ -149,5 +151,6 @@ mod tests {
     #[test]
     fn file_tags_are_quoted_hex() {
         assert_eq!(for_file(255, 16, 1), "\"ff-10-1\"");
+        assert_eq!(for_file(255, 16, -1), "\"ff-10--1\"");
     }
 }

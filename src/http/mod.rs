@@ -3,6 +3,7 @@
 //! file request.
 
 pub mod conditional;
+pub mod date;
 pub mod encoding;
 pub mod etag;
 pub mod range;
