@@ -91,6 +91,10 @@ pub fn plan(entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> FileReply 
                 match range::parse(value, file.len) {
                     RangePlan::Ignore => Plan::Full,
                     RangePlan::Unsatisfiable => Plan::Unsatisfiable,
+                    // Several ranges of a content-coded representation
+                    // would put Content-Encoding on a multipart body, which
+                    // clients would try to decode: send it whole instead.
+                    RangePlan::Ranges(r) if r.len() > 1 && coding != Coding::Identity => Plan::Full,
                     RangePlan::Ranges(r) => Plan::Partial(r),
                 }
             }
