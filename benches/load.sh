@@ -1,40 +1,90 @@
 #!/usr/bin/env bash
-# Load-test ferry against nginx on this machine, in one run, and print the
-# requests/s ratio ferry/nginx.
+# Load-test ferry against nginx on this machine, in one run, and print a table
+# of ferry's and nginx's figures and the ratio ferry/nginx per scenario.
 #
-# Both servers are pinned to one core (SERVER_CPU, default: the first allowed
-# CPU) and wrk to another (CLIENT_CPU, default: the second allowed CPU). Each
-# server gets the same single-threaded/single-worker budget. wrk is run against
-# ferry, nginx, ferry, nginx, ... for ROUNDS rounds.
+# Scenarios (select with SCENARIOS=name,name or numbers; default: all):
+#   1 keepalive  GET 1 KiB file, 50 keep-alive connections:
+#                requests/s, p99 latency, server CPU per request
+#   2 close      GET 1 KiB file, new connection per request
+#                (wrk -H 'Connection: close'): requests/s
+#   3 large      GET 100 MiB file, 4 connections: MB/s (10^6 bytes/s)
+#   4 c1000      GET 1 KiB file, 1,000 keep-alive connections:
+#                requests/s and errors (socket errors + non-2xx/3xx)
+#   5 idle       10,000 idle keep-alive connections held by a python3 client
+#                (half made one request first): server RSS before and with
+#                them, and the time a new client takes to be served
+#
+# Fairness: both servers serve the same files from the same temp dir, get the
+# same connection counts, have access logs off and one core each: the server
+# is pinned to SERVER_CPU (default: the first allowed CPU) and wrk / the
+# python3 client to CLIENT_CPU (default: the second). ferry runs with
+# `--quiet --threads 1`; nginx with one worker process (no master), sendfile,
+# tcp_nopush, open_file_cache, keepalive_requests 1000000. Each measurement
+# starts a fresh server; rounds alternate ferry, nginx, ferry, nginx, ... and
+# the table shows the median over ROUNDS.
 #
 # Environment:
-#   DURATION=10     seconds per wrk run
-#   ROUNDS=2        number of (ferry, nginx) pairs
-#   CONNECTIONS=50  wrk -c
-#   BODY=1k|1m      which file to fetch: 1k.bin (1 KiB) or 1m.bin (1 MiB)
+#   DURATION=10      seconds per wrk run (scenarios 1-4)
+#   ROUNDS=2         number of (ferry, nginx) pairs per scenario
+#   SCENARIOS=all    comma list: keepalive,close,large,c1000,idle (or 1,2,3,4,5)
+#   FERRY_ONLY=1     measure ferry alone (no nginx, no ratio), for regressions
+#   IDLE_CONNS=10000 connections held in scenario 5
 #   SERVER_CPU, CLIENT_CPU   override core pinning
-#   VERBOSE=1       also print the full wrk output
-#   FERRY_BIN=PATH  use this ferry binary instead of building target/release/ferry
+#   VERBOSE=1        also print each full wrk output
+#   FERRY_BIN=PATH   use this ferry binary instead of `cargo build --release`
 #
-# Everything is bound to 127.0.0.1. Both servers are stopped and the temp dir
-# is removed on exit. Exit status is 0 only if both servers were measured.
+# Quick check (< 1 minute):  DURATION=3 ROUNDS=1 benches/load.sh
+# Full run:                  benches/load.sh
+#
+# On a fresh Debian machine, wrk and nginx-light (and python3 for scenario 5)
+# are installed with apt-get if missing. All traffic goes to 127.0.0.1. The
+# script stops exactly the processes it started (on exit, Ctrl-C or TERM) and
+# removes its temp dir. Exit status is 0 only if every selected scenario was
+# measured for every server.
+
+# Scenario functions are called as "scenario_$name" and cleanup from a trap,
+# which shellcheck cannot follow (SC2317).
+# shellcheck disable=SC2317
 set -euo pipefail
 
 DURATION=${DURATION:-10}
 ROUNDS=${ROUNDS:-2}
-CONNECTIONS=${CONNECTIONS:-50}
-BODY=${BODY:-1k}
+SCENARIOS=${SCENARIOS:-all}
+FERRY_ONLY=${FERRY_ONLY:-0}
+IDLE_CONNS=${IDLE_CONNS:-10000}
 VERBOSE=${VERBOSE:-0}
 STARTUP_TIMEOUT=10   # seconds to wait for a server to come up
-STOP_TIMEOUT=5       # seconds to wait for a server to exit before SIGKILL
+STOP_TIMEOUT=10      # seconds to wait for a server to exit before SIGKILL
+IDLE_TIMEOUT=180     # seconds the whole scenario-5 client may take
 
-case "$BODY" in
-  1k|1m) ;;
-  *) echo "BODY must be 1k or 1m (got '$BODY')" >&2; exit 2 ;;
-esac
-for v in DURATION ROUNDS CONNECTIONS; do
+for v in DURATION ROUNDS IDLE_CONNS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "$v must be a positive integer" >&2; exit 2; }
 done
+[[ $FERRY_ONLY == 0 || $FERRY_ONLY == 1 ]] || { echo "FERRY_ONLY must be 0 or 1" >&2; exit 2; }
+
+ALL_SCENARIOS=(keepalive close large c1000 idle)
+SELECTED=()
+if [[ $SCENARIOS == all ]]; then
+  SELECTED=("${ALL_SCENARIOS[@]}")
+else
+  IFS=, read -ra _req <<<"$SCENARIOS"
+  for s in "${_req[@]}"; do
+    s=${s// /}
+    case "$s" in
+      1|keepalive) s=keepalive ;;
+      2|close) s=close ;;
+      3|large) s=large ;;
+      4|c1000) s=c1000 ;;
+      5|idle) s=idle ;;
+      *) echo "unknown scenario '$s' (use keepalive,close,large,c1000,idle or 1-5)" >&2; exit 2 ;;
+    esac
+    SELECTED+=("$s")
+  done
+fi
+selected() { local s; for s in "${SELECTED[@]}"; do [[ $s == "$1" ]] && return 0; done; return 1; }
+
+SERVERS=(ferry nginx)
+((FERRY_ONLY)) && SERVERS=(ferry)
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd -- "$SCRIPT_DIR/.." && pwd)
@@ -54,24 +104,48 @@ find_nginx() {
   return 1
 }
 
-if ! command -v wrk >/dev/null 2>&1 || ! find_nginx >/dev/null; then
-  log "installing wrk and nginx-light"
-  SUDO=()
-  if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
-  "${SUDO[@]}" apt-get update
-  "${SUDO[@]}" apt-get install -y wrk nginx-light
-fi
-NGINX_BIN=$(find_nginx)
+install_missing() {
+  local missing=()
+  command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+  if ((!FERRY_ONLY)) && ! find_nginx >/dev/null; then missing+=(nginx-light); fi
+  if selected idle && ! command -v python3 >/dev/null 2>&1; then missing+=(python3); fi
+  ((${#missing[@]})) || return 0
+  log "installing ${missing[*]}"
+  local sudo=()
+  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+}
+install_missing
+NGINX_BIN=""
+((FERRY_ONLY)) || NGINX_BIN=$(find_nginx)
 for tool in wrk taskset timeout; do
   command -v "$tool" >/dev/null || { echo "missing required tool: $tool" >&2; exit 1; }
 done
+
+# Enough file descriptors for wrk -c1000 and for 10,000 idle connections (the
+# servers and the python3 client inherit this limit). Root may raise the hard
+# limit; otherwise use the hard limit.
+want_fds=$((IDLE_CONNS * 5 / 4 + 1024))
+((want_fds >= 4096)) || want_fds=4096
+hard=$(ulimit -Hn)
+if [[ $hard != unlimited ]] && ((hard < want_fds)); then
+  ulimit -Hn "$want_fds" 2>/dev/null || true
+  hard=$(ulimit -Hn)
+fi
+if [[ $hard == unlimited ]] || ((hard >= want_fds)); then
+  ulimit -Sn "$want_fds"
+else
+  ulimit -Sn "$hard"
+  log "WARNING: open-file limit is $hard (< $want_fds); scenarios 4 and 5 may fail"
+fi
 
 # --- CPU pinning -------------------------------------------------------------
 # Expand the allowed-CPU list (e.g. "0-1,4") of this process.
 allowed_cpus() {
   local list part a b i
   list=$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status 2>/dev/null || true)
-  [[ -n $list ]] || list="0-$(( $(nproc) - 1 ))"
+  [[ -n $list ]] || list="0-$(($(nproc) - 1))"
   IFS=, read -ra parts <<<"$list"
   for part in "${parts[@]}"; do
     if [[ $part == *-* ]]; then
@@ -88,36 +162,41 @@ if [[ -z ${CLIENT_CPU:-} ]]; then
   if ((${#CPUS[@]} >= 2)); then
     CLIENT_CPU=${CPUS[1]}
   else
-    log "WARNING: only one CPU available; wrk shares a core with the servers"
+    log "WARNING: only one CPU available; the client shares a core with the servers"
     CLIENT_CPU=${CPUS[0]}
   fi
 fi
 
-# --- temp dir and cleanup ----------------------------------------------------
+# --- temp dir, processes and cleanup -----------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-load.XXXXXX")
-FERRY_PID=""
-NGINX_PID=""
-WRK_PID=""
+SERVER_PID=""   # the one server running at a time (ferry or nginx)
+CLIENT_PID=""   # the running wrk / python3 client (its `timeout` wrapper)
 
+alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
+
+# stop_pid PID: TERM, wait up to STOP_TIMEOUT s, then KILL; reap it.
 stop_pid() {
   local pid=$1 i
   [[ -n $pid ]] || return 0
-  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-  kill -TERM "$pid" 2>/dev/null || true
-  for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  if alive "$pid"; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+      alive "$pid" || break
+      sleep 0.1
+    done
+    if alive "$pid"; then
+      log "pid $pid did not exit within ${STOP_TIMEOUT}s of SIGTERM; sending SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
   wait "$pid" 2>/dev/null || true
 }
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  stop_pid "$WRK_PID"
-  stop_pid "$FERRY_PID"
-  stop_pid "$NGINX_PID"
+  stop_pid "$CLIENT_PID"
+  stop_pid "$SERVER_PID"
   rm -rf -- "$TMP"
   exit "$rc"
 }
@@ -125,11 +204,18 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# --- fixture -----------------------------------------------------------------
 mkdir -p "$TMP/www" "$TMP/nginx"
 head -c 1024 /dev/urandom >"$TMP/www/1k.bin"
-head -c 1048576 /dev/urandom >"$TMP/www/1m.bin"
-FILE="$BODY.bin"
-EXPECTED_SIZE=$(stat -c %s "$TMP/www/$FILE")
+# index.html: exactly 4 KiB.
+html_start=$'<!doctype html>\n<title>ferry load fixture</title>\n<pre>\n'
+html_end=$'\n</pre>\n'
+{
+  printf '%s' "$html_start"
+  head -c $((4096 - ${#html_start} - ${#html_end})) /dev/zero | tr '\0' 'x'
+  printf '%s' "$html_end"
+} >"$TMP/www/index.html"
+head -c $((100 * 1024 * 1024)) /dev/urandom >"$TMP/www/100m.bin"
 
 # --- helpers -----------------------------------------------------------------
 # Print a free TCP port on 127.0.0.1.
@@ -144,111 +230,85 @@ free_port() {
   done
 }
 
-# http_status PORT PATH -> prints the status code of a GET (bounded to 3 s).
+# http_status PORT METHOD PATH -> prints the status code (bounded to 3 s).
 http_status() {
+  # shellcheck disable=SC2016  # $1.. expand in the inner bash
   timeout 3 bash -c '
     exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-    printf "GET /%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" "$2" >&3
+    printf "%s /%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" "$2" "$3" >&3
     IFS=" " read -r _ code _ <&3 && echo "$code"
-  ' _ "$1" "$2" 2>/dev/null || true
+  ' _ "$1" "$2" "$3" 2>/dev/null || true
 }
 
-# run_wrk NAME PORT ROUND -> prints a summary line, records req/s in RPS_<NAME>.
-declare -a RPS_ferry=() RPS_nginx=() CPU_ferry=() CPU_nginx=()
-# Server CPU time (user+system) in clock ticks, from /proc.
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-TICKS=$(getconf CLK_TCK)
-
-run_wrk() {
-  local name=$1 port=$2 round=$3 out rps p50 p99 reqs extra spid cpu0 cpu1 us
-  out="$TMP/wrk-$name-$round.txt"
-  if [[ $name == ferry ]]; then spid=$FERRY_PID; else spid=$NGINX_PID; fi
-  cpu0=$(cpu_ticks "$spid")
-  # Run in the background and `wait`, so INT/TERM are handled immediately.
-  timeout $((DURATION + 30)) taskset -c "$CLIENT_CPU" \
-    wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-    "http://127.0.0.1:$port/$FILE" >"$out" 2>&1 &
-  WRK_PID=$!
-  local st=0
-  wait "$WRK_PID" || st=$?
-  WRK_PID=""
-  if ((st != 0)); then
-    echo "wrk against $name failed:" >&2
-    cat "$out" >&2
-    return 1
-  fi
-  [[ $VERBOSE == 1 ]] && cat "$out" >&2
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$out")
-  p50=$(awk '$1 == "50%" {print $2}' "$out")
-  p99=$(awk '$1 == "99%" {print $2}' "$out")
-  reqs=$(awk '/requests in/ {print $1}' "$out")
-  extra=$(grep -E 'Socket errors|Non-2xx' "$out" | sed 's/^ */; /' | tr -d '\n' || true)
-  cpu1=$(cpu_ticks "$spid")
-  # Server CPU per request: the fair figure when wrk, not the server, saturates.
-  us=$(awk -v c=$((cpu1 - cpu0)) -v t="$TICKS" -v n="${reqs:-0}" 'BEGIN { if (n > 0) printf "%.2f", c / t * 1e6 / n; else print "?" }')
-  printf '%-5s round %d: %12s req/s   p50 %9s   p99 %9s   server CPU %6s us/req   (%s requests%s)\n' \
-    "$name" "$round" "${rps:-?}" "${p50:-?}" "${p99:-?}" "$us" "${reqs:-?}" "$extra"
-  [[ -n $rps ]] || return 1
-  eval "RPS_$name+=(\"\$rps\")"
-  eval "CPU_$name+=(\"\$us\")"
-}
-
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR==0) exit 1; if (NR%2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
-
-# --- ferry -------------------------------------------------------------------
-FERRY_PORT=""
-start_ferry() {
-  if [[ -z $FERRY_BIN_OVERRIDE ]]; then
-    log "building ferry (cargo build --release)"
-    if ! (cd "$ROOT" && cargo build --release); then
-      echo "ferry did not build" >&2
+# check_fixture NAME PORT: the server answers 200 for every fixture file.
+check_fixture() {
+  local name=$1 port=$2 path code
+  for path in "" 1k.bin 100m.bin; do
+    code=$(http_status "$port" HEAD "$path")
+    if [[ $code != 200 ]]; then
+      echo "$name: HEAD /$path returned '${code:-nothing}'" >&2
       return 1
     fi
+  done
+}
+
+# Server CPU time (user+system of all threads) in clock ticks, from /proc.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICKS=$(getconf CLK_TCK)
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+median() {
+  printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR==0) exit 1; if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'
+}
+
+# Results: RES[scenario.metric.server] = space-separated values, one per round.
+declare -A RES=()
+record() { RES["$1.$2.$3"]+="$4 "; }
+FAILED=()   # "scenario/server/round" that could not be measured
+
+# --- servers -----------------------------------------------------------------
+build_ferry() {
+  if [[ -z $FERRY_BIN_OVERRIDE ]]; then
+    log "building ferry (cargo build --release)"
+    (cd "$ROOT" && cargo build --release) || { echo "ferry did not build" >&2; return 1; }
   fi
   [[ -x $FERRY_BIN ]] || { echo "ferry binary not found at $FERRY_BIN" >&2; return 1; }
+}
 
-  log "starting ferry on CPU $SERVER_CPU"
-  taskset -c "$SERVER_CPU" "$FERRY_BIN" "$TMP/www" --port 0 --quiet --threads 1 \
+# start_ferry [EXTRA ARGS...]: sets SERVER_PID and SERVER_PORT.
+start_ferry() {
+  SERVER_PORT=""
+  taskset -c "$SERVER_CPU" "$FERRY_BIN" "$TMP/www" --port 0 --quiet --threads 1 "$@" \
     >"$TMP/ferry.out" 2>"$TMP/ferry.err" &
-  FERRY_PID=$!
+  SERVER_PID=$!
 
   local i line re='^ferry: serving (.+) at http://127\.0\.0\.1:([0-9]+)/$'
   for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
     line=$(head -n 1 "$TMP/ferry.out" 2>/dev/null || true)
     if [[ $line =~ $re ]]; then
-      FERRY_PORT=${BASH_REMATCH[2]}
+      SERVER_PORT=${BASH_REMATCH[2]}
       break
     fi
-    kill -0 "$FERRY_PID" 2>/dev/null || break
+    alive "$SERVER_PID" || break
     sleep 0.1
   done
-  if [[ -z $FERRY_PORT ]]; then
-    if kill -0 "$FERRY_PID" 2>/dev/null; then
+  if [[ -z $SERVER_PORT ]]; then
+    if alive "$SERVER_PID"; then
       echo "ferry did not start (no startup line within ${STARTUP_TIMEOUT}s)" >&2
     else
-      local st=0; wait "$FERRY_PID" 2>/dev/null || st=$?
-      echo "ferry did not start (exited with status $st before printing a startup line)" >&2
+      echo "ferry did not start (exited before printing a startup line)" >&2
     fi
     if [[ -s $TMP/ferry.out ]]; then echo "  stdout: $(head -c 300 "$TMP/ferry.out")" >&2; fi
     if [[ -s $TMP/ferry.err ]]; then echo "  stderr: $(head -c 300 "$TMP/ferry.err")" >&2; fi
-    stop_pid "$FERRY_PID"; FERRY_PID=""
+    stop_pid "$SERVER_PID"; SERVER_PID=""
     return 1
   fi
-  local code
-  code=$(http_status "$FERRY_PORT" "$FILE")
-  if [[ $code != 200 ]]; then
-    echo "ferry started on port $FERRY_PORT but GET /$FILE returned '${code:-nothing}'" >&2
-    stop_pid "$FERRY_PID"; FERRY_PID=""
-    return 1
-  fi
-  log "ferry listening on 127.0.0.1:$FERRY_PORT (pid $FERRY_PID)"
 }
 
-# --- nginx -------------------------------------------------------------------
-NGINX_PORT=""
+# start_nginx WORKER_CONNECTIONS: sets SERVER_PID and SERVER_PORT.
 start_nginx() {
-  local n="$TMP/nginx" conf="$TMP/nginx/nginx.conf" user_line="" temp_lines="" v
-  NGINX_PORT=$(free_port)
+  local wc=$1 n="$TMP/nginx" conf="$TMP/nginx/nginx.conf" user_line="" temp_lines v
+  SERVER_PORT=$(free_port)
   [[ $(id -u) -eq 0 ]] && user_line="user root;"
 
   # Only set temp paths for modules this nginx has (nginx-light lacks some).
@@ -268,7 +328,7 @@ error_log $n/error.log warn;
 pid $n/nginx.pid;
 
 events {
-  worker_connections 4096;
+  worker_connections $wc;
 }
 
 http {
@@ -282,7 +342,7 @@ http {
   $temp_lines
 
   server {
-    listen 127.0.0.1:$NGINX_PORT;
+    listen 127.0.0.1:$SERVER_PORT;
     root $TMP/www;
     location / { }
   }
@@ -293,56 +353,385 @@ EOF
     return 1
   fi
 
-  log "starting nginx on CPU $SERVER_CPU"
   taskset -c "$SERVER_CPU" "$NGINX_BIN" -p "$n/" -e "$n/error.log" -c "$conf" \
     >"$n/stdout" 2>&1 &
-  NGINX_PID=$!
+  SERVER_PID=$!
 
   local i code=""
   for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
-    kill -0 "$NGINX_PID" 2>/dev/null || break
-    code=$(http_status "$NGINX_PORT" "$FILE")
+    alive "$SERVER_PID" || break
+    code=$(http_status "$SERVER_PORT" HEAD "")
     [[ $code == 200 ]] && break
     sleep 0.1
   done
   if [[ $code != 200 ]]; then
-    echo "nginx did not start (GET /$FILE -> '${code:-nothing}')" >&2
+    echo "nginx did not start (HEAD / -> '${code:-nothing}')" >&2
     tail -n 20 "$n/error.log" "$n/stdout" >&2 2>/dev/null || true
-    stop_pid "$NGINX_PID"; NGINX_PID=""
+    stop_pid "$SERVER_PID"; SERVER_PID=""
     return 1
   fi
-  log "nginx listening on 127.0.0.1:$NGINX_PORT (pid $NGINX_PID)"
+}
+
+# start_server NAME LIMIT: a fresh, checked server on CPU SERVER_CPU. LIMIT is
+# ferry's --max-connections (empty: ferry's default, 10000) or nginx's
+# worker_connections (empty: 4096).
+start_server() {
+  local name=$1 maxconn=$2
+  if [[ $name == ferry ]]; then
+    if [[ -n $maxconn ]]; then start_ferry --max-connections "$maxconn" || return 1
+    else start_ferry || return 1; fi
+  else
+    start_nginx "${maxconn:-4096}" || return 1
+  fi
+  if ! check_fixture "$name" "$SERVER_PORT"; then
+    stop_server
+    return 1
+  fi
+}
+
+stop_server() {
+  stop_pid "$SERVER_PID"
+  SERVER_PID=""
+  SERVER_PORT=""
+}
+
+# --- clients -----------------------------------------------------------------
+# run_client OUT COMMAND...: the client pinned to CLIENT_CPU, in the
+# background (so INT/TERM are handled at once), bounded by `timeout`.
+run_client() {
+  local out=$1 limit=$2 st=0
+  shift 2
+  timeout -k 5 "$limit" taskset -c "$CLIENT_CPU" "$@" >"$out" 2>&1 &
+  CLIENT_PID=$!
+  wait "$CLIENT_PID" || st=$?
+  CLIENT_PID=""
+  return "$st"
+}
+
+# run_wrk NAME OUT WRK-ARGS...: runs wrk against the current server.
+run_wrk() {
+  local name=$1 out=$2 st=0
+  shift 2
+  run_client "$out" $((DURATION + 30)) wrk -t1 -d"${DURATION}s" --latency "$@" || st=$?
+  [[ $VERBOSE == 1 ]] && { echo "--- wrk output ($name)"; cat "$out"; } >&2
+  if ((st != 0)) || ! grep -q '^Requests/sec:' "$out"; then
+    echo "wrk against $name failed (status $st):" >&2
+    cat "$out" >&2
+    return 1
+  fi
+}
+
+# Figures from a wrk output file.
+wrk_rps() { awk '/^Requests\/sec:/ {print $2}' "$1"; }
+wrk_requests() { awk '/ requests in / {print $1}' "$1"; }
+# p99 latency in ms (wrk prints us, ms, s or m).
+wrk_p99_ms() {
+  awk '$1 == "99%" { v = $2
+    if (v ~ /us$/) { sub(/us$/, "", v); print v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); print v + 0 }
+    else if (v ~ /s$/) { sub(/s$/, "", v); print v * 1000 }
+    else if (v ~ /m$/) { sub(/m$/, "", v); print v * 60000 }
+  }' "$1"
+}
+# Transfer/sec in MB/s (10^6 bytes/s); wrk prints 1024-based KB, MB, GB.
+wrk_mbps() {
+  awk '/^Transfer\/sec:/ { v = $2; m = 1
+    if (v ~ /TB$/) m = 1024 ^ 4; else if (v ~ /GB$/) m = 1024 ^ 3
+    else if (v ~ /MB$/) m = 1024 ^ 2; else if (v ~ /KB$/) m = 1024
+    sub(/[KMGT]?B$/, "", v); printf "%.1f\n", v * m / 1e6 }' "$1"
+}
+# Socket errors (connect + read + write + timeout) + non-2xx/3xx responses.
+wrk_errors() {
+  awk '/Socket errors:/ { for (i = 3; i <= NF; i++) { f = $i; gsub(/,/, "", f); if (f ~ /^[0-9]+$/) s += f } }
+       /Non-2xx or 3xx responses:/ { s += $NF }
+       END { print s + 0 }' "$1"
+}
+wrk_error_text() { grep -E 'Socket errors|Non-2xx' "$1" | sed 's/^ */; /' | tr -d '\n' || true; }
+
+# cpu_us_per_req TICKS_BEFORE TICKS_AFTER REQUESTS
+cpu_us_per_req() {
+  awk -v c=$(($2 - $1)) -v t="$TICKS" -v n="${3:-0}" \
+    'BEGIN { if (n > 0) printf "%.2f\n", c / t * 1e6 / n; else print "" }'
+}
+
+# wrk_scenario SCENARIO NAME ROUND WRK-ARGS...: one wrk run against the
+# current server; records rps, p99, cpu, errors and prints a summary line.
+wrk_scenario() {
+  local sc=$1 name=$2 round=$3 out c0 c1 rps p99 reqs cpu err
+  shift 3
+  out="$TMP/wrk-$sc-$name-$round.txt"
+  c0=$(cpu_ticks "$SERVER_PID")
+  run_wrk "$name" "$out" "$@" || return 1
+  c1=$(cpu_ticks "$SERVER_PID")
+  rps=$(wrk_rps "$out"); p99=$(wrk_p99_ms "$out"); reqs=$(wrk_requests "$out")
+  cpu=$(cpu_us_per_req "$c0" "$c1" "$reqs"); err=$(wrk_errors "$out")
+  record "$sc" rps "$name" "$rps"
+  record "$sc" p99 "$name" "$p99"
+  record "$sc" cpu "$name" "$cpu"
+  record "$sc" errors "$name" "$err"
+  printf '%-9s %-5s round %d: %10s req/s  p99 %8s ms  server CPU %6s us/req  (%s requests%s)\n' \
+    "$sc" "$name" "$round" "$rps" "$p99" "$cpu" "$reqs" "$(wrk_error_text "$out")" >&2
+  CUR_OUT=$out
+}
+
+# --- scenarios (each: NAME ROUND, against the fresh server SERVER_PORT) -------
+scenario_keepalive() {
+  wrk_scenario keepalive "$1" "$2" -c50 "http://127.0.0.1:$SERVER_PORT/1k.bin"
+}
+
+scenario_close() {
+  wrk_scenario close "$1" "$2" -c50 -H 'Connection: close' "http://127.0.0.1:$SERVER_PORT/1k.bin"
+}
+
+scenario_large() {
+  # A 100 MiB response takes longer than wrk's default 2 s timeout when
+  # throughput is low; do not count that as an error.
+  wrk_scenario large "$1" "$2" -c4 --timeout 30s "http://127.0.0.1:$SERVER_PORT/100m.bin" || return 1
+  local mbps
+  mbps=$(wrk_mbps "$CUR_OUT")
+  record large mbps "$1" "$mbps"
+  log "large     $1 round $2: $mbps MB/s"
+}
+
+scenario_c1000() {
+  wrk_scenario c1000 "$1" "$2" -c1000 "http://127.0.0.1:$SERVER_PORT/1k.bin" || return 1
+  local err
+  err=$(wrk_errors "$CUR_OUT")
+  if ((err > 0)); then
+    log "c1000     $1 round $2: $err errors; wrk output:"
+    sed 's/^/    /' "$CUR_OUT" >&2
+  fi
+}
+
+# The scenario-5 client: open N connections (even ones make one keep-alive
+# request and read the whole response; odd ones send nothing), measure the
+# server's RSS, time 5 new clients, check how many idle connections are
+# still open. Every socket operation has a timeout; prints key=value lines.
+cat >"$TMP/idle.py" <<'PY'
+import resource, select, socket, sys, time
+
+port, n, pid = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+OPEN_DEADLINE = 90  # seconds to open all connections
+
+def rss_kib():
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+
+def get(s, close):
+    """Send GET /1k.bin, read the full response; return the status code."""
+    s.sendall(b"GET /1k.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+              + (b"Connection: close\r\n" if close else b"") + b"\r\n")
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        b = s.recv(65536)
+        if not b:
+            raise OSError("connection closed before the response head")
+        buf += b
+    head, body = buf.split(b"\r\n\r\n", 1)
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1])
+    length = 0
+    for line in lines[1:]:
+        k, _, v = line.partition(b":")
+        if k.strip().lower() == b"content-length":
+            length = int(v)
+    while len(body) < length:
+        b = s.recv(65536)
+        if not b:
+            raise OSError("connection closed before the end of the body")
+        body += b
+    return status
+
+print(f"rss_before_kib={rss_kib()}", flush=True)
+socks, failed, bad_status, first_error = [], 0, 0, ""
+t0 = time.monotonic()
+for i in range(n):
+    if time.monotonic() - t0 > OPEN_DEADLINE:
+        first_error = first_error or f"gave up after {OPEN_DEADLINE}s"
+        break
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if i % 2 == 0 and get(s, False) != 200:
+            bad_status += 1
+        socks.append(s)
+    except (OSError, ValueError, IndexError) as e:
+        failed += 1
+        first_error = first_error or repr(e)
+        if failed >= 50:
+            break
+open_s = time.monotonic() - t0
+time.sleep(1)
+print(f"held={len(socks)} failed={failed} bad_status={bad_status} open_s={open_s:.2f}", flush=True)
+print(f"rss_with_kib={rss_kib()}", flush=True)
+
+times, statuses = [], []
+for _ in range(5):
+    t = time.perf_counter()
+    try:
+        c = socket.create_connection(("127.0.0.1", port), timeout=5)
+        statuses.append(get(c, True))
+        times.append((time.perf_counter() - t) * 1000)
+        c.close()
+    except (OSError, ValueError, IndexError) as e:
+        statuses.append(repr(e))
+    time.sleep(0.05)
+times.sort()
+print("new_client_ms_all=" + ",".join(f"{x:.3f}" for x in times), flush=True)
+print("new_client_status=" + ",".join(str(x) for x in statuses), flush=True)
+if times:
+    print(f"new_client_ms={times[len(times) // 2]:.3f}", flush=True)
+
+# How many held connections did the server close meanwhile?
+closed = 0
+poller = select.poll()
+by_fd = {}
+for s in socks:
+    poller.register(s, select.POLLIN)
+    by_fd[s.fileno()] = s
+for fd, ev in poller.poll(0):
+    try:
+        if by_fd[fd].recv(1, socket.MSG_PEEK) == b"":
+            closed += 1
+    except OSError:
+        closed += 1
+print(f"closed_by_server={closed}", flush=True)
+if first_error:
+    print(f"first_error={first_error}", flush=True)
+for s in socks:
+    s.close()
+PY
+
+scenario_idle() {
+  local name=$1 round=$2 out="$TMP/idle-$1-$2.txt" st=0
+  run_client "$out" "$IDLE_TIMEOUT" python3 "$TMP/idle.py" "$SERVER_PORT" "$IDLE_CONNS" "$SERVER_PID" || st=$?
+  [[ $VERBOSE == 1 ]] && { echo "--- idle client output ($name)"; cat "$out"; } >&2
+  local before with ms held closed
+  before=$(sed -n 's/^rss_before_kib=//p' "$out")
+  with=$(sed -n 's/^rss_with_kib=//p' "$out")
+  ms=$(sed -n 's/^new_client_ms=//p' "$out")
+  held=$(sed -nE 's/^held=([0-9]+).*/\1/p' "$out")
+  if ((st != 0)) || [[ -z $before || -z $with || -z $ms || -z $held ]]; then
+    echo "idle client against $name failed (status $st):" >&2
+    cat "$out" >&2
+    return 1
+  fi
+  log "idle      $name round $round: $(tr '\n' ' ' <"$out")"
+  if ((held < IDLE_CONNS)); then
+    log "WARNING: $name held only $held of $IDLE_CONNS idle connections"
+  fi
+  closed=$(sed -n 's/^closed_by_server=//p' "$out")
+  if ((${closed:-0} > 0)); then
+    log "WARNING: $name closed $closed of the $held idle connections while they were held"
+  fi
+  record idle rss_before "$name" "$(awk -v k="$before" 'BEGIN { printf "%.1f", k / 1024 }')"
+  record idle rss_with "$name" "$(awk -v k="$with" 'BEGIN { printf "%.1f", k / 1024 }')"
+  record idle rss_per_conn "$name" "$(awk -v a="$before" -v b="$with" -v n="$held" 'BEGIN { if (n > 0) printf "%.2f", (b - a) / n }')"
+  record idle new_client "$name" "$ms"
+  record idle held "$name" "$held"
 }
 
 # --- run ---------------------------------------------------------------------
-FERRY_OK=1
-NGINX_OK=1
-start_ferry || FERRY_OK=0
-start_nginx || NGINX_OK=0
-if ((!FERRY_OK && !NGINX_OK)); then
-  echo "neither server started" >&2
-  exit 1
-fi
+# Connection limits per scenario, as "FERRY_MAX NGINX_WORKER_CONNECTIONS"
+# (empty: the defaults, ferry 10000 and nginx 4096). Scenario 5 holds
+# IDLE_CONNS connections plus new clients, so both get more. nginx starts
+# closing idle keep-alive connections ("worker_connections are not enough,
+# reusing connections") once fewer than 1/16 of worker_connections are free,
+# so it gets IDLE_CONNS * 9/8 + 100.
+max_conns_for() {
+  if [[ $1 == idle ]]; then echo "$((IDLE_CONNS + 100)) $((IDLE_CONNS * 9 / 8 + 100))"; fi
+}
 
-log "GET /$FILE ($EXPECTED_SIZE bytes), wrk -t1 -c$CONNECTIONS -d${DURATION}s on CPU $CLIENT_CPU, servers on CPU $SERVER_CPU, $ROUNDS round(s)"
-for ((r = 1; r <= ROUNDS; r++)); do
-  if ((FERRY_OK)); then run_wrk ferry "$FERRY_PORT" "$r" || FERRY_OK=0; fi
-  if ((NGINX_OK)); then run_wrk nginx "$NGINX_PORT" "$r" || NGINX_OK=0; fi
+# show_server_log NAME: print what the server wrote to its error output.
+show_server_log() {
+  local f
+  if [[ $1 == ferry ]]; then f=$TMP/ferry.err; else f=$TMP/nginx/error.log; fi
+  [[ -s $f ]] || return 0
+  log "$1 wrote to its error log:"
+  tail -n 20 "$f" | sed 's/^/    /' >&2
+  : >"$f"
+}
+
+# run_scenario SCENARIO: ROUNDS rounds of (ferry, nginx), a fresh server each.
+run_scenario() {
+  local sc=$1 r name limits maxconn
+  limits=$(max_conns_for "$sc")
+  for ((r = 1; r <= ROUNDS; r++)); do
+    for name in "${SERVERS[@]}"; do
+      maxconn=""
+      if [[ -n $limits ]]; then
+        if [[ $name == ferry ]]; then maxconn=${limits% *}; else maxconn=${limits#* }; fi
+      fi
+      if ! start_server "$name" "$maxconn"; then
+        FAILED+=("$sc/$name/$r (server did not start)")
+        continue
+      fi
+      "scenario_$sc" "$name" "$r" || FAILED+=("$sc/$name/$r")
+      stop_server
+      show_server_log "$name"
+      sleep 0.5   # let closed connections settle before the next run
+    done
+  done
+}
+
+build_ferry
+if ((!FERRY_ONLY)) && [[ $(id -u) -ne 0 ]]; then
+  log "note: running nginx as $(id -un)"
+fi
+log "scenarios: ${SELECTED[*]}; servers: ${SERVERS[*]}; ${DURATION}s per wrk run, $ROUNDS round(s)"
+log "servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU, open-file limit $(ulimit -n), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+for sc in "${SELECTED[@]}"; do
+  run_scenario "$sc"
 done
 
+# --- table -------------------------------------------------------------------
+# Rows: scenario|metric|label|printf format|better (higher/lower/none)
+ROWS=(
+  "keepalive|rps|1 1 KiB keep-alive c50: req/s|%.0f|higher"
+  "keepalive|p99|1 1 KiB keep-alive c50: p99 latency ms|%.2f|lower"
+  "keepalive|cpu|1 1 KiB keep-alive c50: server CPU us/req|%.2f|lower"
+  "close|rps|2 1 KiB Connection: close c50: req/s|%.0f|higher"
+  "large|mbps|3 100 MiB c4: MB/s|%.0f|higher"
+  "c1000|rps|4 1 KiB keep-alive c1000: req/s|%.0f|higher"
+  "c1000|errors|4 1 KiB keep-alive c1000: errors|%.0f|none"
+  "idle|rss_before|5 idle: server RSS before, MiB|%.1f|lower"
+  "idle|rss_with|5 idle: server RSS with $IDLE_CONNS idle conns, MiB|%.1f|lower"
+  "idle|rss_per_conn|5 idle: RSS per idle conn, KiB|%.2f|lower"
+  "idle|new_client|5 idle: new client served, ms|%.2f|lower"
+)
+
+# fmt_median SCENARIO METRIC SERVER FORMAT -> the formatted median or "-".
+fmt_median() {
+  local vals
+  read -ra vals <<<"${RES[$1.$2.$3]:-}"
+  ((${#vals[@]})) || { echo "-"; return; }
+  # shellcheck disable=SC2059
+  printf "$4" "$(median "${vals[@]}")"
+}
+
 echo
-if ((FERRY_OK && NGINX_OK)); then
-  f=$(median "${RPS_ferry[@]}")
-  g=$(median "${RPS_nginx[@]}")
-  printf 'median req/s: ferry %s, nginx %s\n' "$f" "$g"
-  awk -v f="$f" -v g="$g" 'BEGIN { printf "ratio ferry/nginx (req/s): %.3f\n", f / g }'
-  fc=$(median "${CPU_ferry[@]}")
-  gc=$(median "${CPU_nginx[@]}")
-  printf 'median server CPU per request: ferry %s us, nginx %s us\n' "$fc" "$gc"
-  awk -v f="$fc" -v g="$gc" 'BEGIN { printf "ratio nginx/ferry (CPU per request, higher = ferry cheaper): %.3f\n", g / f }'
-  exit 0
+printf '| %-50s | %12s | %12s | %-26s |\n' "scenario (median of $ROUNDS)" ferry nginx "ratio ferry/nginx"
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..52})" "$(printf -- '-%.0s' {1..14})" \
+  "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..28})"
+for row in "${ROWS[@]}"; do
+  IFS='|' read -r sc metric label fmt better <<<"$row"
+  selected "$sc" || continue
+  f=$(fmt_median "$sc" "$metric" ferry "$fmt")
+  g=$(fmt_median "$sc" "$metric" nginx "$fmt")
+  ratio="-"
+  if [[ $better != none && $f != - && $g != - ]]; then
+    ratio=$(awk -v f="$f" -v g="$g" 'BEGIN { if (g > 0) printf "%.2f", f / g; else print "-" }')
+    [[ $ratio == - ]] || ratio="$ratio ($better is better)"
+  fi
+  printf '| %-50s | %12s | %12s | %-26s |\n' "$label" "$f" "$g" "$ratio"
+done
+
+if ((${#FAILED[@]})); then
+  echo
+  echo "not measured: ${FAILED[*]}" >&2
+  exit 1
 fi
-((FERRY_OK)) && [[ ${#RPS_ferry[@]} -gt 0 ]] && printf 'median req/s: ferry %s (nginx not measured)\n' "$(median "${RPS_ferry[@]}")"
-((NGINX_OK)) && [[ ${#RPS_nginx[@]} -gt 0 ]] && printf 'median req/s: nginx %s (ferry not measured)\n' "$(median "${RPS_nginx[@]}")"
-echo "no ratio: only one server was measured" >&2
-exit 1
+exit 0
