@@ -602,3 +602,42 @@ mod tests {
         assert_eq!(content_type("noext"), "application/octet-stream");
     }
 }
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+    use crate::request::{Limits, parse};
+
+    fn get(resolver: &mut Resolver, root: &Root, path: &str, now: Instant) -> Reply {
+        let raw = format!("GET {path} HTTP/1.1\r\nHost: t\r\n\r\n");
+        let (req, _) = parse(raw.as_bytes(), &Limits::default()).unwrap().unwrap();
+        resolver.route(root, &req, now)
+    }
+
+    #[test]
+    fn the_file_cache_stays_within_its_entry_and_byte_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = CACHE_ENTRIES + 50;
+        for i in 0..n {
+            std::fs::write(dir.path().join(format!("f{i}.txt")), vec![b'x'; 16 * 1024]).unwrap();
+        }
+        let root = Root::open(dir.path(), false).unwrap();
+        let mut r = Resolver::default();
+        let now = Instant::now();
+        for i in 0..n {
+            assert!(matches!(
+                get(&mut r, &root, &format!("/f{i}.txt"), now),
+                Reply::File(_)
+            ));
+            assert!(r.cache.len() <= CACHE_ENTRIES);
+            assert!(r.cached_bytes <= CACHE_BYTES);
+        }
+        assert_eq!(r.cache.len(), CACHE_ENTRIES);
+        let held: usize = r.cache.values().map(|e| e.held()).sum();
+        assert_eq!(held, r.cached_bytes, "byte accounting matches the entries");
+        // Entries nobody asked for lately are closed.
+        r.evict_idle(now + IDLE_EVICT + Duration::from_millis(1));
+        assert!(r.cache.is_empty());
+        assert_eq!(r.cached_bytes, 0);
+    }
+}
