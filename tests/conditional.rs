@@ -730,3 +730,14 @@ fn listings_carry_no_validators() {
     assert_eq!(r.status(), 200);
     assert!(r.header("ETag").is_none() && r.header("Last-Modified").is_none());
 }
+
+#[test]
+fn preconditions_are_ignored_for_options_and_unsupported_methods_rfc9110_13_2_1() {
+    let (_d, s) = text_site();
+    let r = request(&s, "OPTIONS /a.txt HTTP/1.1\r\nIf-Match: \"no\"\r\n");
+    assert_eq!(r.status_line, "HTTP/1.1 204 No Content");
+    let r = request(&s, "DELETE /a.txt HTTP/1.1\r\nIf-Match: \"no\"\r\n");
+    assert_eq!(r.status(), 405);
+    let r = request(&s, "HEAD /a.txt HTTP/1.1\r\nIf-Match: \"no\"\r\n");
+    assert_eq!(r.status(), 412, "HEAD selects a representation: evaluated");
+}
