@@ -21,7 +21,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use rustix::io::Errno;
-use rustix::net::{SendFlags, Shutdown};
+use rustix::net::{RecvFlags, SendFlags, Shutdown};
 
 use crate::cli::Config;
 use crate::http::encoding::Coding;
@@ -141,6 +141,8 @@ pub struct Conn {
     closing: bool,
     /// A write failed mid-batch: close without sending anything more.
     failed: bool,
+    /// The last request asked for the close (`Connection: close`, HTTP/1.0).
+    client_closes: bool,
     /// Over --max-connections: gets a 503 and is not counted.
     pub rejected: bool,
     pub deadline: Instant,
@@ -162,6 +164,7 @@ impl Conn {
             deferred: None,
             closing: false,
             failed: false,
+            client_closes: false,
             rejected: false,
             deadline: cx.now + cx.cfg.keepalive_timeout,
             started: cx.now,
@@ -372,6 +375,8 @@ impl Conn {
         } else {
             req.persist
         };
+        // The client itself ends the connection: it sends nothing after this.
+        self.client_closes = req.persist == Persist::Close;
         let line = req_line(&req);
         let body = match req.body {
             BodyFraming::None => None,
@@ -855,6 +860,11 @@ impl Conn {
     /// Everything staged is out. Close, or carry on with buffered input.
     fn response_done(&mut self, cx: &mut Ctx) -> Flow {
         if self.closing {
+            // A client that asked for the close and has nothing more in
+            // flight can't be reset by our close: skip the lingering.
+            if self.client_closes && self.buf.is_empty() && !self.input_waiting() {
+                return Flow::Close;
+            }
             return self.start_linger(cx);
         }
         if self.state == State::Write {
@@ -875,6 +885,13 @@ impl Conn {
             return Flow::Close;
         }
         Flow::Wait(Interest::Read)
+    }
+
+    /// Whether unread bytes sit in the socket (one nonblocking peek).
+    fn input_waiting(&self) -> bool {
+        let mut byte = [0u8; 1];
+        let flags = RecvFlags::PEEK | RecvFlags::DONTWAIT;
+        matches!(rustix::net::recv(&self.sock, &mut byte, flags), Ok((n, _)) if n > 0)
     }
 
     /// Shut our side, then read and drop what the client still sends until
