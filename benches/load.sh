@@ -681,6 +681,8 @@ build_ferry
 if ((!FERRY_ONLY)) && [[ $(id -u) -ne 0 ]]; then
   log "note: running nginx as $(id -un)"
 fi
+commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+log "ferry $FERRY_BIN (source $commit); nginx: ${NGINX_BIN:-not used}"
 log "scenarios: ${SELECTED[*]}; servers: ${SERVERS[*]}; ${DURATION}s per wrk run, $ROUNDS round(s)"
 log "servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU, open-file limit $(ulimit -n), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 for sc in "${SELECTED[@]}"; do
