@@ -51,7 +51,7 @@ fn file_responses_carry_strong_etag_last_modified_and_accept_ranges() {
         .unwrap()
         .modified()
         .unwrap();
-    assert_eq!(lm, httpdate(mtime));
+    assert_eq!(lm, httpdate::fmt_http_date(mtime));
     // Stable across requests and restarts; HEAD agrees.
     assert_eq!(s.get("/a.txt").header("ETag"), Some(etag.as_str()));
     let h = request(&s, "HEAD /a.txt HTTP/1.1\r\n");
@@ -60,29 +60,6 @@ fn file_responses_carry_strong_etag_last_modified_and_accept_ranges() {
     drop(s);
     let s = Server::start(dir.path(), &[]);
     assert_eq!(s.get("/a.txt").header("ETag"), Some(etag.as_str()));
-}
-
-fn httpdate(t: SystemTime) -> String {
-    // IMF-fixdate via curl-free formatting: use the server's own format by
-    // comparing parsed seconds instead of strings where needed.
-    let secs = t.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
-    let days = secs / 86_400;
-    let (h, m, s) = ((secs / 3600) % 24, (secs / 60) % 60, secs % 60);
-    // Civil-from-days (Howard Hinnant).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let mo = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(mo <= 2);
-    let wd = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"][(days % 7) as usize];
-    let mon = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ][(mo - 1) as usize];
-    format!("{wd}, {d:02} {mon} {y} {h:02}:{m:02}:{s:02} GMT")
 }
 
 #[test]
@@ -125,32 +102,13 @@ fn last_modified_is_never_later_than_date_rfc9110_8_8_2_1() {
     assert!(lm <= date, "Last-Modified {lm} after Date {date}");
 }
 
-/// Seconds since the epoch of an IMF-fixdate (enough for these tests).
+/// Seconds since the epoch of an HTTP-date.
 fn parse_date(s: &str) -> u64 {
-    let parts: Vec<&str> = s.split([' ', ':']).collect();
-    let day: i64 = parts[1].parse().unwrap();
-    let mon = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| *m == parts[2])
-    .unwrap() as i64
-        + 1;
-    let year: i64 = parts[3].parse().unwrap();
-    let (h, m, sec): (u64, u64, u64) = (
-        parts[4].parse().unwrap(),
-        parts[5].parse().unwrap(),
-        parts[6].parse().unwrap(),
-    );
-    // Days from civil (Howard Hinnant).
-    let y = if mon <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mon + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = (era * 146_097 + doe - 719_468) as u64;
-    days * 86_400 + h * 3600 + m * 60 + sec
+    httpdate::parse_http_date(s)
+        .expect("an HTTP-date")
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 #[test]
