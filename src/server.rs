@@ -137,6 +137,14 @@ pub fn run(cfg: Config) -> Result<(), StartError> {
         );
         let _ = out.flush();
     }
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "ferry: warning: {} is not a loopback address: anyone who can reach this machine \
+             can read {} (ferry has no TLS and no authentication)",
+            local.ip(),
+            shared.root.path().display()
+        );
+    }
 
     accept_loop(&listener, &signal_rx, &shared, &inboxes);
 

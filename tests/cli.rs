@@ -146,3 +146,27 @@ fn the_default_dir_is_static_in_the_working_directory() {
     );
     assert_eq!(s.get("/").status(), 200);
 }
+
+#[test]
+fn a_non_loopback_bind_warns_on_stderr_and_loopback_does_not() {
+    use std::io::Read;
+    let dir = site(&[("a.txt", b"x")]);
+    let mut s = Server::start(dir.path(), &["--bind", "0.0.0.0"]);
+    assert!(s.line.contains("at http://0.0.0.0:"), "{}", s.line);
+    let mut err = s.stderr();
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let mut text = String::new();
+    err.read_to_string(&mut text).unwrap();
+    assert!(
+        text.contains("warning: 0.0.0.0 is not a loopback address"),
+        "{text}"
+    );
+    let mut s = Server::start(dir.path(), &[]);
+    let mut err = s.stderr();
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let mut text = String::new();
+    err.read_to_string(&mut text).unwrap();
+    assert!(!text.contains("warning"), "{text}");
+}
