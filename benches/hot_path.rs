@@ -8,7 +8,7 @@ use std::time::Instant;
 use criterion::{Criterion, criterion_group, criterion_main};
 use ferry::request::{Limits, parse};
 use ferry::resolve::{Resolver, Root, clean_path};
-use ferry::response::{DateCache, HeadWriter, Persist, Status};
+use ferry::response::{HeadWriter, Persist, Preamble, Status};
 
 fn bench(c: &mut Criterion) {
     c.bench_function("clean_path plain", |b| {
@@ -40,7 +40,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let date = DateCache::default();
+    let date = Preamble::default();
     let mut out = Vec::with_capacity(1024);
     c.bench_function("encode 200 file head", |b| {
         b.iter(|| {

@@ -46,6 +46,32 @@ pub struct Config {
     #[arg(long)]
     pub no_cache: bool,
 
+    /// Answer folders without index.html with 403 instead of a listing.
+    #[arg(long)]
+    pub no_listing: bool,
+
+    /// Single-page apps: a GET for a missing path without a file extension,
+    /// from a client accepting HTML, gets /index.html with 200.
+    #[arg(long)]
+    pub spa: bool,
+
+    /// A custom page for 404 responses (the status stays 404).
+    #[arg(long = "404", value_name = "FILE")]
+    pub not_found_page: Option<PathBuf>,
+
+    /// Allow cross-origin reads: `Access-Control-Allow-Origin: *` on every
+    /// response, and answers to CORS preflight requests.
+    #[arg(long)]
+    pub cors: bool,
+
+    /// An extra response header, `'Name: value'` (repeatable).
+    #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
+    pub headers: Vec<(String, String)>,
+
+    /// Open the default browser at the served URL once listening.
+    #[arg(long)]
+    pub open: bool,
+
     /// Connections held at once; beyond it new ones get 503 and are closed.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,
@@ -132,6 +158,34 @@ fn parse_field_value(s: &str) -> Result<String, String> {
     Ok(v.to_owned())
 }
 
+/// `Name: value` for `--header`: a token name (not one ferry controls) and
+/// a clean field value.
+fn parse_header(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once(':')
+        .ok_or_else(|| "expected 'Name: value'".to_owned())?;
+    const TCHAR: &[u8] = b"!#$%&'*+-.^_`|~";
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || TCHAR.contains(&b))
+    {
+        return Err(format!("{name:?} is not a valid header name"));
+    }
+    const OURS: [&str; 6] = [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "date",
+        "server",
+        "content-range",
+    ];
+    if OURS.iter().any(|o| name.eq_ignore_ascii_case(o)) {
+        return Err(format!("{name} is set by ferry and cannot be overridden"));
+    }
+    Ok((name.to_owned(), parse_field_value(value)?))
+}
+
 /// Accepts `10` (seconds), `10s`, `500ms`, `1m` and other humantime forms.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = match s.parse::<u64>() {
@@ -155,6 +209,19 @@ mod tests {
         assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
         assert!(parse_duration("0").is_err());
         assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn extra_headers_are_validated() {
+        assert_eq!(
+            parse_header("X-Frame-Options: DENY"),
+            Ok(("X-Frame-Options".into(), "DENY".into()))
+        );
+        assert!(parse_header("no colon").is_err());
+        assert!(parse_header("Bad Name: x").is_err());
+        assert!(parse_header("X-A: a\r\nX-B: b").is_err());
+        assert!(parse_header("Content-Length: 5").is_err());
+        assert!(parse_header(": x").is_err());
     }
 
     #[test]

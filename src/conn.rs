@@ -32,7 +32,7 @@ use crate::request::{
     self, BodyFraming, ChunkError, ChunkedDecoder, Limits, Method, Request, RequestError,
 };
 use crate::resolve::{CachedFile, Reply, Resolver, Root};
-use crate::response::{ALLOW, DateCache, HeadWriter, Persist, Status};
+use crate::response::{ALLOW, HeadWriter, Persist, Preamble, Status};
 
 /// Most bytes one `sendfile` call is asked for, and most sent for one
 /// connection per wake-up, so one fast reader of a huge file cannot hog
@@ -48,7 +48,8 @@ pub struct Ctx {
     pub root: std::sync::Arc<Root>,
     pub limits: Limits,
     pub now: Instant,
-    pub date: DateCache,
+    /// Date, extra fields and custom pages shared by every head.
+    pub head: Preamble,
     pub resolver: Resolver,
     pub log: AccessLog,
     /// Input scratch: a whole read lands here first.
@@ -188,7 +189,7 @@ impl Conn {
     /// A new connection beyond the limit: answer 503, then linger-close.
     pub fn reject(&mut self, cx: &mut Ctx) -> Flow {
         self.rejected = true;
-        crate::response::service_unavailable(&mut cx.out, &cx.date);
+        crate::response::service_unavailable(&mut cx.out, &cx.head);
         self.closing = true;
         self.flush(cx)
     }
@@ -203,7 +204,7 @@ impl Conn {
                 Status::RequestTimeout,
                 false,
                 Persist::Close,
-                &cx.date,
+                &cx.head,
             );
             let _ = rustix::net::send(
                 &self.sock,
@@ -222,10 +223,10 @@ impl Conn {
             return;
         }
         let status = Status::InternalServerError;
-        let date = &cx.date;
+        let date = &cx.head.date;
         cx.log
             .record(&self.peer, ReqLine::UNPARSED, status, 0, self.started, date);
-        error_reply(&mut cx.out, status, false, Persist::Close, &cx.date);
+        error_reply(&mut cx.out, status, false, Persist::Close, &cx.head);
         let _ = rustix::net::send(
             &self.sock,
             &cx.out,
@@ -476,8 +477,8 @@ impl Conn {
             status.page().len() as u64
         };
         cx.log
-            .record(&self.peer, line, status, bytes, self.started, &cx.date);
-        error_reply(&mut cx.out, status, head_only, Persist::Close, &cx.date);
+            .record(&self.peer, line, status, bytes, self.started, &cx.head.date);
+        error_reply(&mut cx.out, status, head_only, Persist::Close, &cx.head);
         self.closing = true;
         self.state = State::Idle;
     }
@@ -499,36 +500,45 @@ impl Conn {
             let (status, len) = self.encode_file(reply, head_only, persist, cx);
             let sent = if head_only { 0 } else { len };
             cx.log
-                .record(&self.peer, line, status, sent, self.started, &cx.date);
+                .record(&self.peer, line, status, sent, self.started, &cx.head.date);
             return;
         }
         let out = &mut cx.out;
         let (status, len) = match reply {
             Reply::File(_) => unreachable!("handled above"),
-            Reply::Listing(page) => {
-                let mut head = HeadWriter::new(out, Status::Ok, &cx.date);
-                head.field(b"Content-Type", b"text/html; charset=utf-8")
-                    .content_length(page.len() as u64);
+            Reply::Listing { body, json } => {
+                let ctype: &[u8] = if json {
+                    b"application/json"
+                } else {
+                    b"text/html; charset=utf-8"
+                };
+                let mut head = HeadWriter::new(out, Status::Ok, &cx.head);
+                head.field(b"Content-Type", ctype)
+                    .field(b"Vary", b"Accept")
+                    .content_length(body.len() as u64);
                 head.finish(persist);
                 if !head_only {
-                    out.extend_from_slice(&page);
+                    out.extend_from_slice(&body);
                 }
-                (Status::Ok, page.len() as u64)
+                (Status::Ok, body.len() as u64)
             }
             Reply::NotModified => {
-                HeadWriter::new(out, Status::NotModified, &cx.date).finish(persist);
+                HeadWriter::new(out, Status::NotModified, &cx.head).finish(persist);
                 (Status::NotModified, 0)
             }
-            Reply::Options => {
-                let mut head = HeadWriter::new(out, Status::NoContent, &cx.date);
+            Reply::Options(preflight) => {
+                let mut head = HeadWriter::new(out, Status::NoContent, &cx.head);
                 head.field(b"Allow", ALLOW);
+                if let Some(lines) = preflight {
+                    head.raw(&lines);
+                }
                 head.finish(persist);
                 (Status::NoContent, 0)
             }
             Reply::Redirect(location) => {
                 let status = Status::MovedPermanently;
                 let page = status.page();
-                let mut head = HeadWriter::new(out, status, &cx.date);
+                let mut head = HeadWriter::new(out, status, &cx.head);
                 head.field(b"Location", location.as_bytes())
                     .field(b"Content-Type", b"text/html; charset=utf-8")
                     .content_length(page.len() as u64);
@@ -539,13 +549,13 @@ impl Conn {
                 (status, page.len() as u64)
             }
             Reply::Error(status) => {
-                error_reply(out, status, head_only, persist, &cx.date);
+                error_reply(out, status, head_only, persist, &cx.head);
                 (status, status.page().len() as u64)
             }
         };
         let sent = if head_only { 0 } else { len };
         cx.log
-            .record(&self.peer, line, status, sent, self.started, &cx.date);
+            .record(&self.peer, line, status, sent, self.started, &cx.head.date);
     }
 
     /// Stages a file response: 200, 206 (single or multipart), 304, 412
@@ -579,7 +589,7 @@ impl Conn {
             Plan::NotModified => {
                 // RFC 9110 §15.4.5: no content; the validators and the
                 // fields a 200 would carry for caches.
-                let mut head = HeadWriter::new(out, Status::NotModified, &cx.date);
+                let mut head = HeadWriter::new(out, Status::NotModified, &cx.head);
                 validators(&mut head);
                 head.finish(persist);
                 return (Status::NotModified, 0);
@@ -590,7 +600,7 @@ impl Conn {
                     Status::PreconditionFailed,
                     head_only,
                     persist,
-                    &cx.date,
+                    &cx.head,
                 );
                 return (
                     Status::PreconditionFailed,
@@ -600,7 +610,7 @@ impl Conn {
             Plan::Unsatisfiable => {
                 let status = Status::RangeNotSatisfiable;
                 let page = status.page();
-                let mut head = HeadWriter::new(out, status, &cx.date);
+                let mut head = HeadWriter::new(out, status, &cx.head);
                 let mut range = b"bytes */".to_vec();
                 range.extend_from_slice(itoa::Buffer::new().format(file.len).as_bytes());
                 head.field(b"Content-Range", &range)
@@ -620,7 +630,7 @@ impl Conn {
         } else {
             Status::Ok
         };
-        let mut head = HeadWriter::new(out, status, &cx.date);
+        let mut head = HeadWriter::new(out, status, &cx.head);
         validators(&mut head);
         head.field(b"Accept-Ranges", b"bytes");
         if coding != Coding::Identity {
@@ -1003,14 +1013,19 @@ fn error_reply(
     status: Status,
     head_only: bool,
     persist: Persist,
-    date: &DateCache,
+    pre: &Preamble,
 ) {
-    let page = status.page();
-    let mut head = HeadWriter::new(out, status, date);
+    let (page, ctype): (&[u8], &[u8]) = match &pre.not_found {
+        Some(custom) if status == Status::NotFound => {
+            (&custom.body, custom.content_type.as_bytes())
+        }
+        _ => (status.page(), b"text/html; charset=utf-8"),
+    };
+    let mut head = HeadWriter::new(out, status, pre);
     if status == Status::MethodNotAllowed {
         head.field(b"Allow", ALLOW);
     }
-    head.field(b"Content-Type", b"text/html; charset=utf-8")
+    head.field(b"Content-Type", ctype)
         .content_length(page.len() as u64);
     head.finish(persist);
     if !head_only {

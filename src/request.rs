@@ -158,6 +158,12 @@ pub struct Fields<'b> {
     pub if_range: Single<'b>,
     pub range: Single<'b>,
     pub accept_encoding: Lines<'b>,
+    /// For listings (HTML or JSON) and `--spa`.
+    pub accept: Lines<'b>,
+    /// For `--cors` preflight requests.
+    pub origin: Single<'b>,
+    pub cors_method: Single<'b>,
+    pub cors_headers: Lines<'b>,
 }
 
 /// Why a head was rejected. Each maps to one status, and after each the
@@ -278,6 +284,14 @@ pub fn parse<'b>(
             5 if name.eq_ignore_ascii_case(b"range") => fields.range.set(value),
             6 if name.eq_ignore_ascii_case(b"expect") => {
                 expect_continue |= value.eq_ignore_ascii_case(b"100-continue");
+            }
+            6 if name.eq_ignore_ascii_case(b"accept") => fields.accept.push(value),
+            6 if name.eq_ignore_ascii_case(b"origin") => fields.origin.set(value),
+            29 if name.eq_ignore_ascii_case(b"access-control-request-method") => {
+                fields.cors_method.set(value)
+            }
+            30 if name.eq_ignore_ascii_case(b"access-control-request-headers") => {
+                fields.cors_headers.push(value)
             }
             8 if name.eq_ignore_ascii_case(b"if-match") => fields.if_match.push(value),
             8 if name.eq_ignore_ascii_case(b"if-range") => fields.if_range.set(value),

@@ -26,7 +26,8 @@ use rustix::fs::{Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
 use crate::http::conditional::Outcome;
-use crate::request::{Method, Request};
+use crate::listing::View;
+use crate::request::{Fields, Method, Request, Single};
 use crate::response::Status;
 
 /// How long a cached file is trusted before it is resolved again.
@@ -259,21 +260,48 @@ enum Found {
     File(Rc<CachedFile>),
     /// A folder named without its trailing slash.
     AddSlash,
+    /// A folder without index.html: list it (or not).
+    Folder {
+        rel: String,
+        dir: File,
+    },
     Other(Reply),
+}
+
+/// Per-site choices made on the command line.
+#[derive(Debug, Clone, Copy)]
+pub struct SiteOptions {
+    /// List folders without index.html (else 403).
+    pub listing: bool,
+    /// `--spa`: unknown extension-less paths get /index.html.
+    pub spa: bool,
+    /// `--cors`: answer preflight requests.
+    pub cors: bool,
+}
+
+impl Default for SiteOptions {
+    fn default() -> Self {
+        SiteOptions {
+            listing: true,
+            spa: false,
+            cors: false,
+        }
+    }
 }
 
 /// What the router decided.
 pub enum Reply {
     /// A file: which representation, and 200/206/304/412/416.
     File(crate::http::FileReply),
-    /// 200 with an HTML listing of a folder.
-    Listing(Vec<u8>),
+    /// 200 with a listing of a folder, HTML or JSON.
+    Listing { body: Vec<u8>, json: bool },
     /// 304 for a response without validators (a listing, `If-None-Match: *`).
     NotModified,
     /// 301 to this Location: the same path with a slash appended.
     Redirect(String),
-    /// 204 to OPTIONS, with `Allow`.
-    Options,
+    /// 204 to OPTIONS, with `Allow`, and for a CORS preflight the
+    /// `Access-Control-Allow-*` lines to add.
+    Options(Option<Vec<u8>>),
     /// An error page; 405 carries `Allow`.
     Error(Status),
 }
@@ -282,31 +310,47 @@ pub enum Reply {
 pub struct Resolver {
     cache: HashMap<Box<str>, Rc<CachedFile>>,
     cached_bytes: usize,
+    site: SiteOptions,
 }
 
 impl Default for Resolver {
     fn default() -> Self {
-        Resolver {
-            cache: HashMap::with_capacity(64),
-            cached_bytes: 0,
-        }
+        Resolver::new(SiteOptions::default())
     }
 }
 
 impl Resolver {
+    pub fn new(site: SiteOptions) -> Resolver {
+        Resolver {
+            cache: HashMap::with_capacity(64),
+            cached_bytes: 0,
+            site,
+        }
+    }
+
     /// Decides the reply to a request (HEAD is routed as GET); for a file,
     /// its fields pick the representation and the range.
     pub fn route(&mut self, root: &Root, req: &Request<'_>, now: Instant) -> Reply {
+        let f = &req.fields;
         match self.route_file(root, req.method, req.path, now) {
-            Found::File(entry) => Reply::File(crate::http::plan(entry, &req.fields, req.method)),
+            Found::File(entry) => Reply::File(crate::http::plan(entry, f, req.method)),
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
-            Found::Other(Reply::Listing(page)) => {
-                match crate::http::listing_precondition(&req.fields, req.method) {
-                    Outcome::Proceed => Reply::Listing(page),
-                    Outcome::NotModified => Reply::NotModified,
-                    Outcome::Failed => Reply::Error(Status::PreconditionFailed),
+            Found::Folder { .. } if !self.site.listing => Reply::Error(Status::Forbidden),
+            Found::Folder { rel, dir } => match crate::http::listing_precondition(f, req.method) {
+                Outcome::Proceed => {
+                    let view = View::from_request(req.query, f.accept.iter());
+                    crate::listing::render(root, &rel, &dir, view)
+                }
+                Outcome::NotModified => Reply::NotModified,
+                Outcome::Failed => Reply::Error(Status::PreconditionFailed),
+            },
+            Found::Other(Reply::Error(Status::NotFound)) if self.site.spa && wants_app(req) => {
+                match self.route_file(root, req.method, "/index.html", now) {
+                    Found::File(entry) => Reply::File(crate::http::plan(entry, f, req.method)),
+                    _ => Reply::Error(Status::NotFound),
                 }
             }
+            Found::Other(Reply::Options(None)) if self.site.cors => Reply::Options(preflight(f)),
             Found::Other(reply) => reply,
         }
     }
@@ -314,7 +358,7 @@ impl Resolver {
     fn route_file(&mut self, root: &Root, method: Method, path: &str, now: Instant) -> Found {
         match method {
             Method::Get | Method::Head => {}
-            Method::Options => return Found::Other(Reply::Options),
+            Method::Options => return Found::Other(Reply::Options(None)),
             Method::Post
             | Method::Put
             | Method::Delete
@@ -370,7 +414,10 @@ impl Resolver {
                     return self.insert(root, key, index_file, &m, &index, now);
                 }
             }
-            return Found::Other(crate::listing::render(root, &clean.rel, &file));
+            return Found::Folder {
+                rel: clean.rel.clone(),
+                dir: file,
+            };
         }
         if !meta.is_file() {
             // FIFOs, sockets, devices: not content.
@@ -463,6 +510,11 @@ impl Resolver {
         }
     }
 
+    /// Nothing cached (an idle worker may then sleep without a timeout).
+    pub fn is_empty(&self) -> bool {
+        self.cache.is_empty()
+    }
+
     /// Closes cached files not asked for lately, so a deleted file's space
     /// is freed and idle entries don't hold descriptors.
     pub fn evict_idle(&mut self, now: Instant) {
@@ -482,6 +534,48 @@ impl Resolver {
             self.cached_bytes -= old.held();
         }
     }
+}
+
+/// `--spa`: a GET/HEAD for an extension-less path from a client that
+/// accepts HTML (a browser navigating inside a single-page app).
+fn wants_app(req: &Request<'_>) -> bool {
+    let last = req.path.rsplit('/').next().unwrap_or("");
+    matches!(req.method, Method::Get | Method::Head)
+        && !last.contains('.')
+        && req
+            .fields
+            .accept
+            .iter()
+            .any(|l| l.windows(9).any(|w| w.eq_ignore_ascii_case(b"text/html")))
+}
+
+/// The `Access-Control-Allow-*` lines for a CORS preflight (an OPTIONS
+/// with `Origin` and `Access-Control-Request-Method`), or None for a plain
+/// OPTIONS. Requested headers are echoed when they are a clean token list.
+fn preflight(f: &Fields<'_>) -> Option<Vec<u8>> {
+    if !matches!(f.origin, Single::One(_)) || !matches!(f.cors_method, Single::One(_)) {
+        return None;
+    }
+    let mut out = b"Access-Control-Allow-Methods: GET, HEAD, OPTIONS\r\n".to_vec();
+    let mut names: Vec<&[u8]> = Vec::new();
+    for line in f.cors_headers.iter() {
+        for name in line.split(|&b| b == b',') {
+            let name = crate::request::trim_ows(name);
+            let token = name
+                .iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+            if !name.is_empty() && token {
+                names.push(name);
+            }
+        }
+    }
+    if !names.is_empty() {
+        out.extend_from_slice(b"Access-Control-Allow-Headers: ");
+        out.extend_from_slice(&names.join(&b", "[..]));
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"Access-Control-Max-Age: 86400\r\n");
+    Some(out)
 }
 
 /// The 301 Location for a folder: the request's path as sent (still

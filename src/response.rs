@@ -184,19 +184,37 @@ impl DateCache {
     }
 }
 
+/// A custom page for 404 responses (`--404 FILE`).
+#[derive(Debug, Clone)]
+pub struct CustomPage {
+    pub body: Box<[u8]>,
+    pub content_type: Box<str>,
+}
+
+/// What every response head starts with: `Server`, `Date`, and the fields
+/// the command line adds (`--header`, `--cors`); plus the custom 404 page.
+#[derive(Default)]
+pub struct Preamble {
+    pub date: DateCache,
+    /// Pre-rendered `Name: value\r\n` lines.
+    pub extra: Box<[u8]>,
+    pub not_found: Option<CustomPage>,
+}
+
 /// Writes a response head into `buf` (appending): status line, `Server`,
-/// `Date`, the caller's fields, then framing and `Connection`, and the
-/// blank line. `content_length` is `None` for bodiless statuses.
+/// `Date`, extra fields, the caller's fields, then framing and
+/// `Connection`, and the blank line.
 pub struct HeadWriter<'a> {
     buf: &'a mut Vec<u8>,
 }
 
 impl<'a> HeadWriter<'a> {
-    pub fn new(buf: &'a mut Vec<u8>, status: Status, date: &DateCache) -> Self {
+    pub fn new(buf: &'a mut Vec<u8>, status: Status, pre: &Preamble) -> Self {
         buf.extend_from_slice(status.line());
         buf.extend_from_slice(b"Server: ferry\r\nDate: ");
-        buf.extend_from_slice(date.as_bytes());
+        buf.extend_from_slice(pre.date.as_bytes());
         buf.extend_from_slice(b"\r\n");
+        buf.extend_from_slice(&pre.extra);
         HeadWriter { buf }
     }
 
@@ -205,6 +223,12 @@ impl<'a> HeadWriter<'a> {
         self.buf.extend_from_slice(b": ");
         self.buf.extend_from_slice(value);
         self.buf.extend_from_slice(b"\r\n");
+        self
+    }
+
+    /// Pre-rendered `Name: value\r\n` lines.
+    pub fn raw(&mut self, lines: &[u8]) -> &mut Self {
+        self.buf.extend_from_slice(lines);
         self
     }
 
@@ -228,10 +252,10 @@ impl<'a> HeadWriter<'a> {
 
 /// A 503 for connections beyond `--max-connections`, sent before the request
 /// is read.
-pub fn service_unavailable(buf: &mut Vec<u8>, date: &DateCache) {
+pub fn service_unavailable(buf: &mut Vec<u8>, pre: &Preamble) {
     let status = Status::ServiceUnavailable;
     let page = status.page();
-    let mut head = HeadWriter::new(buf, status, date);
+    let mut head = HeadWriter::new(buf, status, pre);
     head.field(b"Content-Type", b"text/html; charset=utf-8")
         .field(b"Retry-After", b"1")
         .content_length(page.len() as u64);
@@ -253,7 +277,7 @@ mod tests {
 
     #[test]
     fn head_writer_emits_fields_in_order() {
-        let d = DateCache::default();
+        let d = Preamble::default();
         let mut buf = Vec::new();
         let mut h = HeadWriter::new(&mut buf, Status::NotFound, &d);
         h.field(b"Content-Type", b"text/html").content_length(12);

@@ -41,6 +41,7 @@ pub enum StartError {
     Root(PathBuf, std::io::Error),
     AddrInUse(SocketAddr),
     Bind(SocketAddr, std::io::Error),
+    Page(PathBuf, std::io::Error),
     Io(&'static str, std::io::Error),
 }
 
@@ -55,6 +56,14 @@ impl fmt::Display for StartError {
                 "address {addr} is already in use; pick another port, or --port 0 for any free one"
             ),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {}", io_reason(e)),
+            StartError::Page(path, e) => {
+                write!(
+                    f,
+                    "cannot read the 404 page {}: {}",
+                    path.display(),
+                    io_reason(e)
+                )
+            }
             StartError::Io(what, e) => write!(f, "{what}: {e}"),
         }
     }
@@ -94,8 +103,19 @@ pub fn run(cfg: Config) -> Result<(), StartError> {
             .map_err(|e| StartError::Io("cannot install signal handler", e))?;
     }
 
+    let not_found = match &cfg.not_found_page {
+        Some(path) => {
+            let body = std::fs::read(path).map_err(|e| StartError::Page(path.clone(), e))?;
+            Some(crate::response::CustomPage {
+                body: body.into_boxed_slice(),
+                content_type: crate::resolve::content_type(&path.to_string_lossy()).into(),
+            })
+        }
+        None => None,
+    };
     let threads = cfg.worker_count();
     let shared = Arc::new(Shared {
+        not_found,
         root: Arc::new(root),
         active: AtomicUsize::new(0),
         rejecting: AtomicUsize::new(0),
@@ -123,20 +143,8 @@ pub fn run(cfg: Config) -> Result<(), StartError> {
     // The workers hold the only senders: the writer ends after them.
     drop(log);
 
-    {
-        let mut out = std::io::stdout().lock();
-        let host = match local {
-            SocketAddr::V4(a) => a.ip().to_string(),
-            SocketAddr::V6(a) => format!("[{}]", a.ip()),
-        };
-        let _ = writeln!(
-            out,
-            "ferry: serving {} at http://{host}:{}/",
-            shared.root.path().display(),
-            local.port()
-        );
-        let _ = out.flush();
-    }
+    // Notes go to stderr before the one stdout line, so a script that
+    // waits for that line has them all.
     if !local.ip().is_loopback() {
         eprintln!(
             "ferry: warning: {} is not a loopback address: anyone who can reach this machine \
@@ -144,6 +152,22 @@ pub fn run(cfg: Config) -> Result<(), StartError> {
             local.ip(),
             shared.root.path().display()
         );
+    }
+    if local.ip().is_unspecified() {
+        print_lan_urls(local);
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "ferry: serving {} at {}",
+            shared.root.path().display(),
+            url_for(local)
+        );
+        let _ = out.flush();
+    }
+    if shared.cfg.open {
+        open_browser(local);
     }
 
     accept_loop(&listener, &signal_rx, &shared, &inboxes);
@@ -159,6 +183,60 @@ pub fn run(cfg: Config) -> Result<(), StartError> {
         let _ = done.recv_timeout(Duration::from_secs(2));
     }
     Ok(())
+}
+
+/// Bound to every address: list where a phone on the LAN can connect (on
+/// stderr, so stdout keeps its one line).
+fn print_lan_urls(local: SocketAddr) {
+    let Ok(ifaces) = if_addrs::get_if_addrs() else {
+        return;
+    };
+    for iface in ifaces {
+        let ip = iface.ip();
+        let link_local =
+            matches!(ip, std::net::IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
+        if ip.is_loopback() || link_local || ip.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        eprintln!(
+            "ferry: also at {}",
+            url_for(SocketAddr::new(ip, local.port()))
+        );
+    }
+}
+
+fn url_for(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => format!("http://{}:{}/", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("http://[{}]:{}/", a.ip(), a.port()),
+    }
+}
+
+/// `--open`: hand the URL to the desktop's launcher; no launcher is not an
+/// error. The child is reaped on a thread so it leaves no zombie.
+fn open_browser(local: SocketAddr) {
+    let ip = match local.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let url = url_for(SocketAddr::new(ip, local.port()));
+    let spawned = std::process::Command::new("xdg-open")
+        .arg(&url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            let _ = std::thread::Builder::new()
+                .name("ferry-open".into())
+                .spawn(move || child.wait());
+        }
+        Err(_) => {
+            eprintln!("ferry: --open: no browser launcher (xdg-open) found; open {url} yourself")
+        }
+    }
 }
 
 fn bind(addr: SocketAddr) -> Result<TcpListener, StartError> {

@@ -33,8 +33,8 @@ use crate::cli::Config;
 use crate::conn::{Conn, Ctx, Flow, Interest};
 use crate::log::AccessLog;
 use crate::request::Limits;
-use crate::resolve::{Resolver, Root};
-use crate::response::DateCache;
+use crate::resolve::{Resolver, Root, SiteOptions};
+use crate::response::Preamble;
 
 /// Token of the inbox wake-up eventfd (connection tokens are slab keys).
 const WAKE: u64 = u64::MAX;
@@ -50,6 +50,33 @@ pub struct Shared {
     /// Connections being turned away with a 503.
     pub rejecting: AtomicUsize,
     pub shutdown: AtomicBool,
+    /// `--404 FILE`, read at startup.
+    pub not_found: Option<crate::response::CustomPage>,
+}
+
+impl Shared {
+    /// The per-worker response preamble: the fields `--header` and `--cors`
+    /// add to every response, and the custom 404 page.
+    pub fn preamble(&self) -> Preamble {
+        let mut extra = Vec::new();
+        if self.cfg.cors {
+            extra.extend_from_slice(
+                b"Access-Control-Allow-Origin: *\r\n\
+                  Access-Control-Expose-Headers: Content-Range, Accept-Ranges, ETag, Content-Encoding\r\n",
+            );
+        }
+        for (name, value) in &self.cfg.headers {
+            extra.extend_from_slice(name.as_bytes());
+            extra.extend_from_slice(b": ");
+            extra.extend_from_slice(value.as_bytes());
+            extra.extend_from_slice(b"\r\n");
+        }
+        Preamble {
+            extra: extra.into_boxed_slice(),
+            not_found: self.not_found.clone(),
+            ..Preamble::default()
+        }
+    }
 }
 
 /// A connection handed from the accept loop to a worker.
@@ -181,8 +208,12 @@ impl Worker {
             root: Arc::clone(&shared.root),
             limits,
             now,
-            date: DateCache::default(),
-            resolver: Resolver::default(),
+            head: shared.preamble(),
+            resolver: Resolver::new(SiteOptions {
+                listing: !cfg.no_listing,
+                spa: cfg.spa,
+                cors: cfg.cors,
+            }),
             log: AccessLog::new(log),
             scratch: scratch_buffer(&limits),
             out: Vec::with_capacity(64 * 1024),
@@ -222,7 +253,7 @@ impl Worker {
                 }
             }
             self.cx.now = Instant::now();
-            self.cx.date.refresh();
+            self.cx.head.date.refresh();
             for ev in &events {
                 let token = ev.data.u64();
                 if token == WAKE {
@@ -259,7 +290,11 @@ impl Worker {
     /// Wake for the next deadline sweep, or sleep until an event when there
     /// is nothing to time out.
     fn poll_timeout(&self) -> Option<Timespec> {
-        if self.conns.is_empty() && !self.cx.log.has_pending() && self.drain_deadline.is_none() {
+        if self.conns.is_empty()
+            && !self.cx.log.has_pending()
+            && self.cx.resolver.is_empty()
+            && self.drain_deadline.is_none()
+        {
             return None;
         }
         let wait = self.next_sweep.saturating_duration_since(Instant::now());

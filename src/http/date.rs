@@ -34,6 +34,20 @@ pub fn format(secs: i64) -> String {
     )
 }
 
+/// RFC 3339 (`2026-11-25T15:44:01Z`) for `secs`, clamped to years 0000–9999.
+pub fn rfc3339(secs: i64) -> String {
+    let secs = secs.clamp(EARLIEST, LATEST);
+    let days = secs.div_euclid(86_400);
+    let tod = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60
+    )
+}
+
 /// Seconds since the epoch of an IMF-fixdate, RFC 850 or asctime date;
 /// None if it is not one.
 pub fn parse(s: &str) -> Option<i64> {
@@ -125,6 +139,13 @@ mod tests {
         }
         assert_eq!(format(-315_619_200), "Fri, 01 Jan 1960 00:00:00 GMT");
         assert_eq!(format(784_111_777), "Sun, 06 Nov 1994 08:49:37 GMT");
+    }
+
+    #[test]
+    fn rfc3339_covers_both_sides_of_the_epoch() {
+        assert_eq!(rfc3339(784_111_777), "1994-11-06T08:49:37Z");
+        assert_eq!(rfc3339(-315_619_200), "1960-01-01T00:00:00Z");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
     }
 
     #[test]

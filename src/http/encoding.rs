@@ -80,7 +80,7 @@ pub fn choose<'a>(lines: impl Iterator<Item = &'a [u8]>, has_br: bool, has_gz: b
 
 /// `qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )`, in
 /// thousandths.
-fn qvalue(v: &[u8]) -> Option<u16> {
+pub(crate) fn qvalue(v: &[u8]) -> Option<u16> {
     let (int, frac) = match v.iter().position(|&b| b == b'.') {
         Some(i) => (&v[..i], &v[i + 1..]),
         None => (v, &b""[..]),
