@@ -1,0 +1,322 @@
+//! The folder people look at: HTML and JSON listings, and the development
+//! conveniences (--no-listing, --spa, --404, --cors, --header, --open,
+//! LAN URLs).
+
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use common::{Response, Server, parse_all, site};
+
+fn get(s: &Server, target: &str, fields: &str) -> Response {
+    let raw = s.exchange(
+        format!("GET {target} HTTP/1.1\r\nHost: t\r\n{fields}Connection: close\r\n\r\n").as_bytes(),
+    );
+    parse_all(&raw, &[]).remove(0)
+}
+
+fn names_site() -> tempfile::TempDir {
+    site(&[
+        ("docs/small.txt", b"x"),
+        ("docs/big.bin", &[0u8; 5000]),
+        ("docs/mid.css", &[b'a'; 200]),
+        ("docs/with space & \u{e9}.txt", b"spaced"),
+        ("docs/100%#?.txt", b"odd"),
+        ("docs/sub/inner.txt", b"inner"),
+    ])
+}
+
+#[test]
+fn the_json_listing_describes_every_entry_and_every_href_works() {
+    let dir = names_site();
+    let s = Server::start(dir.path(), &[]);
+    for (target, fields) in [
+        ("/docs/", "Accept: application/json\r\n"),
+        ("/docs/?format=json", ""),
+    ] {
+        let r = get(&s, target, fields);
+        assert_eq!(r.status_line, "HTTP/1.1 200 OK");
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+        assert_eq!(r.header("Vary"), Some("Accept"));
+        let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("valid JSON");
+        assert_eq!(doc["path"], "/docs/");
+        let entries = doc["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 6);
+        assert_eq!(entries[0]["name"], "sub", "folders first");
+        assert_eq!(entries[0]["type"], "directory");
+        for e in entries {
+            let name = e["name"].as_str().unwrap();
+            let href = e["href"].as_str().unwrap();
+            let modified = e["modified"].as_str().unwrap();
+            assert!(
+                modified.len() == 20 && modified.ends_with('Z') && &modified[10..11] == "T",
+                "{modified}"
+            );
+            let got = get(&s, &format!("/docs/{href}"), "");
+            assert_eq!(got.status(), 200, "{href}");
+            if e["type"] == "file" {
+                let on_disk = std::fs::read(dir.path().join("docs").join(name)).unwrap();
+                assert_eq!(got.body, on_disk, "{name}");
+                assert_eq!(e["size"].as_u64(), Some(on_disk.len() as u64));
+            }
+        }
+    }
+    // Browsers still get HTML.
+    let html = get(
+        &s,
+        "/docs/",
+        "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n",
+    );
+    assert_eq!(
+        html.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(html.header("Vary"), Some("Accept"));
+}
+
+#[test]
+fn the_html_listing_has_a_breadcrumb_sizes_and_sorting() {
+    let dir = names_site();
+    let s = Server::start(dir.path(), &[]);
+    let r = get(&s, "/docs/sub/", "");
+    let page = String::from_utf8(r.body).unwrap();
+    assert!(
+        page.contains("<a href=\"/\">/</a><a href=\"/docs/\">docs</a><span class=\"sep\">/</span><a href=\"/docs/sub/\">sub</a>"),
+        "{page}"
+    );
+    assert!(page.contains("<a href=\"../\">../</a>"));
+    assert!(page.contains("prefers-color-scheme:dark"));
+    let page = String::from_utf8(get(&s, "/docs/", "").body).unwrap();
+    assert!(page.contains("title=\"5000 bytes\">4.9 KiB<"), "{page}");
+    assert!(page.contains("1 folder, 5 files"), "{page}");
+    let order = |page: &str| -> Vec<usize> {
+        ["small.txt", "mid.css", "big.bin"]
+            .iter()
+            .map(|n| page.find(&format!(">{n}<")).unwrap())
+            .collect()
+    };
+    let by_size = String::from_utf8(get(&s, "/docs/?sort=size", "").body).unwrap();
+    let o = order(&by_size);
+    assert!(o[0] < o[1] && o[1] < o[2], "ascending size");
+    let by_size_desc = String::from_utf8(get(&s, "/docs/?sort=size&order=desc", "").body).unwrap();
+    let o = order(&by_size_desc);
+    assert!(o[2] < o[1] && o[1] < o[0], "descending size");
+    assert!(
+        by_size_desc.find(">sub/<").unwrap() < o[2],
+        "folders stay first"
+    );
+    assert!(
+        by_size.contains("href=\"?sort=size&amp;order=desc\""),
+        "the column toggles"
+    );
+}
+
+#[test]
+fn no_listing_gives_403_for_folders_without_an_index() {
+    let dir = site(&[("d/a.txt", b"a"), ("w/index.html", b"<p>w</p>")]);
+    let s = Server::start(dir.path(), &["--no-listing"]);
+    let r = get(&s, "/d/", "");
+    assert_eq!(r.status_line, "HTTP/1.1 403 Forbidden");
+    assert!(!String::from_utf8_lossy(&r.body).contains("a.txt"));
+    assert_eq!(get(&s, "/w/", "").body, b"<p>w</p>");
+    assert_eq!(get(&s, "/d/a.txt", "").body, b"a");
+}
+
+#[test]
+fn spa_serves_the_index_for_app_routes_only() {
+    let dir = site(&[("index.html", b"<div id=app></div>"), ("app.js", b"js")]);
+    let s = Server::start(dir.path(), &["--spa"]);
+    let html = "Accept: text/html,*/*;q=0.8\r\n";
+    let r = get(&s, "/users/42/settings", html);
+    assert_eq!(r.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(r.body, b"<div id=app></div>");
+    assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+    // A missing asset (has an extension) or a non-HTML client: still 404.
+    assert_eq!(get(&s, "/missing.js", html).status(), 404);
+    assert_eq!(
+        get(&s, "/users/42", "Accept: application/json\r\n").status(),
+        404
+    );
+    assert_eq!(get(&s, "/app.js", html).body, b"js");
+    // Without --spa: 404.
+    let s = Server::start(dir.path(), &[]);
+    assert_eq!(get(&s, "/users/42/settings", html).status(), 404);
+}
+
+#[test]
+fn a_custom_404_page_keeps_the_status() {
+    let dir = site(&[("a.txt", b"a")]);
+    let page = dir.path().join("oops.html");
+    std::fs::write(&page, b"<h1>Nothing here</h1>\n").unwrap();
+    let s = Server::start(dir.path(), &["--404", page.to_str().unwrap()]);
+    let r = get(&s, "/nope", "");
+    assert_eq!(r.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+    assert_eq!(r.body, b"<h1>Nothing here</h1>\n");
+    // HEAD: same length, no body.
+    let raw = s.exchange(b"HEAD /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let h = parse_all(&raw, &[true]).remove(0);
+    assert_eq!(h.header("Content-Length"), Some("22"));
+    // Other errors keep their own pages.
+    assert!(String::from_utf8_lossy(&get(&s, "/%zz", "").body).contains("400 Bad Request"));
+    // A missing page file is a startup error.
+    let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .args([
+            dir.path().to_str().unwrap(),
+            "--port",
+            "0",
+            "--404",
+            "/no/such/page.html",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the 404 page"));
+}
+
+#[test]
+fn cors_adds_allow_origin_and_answers_preflight() {
+    let dir = site(&[("data.json", b"{}")]);
+    let s = Server::start(dir.path(), &["--cors"]);
+    let r = get(&s, "/data.json", "Origin: http://example.test\r\n");
+    assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+    assert!(
+        r.header("Access-Control-Expose-Headers")
+            .unwrap()
+            .contains("Content-Range")
+    );
+    assert_eq!(
+        get(&s, "/missing", "").header("Access-Control-Allow-Origin"),
+        Some("*")
+    );
+    let raw = s.exchange(
+        b"OPTIONS /data.json HTTP/1.1\r\nHost: t\r\nOrigin: http://example.test\r\n\
+          Access-Control-Request-Method: GET\r\nAccess-Control-Request-Headers: range, if-none-match\r\n\
+          Connection: close\r\n\r\n",
+    );
+    let p = parse_all(&raw, &[]).remove(0);
+    assert_eq!(p.status_line, "HTTP/1.1 204 No Content");
+    assert_eq!(p.header("Access-Control-Allow-Origin"), Some("*"));
+    assert_eq!(
+        p.header("Access-Control-Allow-Methods"),
+        Some("GET, HEAD, OPTIONS")
+    );
+    assert_eq!(
+        p.header("Access-Control-Allow-Headers"),
+        Some("range, if-none-match")
+    );
+    assert_eq!(p.header("Access-Control-Max-Age"), Some("86400"));
+    // Without --cors: nothing.
+    let s = Server::start(dir.path(), &[]);
+    assert!(
+        get(&s, "/data.json", "Origin: http://x\r\n")
+            .header("Access-Control-Allow-Origin")
+            .is_none()
+    );
+}
+
+#[test]
+fn extra_headers_go_on_every_response_and_bad_ones_exit_2() {
+    let dir = site(&[("a.txt", b"a")]);
+    let s = Server::start(
+        dir.path(),
+        &[
+            "--header",
+            "X-Frame-Options: DENY",
+            "--header",
+            "Cache-Control: no-store",
+        ],
+    );
+    for target in ["/a.txt", "/missing"] {
+        let r = get(&s, target, "");
+        assert_eq!(r.header("X-Frame-Options"), Some("DENY"), "{target}");
+        assert_eq!(r.header("Cache-Control"), Some("no-store"), "{target}");
+    }
+    for bad in [
+        "NoColon",
+        "Bad Name: x",
+        "X-A: a\r\nX-B: b",
+        "Content-Length: 1",
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
+            .args([dir.path().to_str().unwrap(), "--port", "0", "--header", bad])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+    }
+}
+
+#[test]
+fn open_hands_the_url_to_the_desktop_launcher() {
+    let dir = site(&[("a.txt", b"a")]);
+    // A stand-in xdg-open that records its argument.
+    let bin = tempfile::tempdir().unwrap();
+    let record = bin.path().join("opened.txt");
+    let script = bin.path().join("xdg-open");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$1\" > '{}'\n", record.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    cmd.arg(dir.path())
+        .args(["--port", "0", "--quiet", "--open"])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()));
+    let s = Server::spawn(cmd, dir.path());
+    let mut opened = String::new();
+    for _ in 0..250 {
+        if let Ok(text) = std::fs::read_to_string(&record)
+            && !text.is_empty()
+        {
+            opened = text;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(
+        opened.trim_end(),
+        format!("http://127.0.0.1:{}/", s.addr.port())
+    );
+    // No launcher at all: still serving, with a note.
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    cmd.arg(dir.path())
+        .args(["--port", "0", "--open"])
+        .env("PATH", "/nonexistent");
+    let mut s = Server::spawn(cmd, dir.path());
+    assert_eq!(s.get("/a.txt").body, b"a");
+    let mut err = s.stderr();
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let mut text = String::new();
+    err.read_to_string(&mut text).unwrap();
+    assert!(text.contains("--open: no browser launcher"), "{text}");
+}
+
+#[test]
+fn binding_every_address_lists_the_lan_urls_on_stderr() {
+    let dir = site(&[("a.txt", b"a")]);
+    let mut s = Server::start(dir.path(), &["--bind", "0.0.0.0"]);
+    let mut err = s.stderr();
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let mut text = String::new();
+    err.read_to_string(&mut text).unwrap();
+    assert!(text.contains("is not a loopback address"), "{text}");
+    // Each non-loopback IPv4 interface, if the machine has any.
+    let has_lan = Command::new("sh")
+        .args([
+            "-c",
+            "ip -4 -o addr show scope global 2>/dev/null | grep -q inet",
+        ])
+        .status()
+        .is_ok_and(|st| st.success());
+    if has_lan {
+        assert!(text.contains("ferry: also at http://"), "{text}");
+        assert!(!text.contains("also at http://127."), "{text}");
+    }
+}
