@@ -1,0 +1,300 @@
+//! Real-browser end-to-end test: headless Chromium, driven by Playwright
+//! (`tests/browser/e2e.mjs`), browses a site served by the real binary.
+//! See `tests/browser/README.md`.
+//!
+//! Without Chromium, Node or `tests/browser/node_modules` the test reports
+//! itself SKIPPED (stderr and `target/browser-artifacts/SKIPPED`), unless
+//! `FERRY_REQUIRE_BROWSER=1`, which turns a skip into a failure.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::Server;
+
+/// Longest the Node script may run (it stops itself at 40 s).
+const NODE_LIMIT: Duration = Duration::from_secs(50);
+
+/// Must match `FILE_TEXT` in e2e.mjs.
+const FILE_TEXT: &str = "Grüße from ferry: héllo wörld ✓";
+
+/// Every check e2e.mjs prints as `ok [id] …`.
+const CHECKS: &[&str] = &[
+    "root-listing",
+    "screenshot",
+    "into-subdir",
+    "back-to-root",
+    "utf8-file",
+    "welcome-css",
+    "welcome-image",
+    "video-play",
+    "video-seek",
+    "range-206",
+    "local-only",
+];
+
+const VIDEO_HTML: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>clip</title></head>\n<body><video src=\"clip.webm\" muted playsinline preload=\"auto\" \
+width=\"160\" height=\"120\"></video></body></html>\n";
+
+/// A line straight to stderr, past libtest's capture, so a passing or
+/// skipped run still shows it in CI logs.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn artifacts_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join("target"));
+    let target = if target.is_absolute() {
+        target
+    } else {
+        manifest_dir().join(target)
+    };
+    target.join("browser-artifacts")
+}
+
+/// What the run needs and does not have, if anything.
+fn missing_prerequisite(chromium: &Path, browser_dir: &Path) -> Option<String> {
+    if !chromium.is_file() {
+        return Some(format!(
+            "{} not found (apt-get install -y chromium)",
+            chromium.display()
+        ));
+    }
+    match Command::new("node")
+        .arg("--version")
+        .stdin(Stdio::null())
+        .output()
+    {
+        Ok(out) if out.status.success() => {}
+        _ => return Some("node not found (apt-get install -y nodejs npm)".into()),
+    }
+    if !browser_dir
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        return Some(format!(
+            "npm package playwright-core missing (cd {} && npm ci)",
+            browser_dir.display()
+        ));
+    }
+    None
+}
+
+/// Lays out the site the script browses.
+fn make_site(browser_dir: &Path) -> tempfile::TempDir {
+    let site = tempfile::tempdir().expect("tempdir");
+    let root = site.path();
+    std::fs::create_dir_all(root.join("sub dir")).unwrap();
+    std::fs::write(
+        root.join("sub dir/héllo wörld.txt"),
+        format!("{FILE_TEXT}\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(root.join("welcome")).unwrap();
+    for name in ["index.html", "style.css", "ferry.svg"] {
+        std::fs::copy(
+            manifest_dir().join("static").join(name),
+            root.join("welcome").join(name),
+        )
+        .unwrap_or_else(|e| panic!("copy static/{name}: {e}"));
+    }
+    std::fs::copy(browser_dir.join("clip.webm"), root.join("clip.webm"))
+        .expect("copy tests/browser/clip.webm");
+    std::fs::write(root.join("video.html"), VIDEO_HTML).unwrap();
+    site
+}
+
+/// Pids of live processes whose command line mentions `marker` (the unique
+/// user-data dir of this run: only the Chromium this test started).
+fn marked_processes(marker: &str) -> Vec<rustix::process::Pid> {
+    let mut found = Vec::new();
+    let Ok(procs) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for p in procs.flatten() {
+        let Some(pid) = p.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
+        // A zombie's cmdline is empty, so only live processes match.
+        let Ok(cmdline) = std::fs::read(p.path().join("cmdline")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&cmdline).contains(marker)
+            && let Some(pid) = rustix::process::Pid::from_raw(pid)
+        {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Gives this run's Chromium processes `grace` to finish exiting (renderers
+/// may still be on their way out when the browser process is gone), then
+/// kills what is left and returns those pids.
+fn reap_browser(marker: &str, grace: Duration) -> Vec<i32> {
+    let start = Instant::now();
+    loop {
+        let left = marked_processes(marker);
+        if left.is_empty() {
+            return Vec::new();
+        }
+        if start.elapsed() > grace {
+            for pid in &left {
+                let _ = rustix::process::kill_process(*pid, rustix::process::Signal::KILL);
+            }
+            return left.iter().map(|p| p.as_raw_nonzero().get()).collect();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn real_browser_end_to_end() {
+    let require = std::env::var("FERRY_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
+    let browser_dir = manifest_dir().join("tests/browser");
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let artifacts = artifacts_dir();
+    std::fs::create_dir_all(&artifacts).expect("create target/browser-artifacts");
+    let skipped_file = artifacts.join("SKIPPED");
+    let shot = artifacts.join("listing.png");
+    let _ = std::fs::remove_file(&skipped_file);
+    let _ = std::fs::remove_file(&shot);
+
+    if let Some(reason) = missing_prerequisite(&chromium, &browser_dir) {
+        assert!(
+            !require,
+            "FERRY_REQUIRE_BROWSER=1 but the browser test cannot run: {reason}"
+        );
+        let line = format!("browser test SKIPPED: {reason}");
+        say(&line);
+        std::fs::write(&skipped_file, format!("{line}\n")).expect("write SKIPPED");
+        return;
+    }
+
+    let site = make_site(&browser_dir);
+    let server = Server::start(site.path(), &[]);
+    let base = server.url("/");
+    let profile = tempfile::Builder::new()
+        .prefix("ferry-e2e-profile-")
+        .tempdir()
+        .expect("profile tempdir");
+    let marker = profile.path().to_str().expect("UTF-8 temp path").to_owned();
+
+    let started = Instant::now();
+    let mut cmd = Command::new("node");
+    cmd.arg(browser_dir.join("e2e.mjs"))
+        .arg(&base)
+        .arg(&shot)
+        .arg(profile.path())
+        .current_dir(&browser_dir)
+        .env("CHROMIUM", &chromium)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // Own process group, so a timeout can signal node and its children.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().expect("spawn node");
+
+    let out = Arc::new(Mutex::new(String::new()));
+    let mut readers = Vec::new();
+    for (stream, prefix) in [
+        (
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            "",
+        ),
+        (Box::new(child.stderr.take().unwrap()), "stderr: "),
+    ] {
+        let out = Arc::clone(&out);
+        readers.push(std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines() {
+                let Ok(line) = line else { break };
+                say(&format!("{prefix}{line}"));
+                let mut o = out.lock().unwrap();
+                o.push_str(prefix);
+                o.push_str(&line);
+                o.push('\n');
+            }
+        }));
+    }
+
+    let pgid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait node") {
+            break Some(status);
+        }
+        if started.elapsed() > NODE_LIMIT {
+            timed_out = true;
+            // SIGTERM first: the script closes the browser on it.
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::TERM);
+            let grace = Instant::now();
+            while grace.elapsed() < Duration::from_secs(3) {
+                if child.try_wait().expect("try_wait node").is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Playwright starts Chromium in a process group of its own: make sure
+    // nothing of this run's browser outlives it.
+    let leftovers = reap_browser(&marker, Duration::from_secs(3));
+    for r in readers {
+        let _ = r.join();
+    }
+    drop(server);
+    let out = out.lock().unwrap().clone();
+    let elapsed = started.elapsed();
+
+    // The script's output was echoed above, line by line.
+    assert!(
+        !timed_out,
+        "the browser script was killed after {NODE_LIMIT:?} (its output is above)"
+    );
+    let status = status.unwrap();
+    let failures: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL ")).collect();
+    assert!(
+        status.success() && failures.is_empty(),
+        "the browser script failed ({status}):\n{}\n(full output above)",
+        failures.join("\n")
+    );
+    for id in CHECKS {
+        let tag = format!("ok [{id}] ");
+        assert!(
+            out.lines().any(|l| l.starts_with(&tag)),
+            "check {id} not reported as passed (output above)"
+        );
+    }
+    assert!(
+        leftovers.is_empty(),
+        "Chromium processes were still running 3 s after the script ended (killed: {leftovers:?})"
+    );
+    let png = std::fs::read(&shot).expect("screenshot written");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "{} is not a PNG",
+        shot.display()
+    );
+    say(&format!(
+        "browser test passed in {:.1} s; screenshot: {}",
+        elapsed.as_secs_f64(),
+        shot.display()
+    ));
+}
