@@ -225,7 +225,7 @@ fn listings_escape_names_and_encode_hrefs_so_every_link_works() {
         );
     }
     // Sizes shown.
-    assert!(page.contains(">9<"), "size of plain.txt: {page}");
+    assert!(page.contains("title=\"9 bytes\">9 B<"), "size of plain.txt: {page}");
 }
 
 #[test]
