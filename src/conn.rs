@@ -323,6 +323,7 @@ impl Conn {
                     if let Err(RequestError::NewerMinorVersion { at: minor }) = parsed {
                         // Rare: serve HTTP/1.x (x > 1) as HTTP/1.1 from a
                         // patched copy of the head (at most a head's worth).
+                        // `minor` < max_head (parse says 431 otherwise).
                         patched.extend_from_slice(&data[..data.len().min(cx.limits.max_head)]);
                         patched[minor] = b'1';
                         parsed = request::parse(&patched, &cx.limits);

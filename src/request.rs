@@ -240,6 +240,12 @@ pub fn parse<'b>(
             }
             return Ok(None);
         }
+        // A version token cut by a read boundary (`HTTP/2`): wait for the
+        // rest, so the verdict doesn't depend on how the bytes arrived.
+        Err(httparse::Error::Version) if version_incomplete(buf) => {
+            check_partial(buf, limits)?;
+            return Ok(None);
+        }
         Err(e) => return Err(classify_error(e, buf, limits)),
     };
     let (Some(method_str), Some(target), Some(minor)) = (req.method, req.path, req.version) else {
@@ -409,6 +415,10 @@ fn classify_error(e: httparse::Error, buf: &[u8], limits: &Limits) -> RequestErr
     match e {
         httparse::Error::TooManyHeaders => RequestError::HeadTooLarge,
         httparse::Error::Version => match version_token(buf) {
+            // Past the head limit (a long run of empty lines first): 431.
+            Some((b'1', minor, at)) if minor > b'1' && at >= limits.max_head => {
+                RequestError::HeadTooLarge
+            }
             Some((b'1', minor, at)) if minor > b'1' => RequestError::NewerMinorVersion { at },
             Some(_) => RequestError::VersionNotSupported,
             None => RequestError::Malformed,
@@ -416,6 +426,28 @@ fn classify_error(e: httparse::Error, buf: &[u8], limits: &Limits) -> RequestErr
         _ if target_too_long(buf, limits.max_target) => RequestError::UriTooLong,
         _ => RequestError::Malformed,
     }
+}
+
+/// Whether the request line has no end yet and its version token so far is
+/// a prefix of `HTTP/d.d`.
+fn version_incomplete(buf: &[u8]) -> bool {
+    let line = request_line(buf);
+    let start = line.as_ptr() as usize - buf.as_ptr() as usize;
+    if start + line.len() < buf.len() {
+        return false; // a line feed follows: the line is complete
+    }
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(v), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    v.len() < 8
+        && v.iter().enumerate().all(|(i, &c)| match i {
+            0..=4 => c == b"HTTP/"[i],
+            5 | 7 => c.is_ascii_digit(),
+            _ => c == b'.',
+        })
 }
 
 /// The version token after the second space of the request line, if it is
