@@ -225,7 +225,10 @@ fn listings_escape_names_and_encode_hrefs_so_every_link_works() {
         );
     }
     // Sizes shown.
-    assert!(page.contains("title=\"9 bytes\">9 B<"), "size of plain.txt: {page}");
+    assert!(
+        page.contains("title=\"9 bytes\">9 B<"),
+        "size of plain.txt: {page}"
+    );
 }
 
 #[test]
