@@ -1,0 +1,10 @@
+//! cargo-fuzz target `path`: see fuzz/README.md. The properties live in
+//! tests/fuzz_checks/mod.rs, shared with tests/fuzz_props.rs.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+#[path = "../../tests/fuzz_checks/mod.rs"]
+mod fuzz_checks;
+
+fuzz_target!(|data: &[u8]| fuzz_checks::fuzz_path(data));

@@ -1,0 +1,473 @@
+//! The fuzz targets' properties (fuzz/fuzz_targets/*.rs) as proptest
+//! properties, so `cargo test` checks them on stable without libFuzzer.
+//! The checks themselves are shared: tests/fuzz_checks/mod.rs.
+//!
+//! - head: the request head parser + body framing fed the way the server
+//!   feeds it gives the same trace however the bytes are split;
+//! - conditional: dates (parse, format → parse), entity-tag lists,
+//!   `evaluate` / `if_range_holds` on arbitrary field values;
+//! - accept_encoding: `choose` never picks a missing sidecar, and treats
+//!   lines as one list, case-insensitively;
+//! - path: `clean_path` results have no `..`, empty, dot or dotfile
+//!   segment, no backslash, NUL or leading `/`, and stay under the root.
+//!
+//! (Range properties and the plain parser/decoder properties are in
+//! tests/parser_props.rs.) Each `raw_*` test also runs the libFuzzer entry
+//! function itself on random bytes and on the seed corpus.
+
+#[path = "fuzz_checks/mod.rs"]
+mod fuzz_checks;
+
+use fuzz_checks::*;
+use proptest::prelude::*;
+
+fn config(cases: u32) -> ProptestConfig {
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+fn bytes_of(v: &[&str]) -> Vec<Vec<u8>> {
+    v.iter().map(|s| s.as_bytes().to_vec()).collect()
+}
+
+// ---------------------------------------------------------------------------
+// head
+// ---------------------------------------------------------------------------
+
+/// One request: a line, some fields, maybe a body matching (or not) its
+/// framing; pieces of garbage now and then.
+fn request_ish() -> impl Strategy<Value = Vec<u8>> {
+    let method = prop::sample::select(bytes_of(&[
+        "GET", "HEAD", "POST", "OPTIONS", "PUT", "CONNECT", "get", "BREW", "G\\T", "",
+    ]));
+    let target = prop::sample::select(bytes_of(&[
+        "/",
+        "/a/b?x=1",
+        "*",
+        "http://example.com:80/p",
+        "HTTP://h",
+        "/%2e%2e/x",
+        "/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "ftp://x/",
+        "/a#f",
+        "example.com:443",
+    ]));
+    let version = prop::sample::select(bytes_of(&[
+        "HTTP/1.1",
+        "HTTP/1.0",
+        "HTTP/1.2",
+        "HTTP/2.0",
+        "HTTP/1.1x",
+        "http/1.1",
+    ]));
+    let field = prop::sample::select(bytes_of(&[
+        "Host: h",
+        "Host: [::1]:8000",
+        "Host: a b",
+        "Host: h",
+        "Content-Length: 5",
+        "Content-Length: 0",
+        "Content-Length: 3, 3",
+        "Content-Length: 3, 4",
+        "Content-Length: 99999",
+        "Content-Length: 18446744073709551615",
+        "Transfer-Encoding: chunked",
+        "Transfer-Encoding: gzip, chunked",
+        "Transfer-Encoding: chunked, gzip",
+        "Connection: close",
+        "Connection: keep-alive",
+        "Expect: 100-continue",
+        "Range: bytes=0-1",
+        "If-None-Match: \"x\"",
+        "X-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        " folded",
+        "Bad Name: x",
+    ]));
+    let body = prop::sample::select(bytes_of(&[
+        "",
+        "hello",
+        "abc",
+        "5\r\nhello\r\n0\r\n\r\n",
+        "3;e=1\r\nabc\r\n0\r\nT: x\r\n\r\n",
+        "0\r\n\r\n",
+        "5\nhello\r\n0\r\n\r\n",
+        "ffffffffffffffff\r\n",
+        "10000\r\n",
+    ]));
+    let eol = prop::sample::select(bytes_of(&["\r\n", "\r\n", "\r\n", "\n"]));
+    let garbage = prop::collection::vec(any::<u8>(), 0..3);
+    (
+        method,
+        target,
+        version,
+        prop::collection::vec(field, 0..5),
+        body,
+        eol,
+        garbage,
+        0u8..8,
+    )
+        .prop_map(|(m, t, v, fields, body, eol, garbage, where_)| {
+            let mut r = Vec::new();
+            if where_ == 7 {
+                r.extend_from_slice(b"\r\n");
+            }
+            r.extend_from_slice(&m);
+            r.push(b' ');
+            r.extend_from_slice(&t);
+            r.push(b' ');
+            r.extend_from_slice(&v);
+            r.extend_from_slice(&eol);
+            for (i, f) in fields.iter().enumerate() {
+                if where_ as usize == i {
+                    r.extend_from_slice(&garbage);
+                }
+                r.extend_from_slice(f);
+                r.extend_from_slice(&eol);
+            }
+            r.extend_from_slice(&eol);
+            r.extend_from_slice(&body);
+            r
+        })
+}
+
+/// A connection's input: pipelined requests, maybe cut short.
+fn stream() -> impl Strategy<Value = Vec<u8>> {
+    (prop::collection::vec(request_ish(), 1..4), any::<u16>()).prop_map(|(reqs, cut)| {
+        let mut s = reqs.concat();
+        if cut % 3 == 0 && !s.is_empty() {
+            s.truncate(usize::from(cut) % s.len());
+        }
+        s
+    })
+}
+
+proptest! {
+    #![proptest_config(config(300))]
+
+    #[test]
+    fn head_and_body_framing_do_not_depend_on_how_the_bytes_are_split(
+        s in stream(),
+        sel in any::<u8>(),
+        cuts in prop::collection::vec(0usize..600, 0..12),
+    ) {
+        let (limits, max_body) = limits_for(sel);
+        check_head_stream(&s, &cuts, limits, max_body);
+    }
+
+    #[test]
+    fn raw_head_entry_on_random_bytes(data in prop::collection::vec(any::<u8>(), 0..300)) {
+        fuzz_head(&data);
+    }
+}
+
+#[test]
+fn head_model_sees_pipelined_requests_and_bodies() {
+    let s = b"POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello\
+GET / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n\
+GET /x";
+    let t = run_split(s, &[], limits_for(0).0, 1 << 20);
+    assert_eq!(t.events.len(), 4, "{t:?}");
+    assert_eq!(t.events[1], Event::BodyDone { len: 5 });
+    assert_eq!(t.events[3], Event::BodyDone { len: 13 });
+    assert_eq!(
+        t.end,
+        End::PartialHead {
+            buffered: 6,
+            deferred: None,
+        }
+    );
+    check_head_stream(s, &[1, 50, 51, 52, 90], limits_for(0).0, 1 << 20);
+}
+
+// ---------------------------------------------------------------------------
+// conditional: dates, entity tags, preconditions
+// ---------------------------------------------------------------------------
+
+/// Dates in the three forms, near misses of them, and garbage.
+fn date_ish() -> impl Strategy<Value = Vec<u8>> {
+    let good = (ferry::http::date::EARLIEST..=ferry::http::date::LATEST)
+        .prop_map(|t| ferry::http::date::format(t).into_bytes());
+    let mutated =
+        (good.clone(), any::<prop::sample::Index>(), any::<u8>()).prop_map(|(mut d, i, b)| {
+            let i = i.index(d.len());
+            d[i] = b"0123456789 ,:-GMTa"[usize::from(b) % 18];
+            d
+        });
+    let fixed = prop::sample::select(bytes_of(&[
+        "Sun, 06 Nov 1994 08:49:37 GMT",
+        "Sunday, 06-Nov-94 08:49:37 GMT",
+        "Sun Nov  6 08:49:37 1994",
+        "Mon, 01 Jan 1900 00:00:00 GMT",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Sat, 01 Jan 0000 00:00:00 GMT",
+        "Thu, 01 Jan 1970 00:00:60 GMT",
+        "Wed, 31 Dec 1969 23:59:60 GMT",
+        "Sun, 06 Nov 1994 08:49:37 UTC",
+        " Sun, 06 Nov 1994 08:49:37 GMT ",
+        "",
+    ]));
+    prop_oneof![
+        good,
+        mutated,
+        fixed,
+        prop::collection::vec(any::<u8>(), 0..40)
+    ]
+}
+
+fn etag_list_ish() -> impl Strategy<Value = Vec<u8>> {
+    let atom = prop::sample::select(bytes_of(&[
+        "\"abc\"",
+        "W/\"abc\"",
+        "\"x\"",
+        "*",
+        ",",
+        " ",
+        "\"",
+        "W/",
+        "\"a,b\"",
+        "\"\"",
+        "w/\"abc\"",
+        "\"a\"b\"",
+        "\t",
+    ]));
+    prop::collection::vec(
+        prop_oneof![
+            4 => atom,
+            1 => prop::collection::vec(any::<u8>(), 0..3)
+        ],
+        0..6,
+    )
+    .prop_map(|v| v.concat())
+}
+
+prop_compose! {
+    fn cond_input()(
+        etag in prop::option::of(prop::sample::select(bytes_of(&["\"abc\"", "\"x\"", "W/\"abc\"", ""]))),
+        im in prop::collection::vec(etag_list_ish(), 0..3),
+        inm in prop::collection::vec(etag_list_ish(), 0..3),
+        ims in prop::option::of(date_ish()),
+        ius in prop::option::of(date_ish()),
+        ir in prop::option::of(prop_oneof![date_ish(), etag_list_ish()]),
+        repeated in 0u8..8,
+        lm in prop::option::of(prop_oneof![
+            Just(784_111_777i64),
+            ferry::http::date::EARLIEST..=ferry::http::date::LATEST,
+            any::<i64>()
+        ]),
+        now in prop_oneof![Just(784_111_778i64), any::<i64>()],
+    ) -> (Option<Vec<u8>>, Vec<Vec<u8>>, Vec<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, Option<Vec<u8>>, u8, Option<i64>, i64) {
+        (etag, im, inm, ims, ius, ir, repeated, lm, now)
+    }
+}
+
+proptest! {
+    #![proptest_config(config(500))]
+
+    #[test]
+    fn any_i64_formats_to_a_date_that_parses_back(secs in prop_oneof![
+        any::<i64>(),
+        ferry::http::date::EARLIEST..=ferry::http::date::LATEST,
+        -100_000i64..100_000,
+    ]) {
+        check_date_round_trip(secs);
+    }
+
+    #[test]
+    fn parsed_dates_are_in_range_and_round_trip(v in date_ish()) {
+        check_date_value(&v);
+    }
+
+    #[test]
+    fn entity_tag_lists_tokenize_within_the_input(v in etag_list_ish()) {
+        check_etag_list(&v);
+    }
+
+    #[test]
+    fn preconditions_never_panic_and_keep_their_rules(c in cond_input()) {
+        let (etag, im, inm, ims, ius, ir, repeated, lm, now) = c;
+        let input = CondInput {
+            if_match: im.iter().map(Vec::as_slice).collect(),
+            if_none_match: inm.iter().map(Vec::as_slice).collect(),
+            if_modified_since: ims.as_deref(),
+            if_unmodified_since: ius.as_deref(),
+            if_range: ir.as_deref(),
+            repeated,
+            etag: etag.as_deref(),
+            last_modified: lm,
+            now,
+        };
+        check_conditional(&input);
+    }
+
+    #[test]
+    fn raw_conditional_entry_on_random_bytes(data in prop::collection::vec(any::<u8>(), 0..200)) {
+        fuzz_conditional(&data);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// accept_encoding
+// ---------------------------------------------------------------------------
+
+fn accept_line() -> impl Strategy<Value = Vec<u8>> {
+    let coding = prop::sample::select(bytes_of(&[
+        "gzip", "br", "x-gzip", "identity", "*", "deflate", "zstd", "GZIP", "Br", "",
+    ]));
+    let param = prop::sample::select(bytes_of(&[
+        "",
+        ";q=0",
+        ";q=1",
+        ";q=0.5",
+        ";Q=0.001",
+        ";q=1.000",
+        ";q=1.5",
+        ";q=0.0001",
+        ";q=",
+        " ; q=0.8",
+        ";level=1",
+        ";q=0.5;q=1",
+        ";q=abc",
+    ]));
+    let element = (
+        coding,
+        param,
+        prop::collection::vec(any::<u8>(), 0..2),
+        0u8..10,
+    )
+        .prop_map(|(c, p, junk, k)| {
+            let mut e = c;
+            e.extend_from_slice(&p);
+            if k == 0 {
+                e.extend_from_slice(&junk);
+            }
+            e
+        });
+    prop::collection::vec(element, 0..5).prop_map(|v| v.join(&b", "[..]))
+}
+
+proptest! {
+    #![proptest_config(config(500))]
+
+    #[test]
+    fn accept_encoding_never_picks_a_missing_sidecar(
+        lines in prop::collection::vec(accept_line(), 0..4),
+        br in any::<bool>(),
+        gz in any::<bool>(),
+    ) {
+        let lines: Vec<&[u8]> = lines.iter().map(Vec::as_slice).collect();
+        check_accept_encoding(&lines, br, gz);
+    }
+
+    #[test]
+    fn raw_accept_encoding_entry_on_random_bytes(data in prop::collection::vec(any::<u8>(), 0..100)) {
+        fuzz_accept_encoding(&data);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// path
+// ---------------------------------------------------------------------------
+
+/// Paths built from the classic traversal pieces.
+fn path_ish() -> impl Strategy<Value = String> {
+    let seg = prop::sample::select(vec![
+        "..",
+        ".",
+        "%2e%2e",
+        "%2E%2e",
+        "%2e.",
+        ".%2E",
+        "%252e%252e",
+        "%2f",
+        "%2F",
+        "%5c",
+        "%5C",
+        "\\",
+        "..\\..",
+        "%00",
+        "%c0%ae%c0%ae",
+        "%c0%af",
+        "%e0%80%ae",
+        "%ff",
+        "%",
+        "%2",
+        "%zz",
+        ".hidden",
+        "%2ehidden",
+        "a",
+        "b c",
+        "%20",
+        "index.html",
+        "C:",
+        "~",
+        "\u{e9}",
+        "",
+    ]);
+    (
+        prop::collection::vec(seg, 0..7),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(segs, lead, trail)| {
+            let mut p = if lead { "/".to_owned() } else { String::new() };
+            p.push_str(&segs.join("/"));
+            if trail {
+                p.push('/');
+            }
+            p
+        })
+}
+
+proptest! {
+    #![proptest_config(config(1000))]
+
+    #[test]
+    fn clean_paths_stay_under_the_root(raw in path_ish(), hidden in any::<bool>()) {
+        check_clean_path(&raw, hidden);
+    }
+
+    #[test]
+    fn clean_path_of_any_string(raw in ".{0,40}", hidden in any::<bool>()) {
+        check_clean_path(&raw, hidden);
+    }
+
+    #[test]
+    fn raw_path_entry_on_random_bytes(data in prop::collection::vec(any::<u8>(), 0..80)) {
+        fuzz_path(&data);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The fuzz seed corpora (and any crash inputs added to them) as tests.
+// ---------------------------------------------------------------------------
+
+#[test]
+fn seed_corpora_pass() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus");
+    type Entry = fn(&[u8]);
+    let targets: [(&str, Entry); 5] = [
+        ("head", fuzz_head),
+        ("range", fuzz_range),
+        ("conditional", fuzz_conditional),
+        ("accept_encoding", fuzz_accept_encoding),
+        ("path", fuzz_path),
+    ];
+    let mut ran = 0;
+    for (name, run) in targets {
+        let Ok(entries) = std::fs::read_dir(dir.join(name)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let file = e.file_name();
+            if !file.to_string_lossy().starts_with("seed-") {
+                continue; // only the committed seeds, not libFuzzer's output
+            }
+            let data = std::fs::read(e.path()).expect("read seed");
+            run(&data);
+            ran += 1;
+        }
+    }
+    assert!(ran >= 5, "no seeds found under {}", dir.display());
+}
