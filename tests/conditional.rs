@@ -9,17 +9,6 @@ use std::time::{Duration, SystemTime};
 
 use common::{Response, Server, curl, parse_all, read_response, site};
 
-/// Deterministic non-repeating bytes.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 fn request(s: &Server, head: &str) -> Response {
     let raw = s.exchange(format!("{head}Host: t\r\nConnection: close\r\n\r\n").as_bytes());
     let is_head = head.starts_with("HEAD ");
@@ -336,7 +325,7 @@ fn single_ranges_give_206_with_exact_content_range_rfc9110_14_4() {
 
 #[test]
 fn a_2mb_range_of_a_5mb_file_is_exact() {
-    let content = pattern(5 * 1024 * 1024);
+    let content = common::pattern(5 * 1024 * 1024, 1);
     let dir = site(&[("big.bin", &content)]);
     let s = Server::start(dir.path(), &[]);
     let (first, last) = (1_000_003usize, 1_000_003 + 2 * 1024 * 1024 - 1);
@@ -420,7 +409,7 @@ fn multipart(r: &Response) -> Vec<Part> {
 #[test]
 fn several_ranges_give_multipart_byteranges_checked_part_by_part_rfc9110_14_6() {
     for size in [20usize, 3 * 1024 * 1024] {
-        let content = pattern(size);
+        let content = common::pattern(size, 1);
         let dir = site(&[("f.bin", &content)]);
         let s = Server::start(dir.path(), &[]);
         let r = get(&s, "/f.bin", "Range: bytes=0-1, 10-12, -3\r\n");
@@ -542,7 +531,7 @@ fn if_range_needs_the_strong_etag_or_the_exact_date_rfc9110_13_1_5() {
 
 #[test]
 fn curl_resumes_a_download_with_continue_at() {
-    let content = pattern(300_000);
+    let content = common::pattern(300_000, 1);
     let dir = site(&[("f.bin", &content)]);
     let s = Server::start(dir.path(), &[]);
     let out = dir.path().join("download.part");

@@ -12,7 +12,6 @@ mod common;
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Barrier};
@@ -51,19 +50,6 @@ fn try_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Vec<Respon
     s.read_to_end(&mut raw)
         .map_err(|e| format!("read: {e} after {} bytes", raw.len()))?;
     Ok(parse_all(&raw, &[false]))
-}
-
-/// Non-repeating content: the high bytes of a 64-bit LCG.
-fn lcg_bytes(n: usize) -> Vec<u8> {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    (0..n)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 56) as u8
-        })
-        .collect()
 }
 
 fn is_eof_or_reset(r: &std::io::Result<usize>) -> bool {
@@ -532,7 +518,7 @@ fn a_client_that_never_reads_is_abandoned_after_the_write_timeout() {
 fn a_large_file_reaches_curl_and_a_slow_reader_intact_while_a_small_get_is_answered_promptly() {
     let _serial = serial();
     const LEN: usize = 8 << 20;
-    let content = Arc::new(lcg_bytes(LEN));
+    let content = Arc::new(common::pattern(LEN, 0));
     let dir = site(&[("small.txt", SMALL), ("big.bin", &content)]);
     let server = Server::start(dir.path(), &["--threads", "1"]);
     let addr = server.addr;
@@ -616,20 +602,7 @@ fn a_large_file_reaches_curl_and_a_slow_reader_intact_while_a_small_get_is_answe
 fn running_out_of_file_descriptors_on_accept_pauses_the_server_instead_of_killing_it() {
     let _serial = serial();
     let dir = site(&[("index.html", INDEX)]);
-    let bin = env!("CARGO_BIN_EXE_ferry");
-    let root = dir.path().to_str().expect("utf-8 temp path");
-    let mut cmd = Command::new("sh");
-    cmd.args([
-        "-c",
-        "ulimit -n 64 && exec \"$0\" \"$@\"",
-        bin,
-        root,
-        "--port",
-        "0",
-        "--quiet",
-        "--threads",
-        "1",
-    ]);
+    let cmd = common::command_with_fd_limit(64, dir.path(), &["--quiet", "--threads", "1"]);
     let mut server = Server::spawn(cmd, dir.path());
     let mut stderr = server.stderr();
     let (tx, rx) = mpsc::channel();

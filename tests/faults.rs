@@ -158,19 +158,6 @@ fn assert_no_leak(server: &Server, base: &Baseline) {
 // Client helpers
 // ---------------------------------------------------------------------------
 
-/// Non-repeating content: the high bytes of a 64-bit LCG.
-fn lcg_bytes(n: usize, seed: u64) -> Vec<u8> {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D ^ seed;
-    (0..n)
-        .map(|_| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 56) as u8
-        })
-        .collect()
-}
-
 /// `GET path` with `Connection: close` on a new connection, read to the
 /// server's close; exactly one response.
 fn fetch(addr: SocketAddr, path: &str) -> Response {
@@ -374,7 +361,7 @@ fn a_body_trickled_slower_than_the_body_timeout_is_closed_while_a_steady_one_is_
 fn forty_clients_vanishing_mid_download_with_fin_or_rst_leave_the_server_serving_without_leaks() {
     let _serial = serial();
     const LEN: usize = 5 << 20;
-    let content = Arc::new(lcg_bytes(LEN, 1));
+    let content = Arc::new(common::pattern(LEN, 1));
     let dir = site(&[("big.bin", &content), ("small.txt", SMALL)]);
     let server = Server::start(dir.path(), &["--threads", "2", "--linger-timeout", "500ms"]);
     // Warm both workers' caches so the baseline includes them.
@@ -455,7 +442,7 @@ fn a_client_that_half_closes_right_after_its_request_still_gets_the_whole_eight_
     // plus the client's receive buffer: the response is still going out
     // when the server sees the client's EOF.
     const LEN: usize = 8 << 20;
-    let content = lcg_bytes(LEN, 2);
+    let content = common::pattern(LEN, 2);
     let dir = site(&[("big.bin", &content), ("small.txt", SMALL)]);
     let server = Server::start(dir.path(), &["--threads", "2"]);
     assert_ok(&fetch(server.addr, "/small.txt"), SMALL);
@@ -493,7 +480,7 @@ fn a_client_that_half_closes_right_after_its_request_still_gets_the_whole_eight_
 #[test]
 fn two_hundred_aborted_connections_then_a_thousand_sequential_ones_are_all_served_exactly() {
     let _serial = serial();
-    let data = lcg_bytes(3000, 3);
+    let data = common::pattern(3000, 3);
     let dir = site(&[("data.bin", &data)]);
     let server = Server::start(dir.path(), &["--threads", "2", "--linger-timeout", "500ms"]);
     assert_ok(&fetch(server.addr, "/data.bin"), &data);
@@ -537,20 +524,8 @@ fn two_hundred_aborted_connections_then_a_thousand_sequential_ones_are_all_serve
 fn out_of_descriptors_the_server_logs_the_condition_once_and_serves_again_when_clients_leave() {
     let _serial = serial();
     let dir = site(&[("small.txt", SMALL)]);
-    let bin = env!("CARGO_BIN_EXE_ferry");
-    let root = dir.path().to_str().expect("utf-8 temp path");
-    let mut cmd = Command::new("sh");
     // Not --quiet: the stderr is what is checked (access lines included).
-    cmd.args([
-        "-c",
-        "ulimit -n 64 && exec \"$0\" \"$@\"",
-        bin,
-        root,
-        "--port",
-        "0",
-        "--threads",
-        "1",
-    ]);
+    let cmd = common::command_with_fd_limit(64, dir.path(), &["--threads", "1"]);
     let mut server = Server::spawn(cmd, dir.path());
     let stderr = server.stderr();
     let (tx, rx) = mpsc::channel::<String>();
@@ -729,7 +704,7 @@ fn a_file_truncated_during_a_slow_transfer_ends_the_connection_before_its_conten
     let _serial = serial();
     const LEN: usize = 20 << 20;
     const CUT: usize = 1 << 20;
-    let content = lcg_bytes(LEN, 4);
+    let content = common::pattern(LEN, 4);
     let dir = site(&[("big.bin", &content), ("small.txt", SMALL)]);
     let path = dir.path().join("big.bin");
     let server = Server::start(dir.path(), &["--threads", "2"]);
@@ -835,8 +810,8 @@ fn deleted_files_held(pid: u32) -> Vec<String> {
 fn a_large_file_replaced_by_rename_between_requests_gets_a_new_etag_and_its_new_bytes_at_once() {
     let _serial = serial();
     const LEN: usize = 1 << 20; // sent from disk, not from the in-memory cache
-    let old = lcg_bytes(LEN, 5);
-    let new = lcg_bytes(LEN, 6);
+    let old = common::pattern(LEN, 5);
+    let new = common::pattern(LEN, 6);
     let dir = site(&[("big.bin", &old)]);
     let path = dir.path().join("big.bin");
     let mtime = fs::metadata(&path).unwrap().modified().unwrap();
@@ -977,7 +952,7 @@ fn unreadable_files_and_folders_are_403_and_an_unreadable_folder_is_never_listed
 #[test]
 fn a_served_then_deleted_file_is_closed_within_a_few_seconds_even_when_the_server_goes_idle() {
     let _serial = serial();
-    let content = lcg_bytes(64 * 1024, 7);
+    let content = common::pattern(64 * 1024, 7);
     let dir = site(&[("big.bin", &content)]);
     let server = Server::start(dir.path(), &["--threads", "1"]);
     assert_ok(&fetch(server.addr, "/big.bin"), &content);

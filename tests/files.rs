@@ -278,20 +278,9 @@ fn special_files_are_not_served() {
     assert_eq!(raw_get(&s, "/a.txt").status(), 200);
 }
 
-/// Deterministic non-repeating bytes.
-fn pattern(len: usize) -> Vec<u8> {
-    let mut x: u32 = 0x1234_5678;
-    (0..len)
-        .map(|_| {
-            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (x >> 24) as u8
-        })
-        .collect()
-}
-
 #[test]
 fn large_files_arrive_intact_by_curl_and_raw_socket() {
-    let content = pattern(5 * 1024 * 1024 + 17);
+    let content = common::pattern(5 * 1024 * 1024 + 17, 1);
     let dir = site(&[("big.bin", &content), ("small.bin", &content[..40_000])]);
     let s = Server::start(dir.path(), &[]);
     let (code, out, err) = curl(&[&s.url("/big.bin")]);

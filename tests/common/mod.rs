@@ -393,3 +393,29 @@ pub fn assert_ok(r: &Response, body: &[u8]) {
 pub fn head_end(raw: &[u8]) -> Option<usize> {
     raw.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4)
 }
+
+/// Deterministic non-repeating bytes (a 64-bit LCG), different per seed.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D ^ seed;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
+/// `ferry ROOT --port 0 ARGS…` under `ulimit -n LIMIT` (soft and hard), so
+/// the server cannot raise its descriptor limit.
+pub fn command_with_fd_limit(limit: u32, root: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_ferry"))
+        .arg(root)
+        .args(["--port", "0"])
+        .args(args);
+    cmd
+}
