@@ -164,12 +164,7 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     let (name, value) = s
         .split_once(':')
         .ok_or_else(|| "expected 'Name: value'".to_owned())?;
-    const TCHAR: &[u8] = b"!#$%&'*+-.^_`|~";
-    if name.is_empty()
-        || !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || TCHAR.contains(&b))
-    {
+    if name.is_empty() || !name.bytes().all(crate::request::is_tchar) {
         return Err(format!("{name:?} is not a valid header name"));
     }
     const OURS: [&str; 6] = [

@@ -101,10 +101,24 @@ struct Deferred {
     reply: Reply,
     head_only: bool,
     persist: Persist,
-    /// For the access log and the redirect target.
+    /// For the access log, once the request buffer is gone.
+    line: OwnedLine,
+}
+
+struct OwnedLine {
     method: String,
     target: String,
     version: &'static str,
+}
+
+impl OwnedLine {
+    fn as_line(&self) -> ReqLine<'_> {
+        ReqLine {
+            method: &self.method,
+            target: &self.target,
+            version: self.version,
+        }
+    }
 }
 
 /// A large file body still to go out: file ranges by sendfile, with the
@@ -112,6 +126,16 @@ struct Deferred {
 struct FileBody {
     file: Rc<CachedFile>,
     segments: VecDeque<Segment>,
+}
+
+/// Why [`Conn::send_body`] stopped before the end.
+enum Stop {
+    /// The socket is full: wait for EPOLLOUT.
+    Blocked,
+    /// This wake-up's budget is spent: come back on the next EPOLLOUT.
+    Yield,
+    /// The send failed, or the file shrank: end the connection.
+    Close,
 }
 
 enum Segment {
@@ -152,7 +176,8 @@ pub struct Conn {
 }
 
 impl Conn {
-    pub fn new(sock: OwnedFd, peer: SocketAddr, cx: &Ctx) -> Conn {
+    /// `rejected`: over --max-connections, to get a 503 ([`Conn::reject`]).
+    pub fn new(sock: OwnedFd, peer: SocketAddr, rejected: bool, cx: &Ctx) -> Conn {
         Conn {
             sock,
             peer,
@@ -166,7 +191,7 @@ impl Conn {
             closing: false,
             failed: false,
             client_closes: false,
-            rejected: false,
+            rejected,
             deadline: cx.now + cx.cfg.keepalive_timeout,
             started: cx.now,
         }
@@ -188,7 +213,6 @@ impl Conn {
 
     /// A new connection beyond the limit: answer 503, then linger-close.
     pub fn reject(&mut self, cx: &mut Ctx) -> Flow {
-        self.rejected = true;
         crate::response::service_unavailable(&mut cx.out, &cx.head);
         self.closing = true;
         self.flush(cx)
@@ -198,20 +222,7 @@ impl Conn {
     /// gets a best-effort 408 before the close.
     pub fn on_timeout(&mut self, cx: &mut Ctx) {
         if matches!(self.state, State::Head | State::Body) && self.pending.is_empty() {
-            cx.out.clear();
-            error_reply(
-                &mut cx.out,
-                Status::RequestTimeout,
-                false,
-                Persist::Close,
-                &cx.head,
-            );
-            let _ = rustix::net::send(
-                &self.sock,
-                &cx.out,
-                SendFlags::NOSIGNAL | SendFlags::DONTWAIT,
-            );
-            cx.out.clear();
+            self.last_word(Status::RequestTimeout, cx);
         }
     }
 
@@ -226,6 +237,12 @@ impl Conn {
         let date = &cx.head.date;
         cx.log
             .record(&self.peer, ReqLine::UNPARSED, status, 0, self.started, date);
+        self.last_word(status, cx);
+    }
+
+    /// A best-effort closing error page behind whatever complete responses
+    /// are staged, in one nonblocking send, just before the close.
+    fn last_word(&mut self, status: Status, cx: &mut Ctx) {
         error_reply(&mut cx.out, status, false, Persist::Close, &cx.head);
         let _ = rustix::net::send(
             &self.sock,
@@ -405,9 +422,11 @@ impl Conn {
             reply,
             head_only,
             persist,
-            method: line.method.to_owned(),
-            target: line.target.to_owned(),
-            version: version_str(req.version),
+            line: OwnedLine {
+                method: line.method.to_owned(),
+                target: line.target.to_owned(),
+                version: version_str(req.version),
+            },
         });
         self.state = State::Body;
         self.deadline = cx.now + cx.cfg.body_timeout;
@@ -433,12 +452,7 @@ impl Conn {
         if done {
             self.body = None;
             if let Some(d) = self.deferred.take() {
-                let line = ReqLine {
-                    method: &d.method,
-                    target: &d.target,
-                    version: d.version,
-                };
-                self.encode(d.reply, d.head_only, d.persist, line, cx);
+                self.encode(d.reply, d.head_only, d.persist, d.line.as_line(), cx);
             }
             self.after_encode(cx);
         }
@@ -458,14 +472,7 @@ impl Conn {
     /// An error that ends the connection: reply with `Connection: close`.
     fn fail(&mut self, status: Status, cx: &mut Ctx) {
         match self.deferred.take() {
-            Some(d) => {
-                let line = ReqLine {
-                    method: &d.method,
-                    target: &d.target,
-                    version: d.version,
-                };
-                self.fail_with(status, line, d.head_only, cx);
-            }
+            Some(d) => self.fail_with(status, d.line.as_line(), d.head_only, cx),
             None => self.fail_with(status, ReqLine::UNPARSED, false, cx),
         }
     }
@@ -785,15 +792,21 @@ impl Conn {
         if self.file.is_some() {
             match self.send_body(cx) {
                 Ok(()) => self.file = None,
-                Err(flow) => return flow,
+                Err(Stop::Blocked) => return self.blocked(cx),
+                Err(Stop::Yield) => {
+                    // Let other connections run; level-triggered EPOLLOUT
+                    // brings us straight back.
+                    self.state = State::Write;
+                    return Flow::Wait(Interest::Write);
+                }
+                Err(Stop::Close) => return Flow::Close,
             }
         }
         self.response_done(cx)
     }
 
-    /// Sends the body segments in order; `Err` carries what to wait for
-    /// when they could not all go out now.
-    fn send_body(&mut self, cx: &Ctx) -> Result<(), Flow> {
+    /// Sends the body segments in order, until done or told to stop.
+    fn send_body(&mut self, cx: &Ctx) -> Result<(), Stop> {
         let mut budget = SENDFILE_BUDGET;
         let Some(body) = self.file.as_mut() else {
             return Ok(());
@@ -805,17 +818,13 @@ impl Conn {
             };
             match segment {
                 Segment::Bytes { data, pos } => {
-                    let n = send_all(&self.sock, &data[*pos..], more).map_err(|_| Flow::Close)?;
+                    let n = send_all(&self.sock, &data[*pos..], more).map_err(|_| Stop::Close)?;
                     *pos += n;
                     if n > 0 {
                         self.deadline = cx.now + cx.cfg.write_timeout;
                     }
                     if *pos < data.len() {
-                        if self.state != State::Write {
-                            self.deadline = cx.now + cx.cfg.write_timeout;
-                            self.state = State::Write;
-                        }
-                        return Err(Flow::Wait(Interest::Write));
+                        return Err(Stop::Blocked);
                     }
                 }
                 Segment::File { pos, end } => {
@@ -830,27 +839,18 @@ impl Conn {
                         ) {
                             // The file shrank under us: the promised length
                             // can't be met, so the connection has to end.
-                            Ok(0) => return Err(Flow::Close),
+                            Ok(0) => return Err(Stop::Close),
                             Ok(n) => {
                                 *pos += n as u64;
                                 self.deadline = cx.now + cx.cfg.write_timeout;
                                 budget = budget.saturating_sub(n as u64);
                                 if budget == 0 && *pos < *end {
-                                    // Let other connections run; level-
-                                    // triggered EPOLLOUT brings us back.
-                                    self.state = State::Write;
-                                    return Err(Flow::Wait(Interest::Write));
+                                    return Err(Stop::Yield);
                                 }
                             }
-                            Err(Errno::AGAIN) => {
-                                if self.state != State::Write {
-                                    self.deadline = cx.now + cx.cfg.write_timeout;
-                                    self.state = State::Write;
-                                }
-                                return Err(Flow::Wait(Interest::Write));
-                            }
+                            Err(Errno::AGAIN) => return Err(Stop::Blocked),
                             Err(Errno::INTR) => {}
-                            Err(_) => return Err(Flow::Close),
+                            Err(_) => return Err(Stop::Close),
                         }
                     }
                 }

@@ -428,18 +428,30 @@ fn classify_error(e: httparse::Error, buf: &[u8], limits: &Limits) -> RequestErr
     }
 }
 
+/// The third field of the request line (the version, `\r` excluded), its
+/// offset in `buf`, and whether a line feed ends the line.
+fn version_field(buf: &[u8]) -> Option<(&[u8], usize, bool)> {
+    let line = request_line(buf);
+    let start = line.as_ptr() as usize - buf.as_ptr() as usize;
+    let complete = start + line.len() < buf.len();
+    let mut parts = line.split(|&b| b == b' ');
+    let (Some(_), Some(_), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let offset = version.as_ptr() as usize - buf.as_ptr() as usize;
+    Some((
+        version.strip_suffix(b"\r").unwrap_or(version),
+        offset,
+        complete,
+    ))
+}
+
 /// Whether the request line has no end yet and its version token so far is
 /// a prefix of `HTTP/d.d`.
 fn version_incomplete(buf: &[u8]) -> bool {
-    let line = request_line(buf);
-    let start = line.as_ptr() as usize - buf.as_ptr() as usize;
-    if start + line.len() < buf.len() {
-        return false; // a line feed follows: the line is complete
-    }
-    let mut parts = line.split(|&b| b == b' ');
-    let (Some(_), Some(_), Some(v), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let Some((v, _, false)) = version_field(buf) else {
         return false;
     };
     v.len() < 8
@@ -450,24 +462,15 @@ fn version_incomplete(buf: &[u8]) -> bool {
         })
 }
 
-/// The version token after the second space of the request line, if it is
-/// a well-formed `HTTP/d.d`: (major, minor, offset of the minor digit).
+/// The version token, if it is a well-formed `HTTP/d.d`: (major, minor,
+/// offset of the minor digit).
 fn version_token(buf: &[u8]) -> Option<(u8, u8, usize)> {
-    let line = request_line(buf);
-    let start = line.as_ptr() as usize - buf.as_ptr() as usize;
-    let mut parts = line.split(|&b| b == b' ');
-    let (Some(_), Some(_), Some(version), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let version = version.strip_suffix(b"\r").unwrap_or(version);
+    let (version, offset, _) = version_field(buf)?;
     match version {
         [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
             if major.is_ascii_digit() && minor.is_ascii_digit() =>
         {
-            let at = start + line.len() - line.ends_with(b"\r") as usize - 1;
-            Some((*major, *minor, at))
+            Some((*major, *minor, offset + 7))
         }
         _ => None,
     }
@@ -600,6 +603,11 @@ fn parse_content_length(v: &[u8]) -> Result<u64, RequestError> {
             .ok_or(RequestError::BadFraming)?;
     }
     Ok(n)
+}
+
+/// `tchar` (RFC 9110 §5.6.2): the bytes of a token such as a field name.
+pub fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
 /// Strips optional whitespace (SP / HTAB) around a field value or list item.

@@ -561,10 +561,7 @@ fn preflight(f: &Fields<'_>) -> Option<Vec<u8>> {
     for line in f.cors_headers.iter() {
         for name in line.split(|&b| b == b',') {
             let name = crate::request::trim_ows(name);
-            let token = name
-                .iter()
-                .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-            if !name.is_empty() && token {
+            if !name.is_empty() && name.iter().all(|&b| crate::request::is_tchar(b)) {
                 names.push(name);
             }
         }

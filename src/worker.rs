@@ -307,7 +307,7 @@ impl Worker {
     fn register(&mut self, inc: Incoming) {
         let generation = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1);
-        let conn = Conn::new(inc.sock, inc.peer, &self.cx);
+        let conn = Conn::new(inc.sock, inc.peer, inc.reject, &self.cx);
         let key = self.conns.insert(Entry {
             conn,
             generation,
@@ -316,7 +316,7 @@ impl Worker {
         let entry = &self.conns[key];
         let data = EventData::new_u64(token(key, generation));
         if epoll::add(&self.epoll, entry.conn.fd(), data, EventFlags::IN).is_err() {
-            self.forget(key, inc.reject);
+            self.close(key);
             return;
         }
         if inc.reject {
@@ -420,22 +420,14 @@ impl Worker {
         }
     }
 
-    /// Drops the connection; closing the socket also removes it from epoll.
+    /// Drops the connection (closing the socket also removes it from
+    /// epoll) and gives back its place in the counts.
     fn close(&mut self, key: usize) {
-        if let Some(entry) = self.conns.try_remove(key) {
-            self.forget_counts(entry.conn.rejected);
-        }
-    }
-
-    fn forget(&mut self, key: usize, rejected: bool) {
-        if self.conns.try_remove(key).is_some() {
-            self.forget_counts(rejected);
-        }
-    }
-
-    fn forget_counts(&self, rejected: bool) {
+        let Some(entry) = self.conns.try_remove(key) else {
+            return;
+        };
         self.inbox.load.fetch_sub(1, Ordering::Relaxed);
-        if rejected {
+        if entry.conn.rejected {
             self.shared.rejecting.fetch_sub(1, Ordering::Relaxed);
         } else {
             self.shared.active.fetch_sub(1, Ordering::Relaxed);
