@@ -479,14 +479,10 @@ impl Conn {
 
     fn fail_with(&mut self, status: Status, line: ReqLine<'_>, head_only: bool, cx: &mut Ctx) {
         self.body = None;
-        let bytes = if head_only {
-            0
-        } else {
-            status.page().len() as u64
-        };
+        let len = error_reply(&mut cx.out, status, head_only, Persist::Close, &cx.head);
+        let bytes = if head_only { 0 } else { len };
         cx.log
             .record(&self.peer, line, status, bytes, self.started, &cx.head.date);
-        error_reply(&mut cx.out, status, head_only, Persist::Close, &cx.head);
         self.closing = true;
         self.state = State::Idle;
     }
@@ -556,10 +552,10 @@ impl Conn {
                 }
                 (status, page.len() as u64)
             }
-            Reply::Error(status) => {
-                error_reply(out, status, head_only, persist, &cx.head);
-                (status, status.page().len() as u64)
-            }
+            Reply::Error(status) => (
+                status,
+                error_reply(out, status, head_only, persist, &cx.head),
+            ),
         };
         let sent = if head_only { 0 } else { len };
         cx.log
@@ -603,16 +599,10 @@ impl Conn {
                 return (Status::NotModified, 0);
             }
             Plan::PreconditionFailed => {
-                error_reply(
-                    out,
-                    Status::PreconditionFailed,
-                    head_only,
-                    persist,
-                    &cx.head,
-                );
+                let status = Status::PreconditionFailed;
                 return (
-                    Status::PreconditionFailed,
-                    Status::PreconditionFailed.page().len() as u64,
+                    status,
+                    error_reply(out, status, head_only, persist, &cx.head),
                 );
             }
             Plan::Unsatisfiable => {
@@ -1008,14 +998,15 @@ fn send_all(sock: &OwnedFd, buf: &[u8], flags: SendFlags) -> Result<usize, Errno
     Ok(sent)
 }
 
-/// Stages an error page (no body for HEAD).
+/// Stages an error page (no body for HEAD). Returns the page's length
+/// (the custom 404 page's, if one is set).
 fn error_reply(
     out: &mut Vec<u8>,
     status: Status,
     head_only: bool,
     persist: Persist,
     pre: &Preamble,
-) {
+) -> u64 {
     let (page, ctype): (&[u8], &[u8]) = match &pre.not_found {
         Some(custom) if status == Status::NotFound => {
             (&custom.body, custom.content_type.as_bytes())
@@ -1032,4 +1023,5 @@ fn error_reply(
     if !head_only {
         out.extend_from_slice(page);
     }
+    page.len() as u64
 }
