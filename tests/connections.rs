@@ -40,15 +40,7 @@ fn timed_get(addr: SocketAddr, path: &str) -> (Response, Duration) {
 /// A `Connection: close` GET that reports failures instead of panicking:
 /// the whole conversation, read to the server's close, parsed.
 fn try_get(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Vec<Response>, String> {
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(timeout)).unwrap();
-    s.set_write_timeout(Some(timeout)).unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes())
-        .map_err(|e| format!("write: {e}"))?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .map_err(|e| format!("read: {e} after {} bytes", raw.len()))?;
+    let raw = common::try_get_raw(addr, path, timeout)?;
     Ok(parse_all(&raw, &[false]))
 }
 

@@ -177,15 +177,7 @@ fn fetch(addr: SocketAddr, path: &str) -> Response {
 
 /// Like `fetch`, but reports failures instead of panicking (for polling).
 fn try_fetch(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Response, String> {
-    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
-    s.set_read_timeout(Some(timeout)).unwrap();
-    s.set_write_timeout(Some(timeout)).unwrap();
-    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes())
-        .map_err(|e| format!("write: {e}"))?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw)
-        .map_err(|e| format!("read: {e} after {} bytes", raw.len()))?;
+    let raw = common::try_get_raw(addr, path, timeout)?;
     if head_end(&raw).is_none() {
         return Err(format!(
             "no complete head: {:?}",

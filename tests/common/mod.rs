@@ -419,3 +419,18 @@ pub fn command_with_fd_limit(limit: u32, root: &Path, args: &[&str]) -> Command 
         .args(args);
     cmd
 }
+
+/// A `Connection: close` GET on a new connection, read to the server's
+/// close, that reports failures instead of panicking (for polling loops).
+pub fn try_get_raw(addr: SocketAddr, path: &str, timeout: Duration) -> Result<Vec<u8>, String> {
+    let mut s = TcpStream::connect_timeout(&addr, timeout).map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(timeout)).unwrap();
+    s.set_write_timeout(Some(timeout)).unwrap();
+    let req = format!("GET {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .map_err(|e| format!("read: {e} after {} bytes", raw.len()))?;
+    Ok(raw)
+}
