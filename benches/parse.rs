@@ -2,7 +2,8 @@
 //! curl request (`cargo bench --bench parse`).
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use ferry::request::{Limits, parse};
+use ferry::h1::Limits;
+use ferry::h1::parse::parse;
 use std::hint::black_box;
 
 const BROWSER: &[u8] = b"GET /assets/app.3f9a1c.js HTTP/1.1\r\n\

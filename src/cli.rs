@@ -1,4 +1,5 @@
-//! Command line: flags → a validated [`Config`], once at startup.
+//! Command line: flags → a validated [`Config`], once at startup, then
+//! [`Config::into_settings`] for the layers below.
 //!
 //! Every limit and timeout is a flag so tests can run with short values while
 //! the defaults stay as specified.
@@ -8,6 +9,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+
+use crate::h1::Limits;
+use crate::settings::{Settings, Timeouts};
+use crate::site::SiteOptions;
 
 /// A fast, standards-correct HTTP/1.1 static-file server.
 #[derive(Parser, Debug, Clone)]
@@ -123,21 +128,51 @@ pub struct Config {
 }
 
 impl Config {
-    /// The Cache-Control value to send on file responses, if any.
-    pub fn cache_control_value(&self) -> Option<&str> {
-        if self.no_cache {
-            Some("no-cache")
+    /// The settings the server runs with.
+    pub fn into_settings(self) -> Settings {
+        let cache_control = if self.no_cache {
+            Some("no-cache".to_owned())
         } else {
-            self.cache_control.as_deref()
-        }
-    }
-
-    /// Worker thread count: one per core. More threads than cores never
-    /// raised throughput in our measurements but raised p99 twelvefold.
-    pub fn worker_count(&self) -> usize {
-        match self.threads {
+            self.cache_control
+        };
+        // One worker per core. More threads than cores never raised
+        // throughput in our measurements but raised p99 twelvefold.
+        let threads = match self.threads {
             Some(n) => usize::from(n),
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
+        Settings {
+            dir: self.dir,
+            bind: self.bind,
+            port: self.port,
+            threads,
+            quiet: self.quiet,
+            open: self.open,
+            hidden: self.hidden,
+            not_found_page: self.not_found_page,
+            site: SiteOptions {
+                listing: !self.no_listing,
+                spa: self.spa,
+                cors: self.cors,
+                cache_control,
+                headers: self.headers,
+                debug_panic_path: self.debug_panic_path,
+            },
+            timeouts: Timeouts {
+                header: self.header_timeout,
+                keepalive: self.keepalive_timeout,
+                write: self.write_timeout,
+                body: self.body_timeout,
+                linger: self.linger_timeout,
+                shutdown: self.shutdown_timeout,
+            },
+            limits: Limits {
+                max_target: self.max_target as usize,
+                max_head: self.max_header_bytes as usize,
+                max_headers: usize::from(self.max_headers),
+            },
+            max_body: self.max_body,
+            max_connections: self.max_connections as usize,
         }
     }
 }
@@ -164,7 +199,7 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     let (name, value) = s
         .split_once(':')
         .ok_or_else(|| "expected 'Name: value'".to_owned())?;
-    if name.is_empty() || !name.bytes().all(crate::request::is_tchar) {
+    if name.is_empty() || !name.bytes().all(crate::http::syntax::is_tchar) {
         return Err(format!("{name:?} is not a valid header name"));
     }
     const OURS: [&str; 6] = [

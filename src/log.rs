@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::time::{Duration, Instant};
 
-use crate::response::{DateCache, Status};
+use crate::h1::{DateCache, Request};
+use crate::http::Status;
 
 const FLUSH_BYTES: usize = 32 * 1024;
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -61,6 +62,44 @@ pub struct ReqLine<'a> {
     pub method: &'a str,
     pub target: &'a str,
     pub version: &'a str,
+}
+
+impl<'a> ReqLine<'a> {
+    /// A parsed request's line.
+    pub fn of(req: &Request<'a>) -> ReqLine<'a> {
+        ReqLine {
+            method: req.method_str,
+            target: req.target,
+            version: req.version.as_str(),
+        }
+    }
+
+    /// A copy that outlives the request's bytes.
+    pub fn to_owned(self) -> OwnedReqLine {
+        OwnedReqLine {
+            method: self.method.to_owned(),
+            target: self.target.to_owned(),
+            version: self.version.to_owned(),
+        }
+    }
+}
+
+/// A request line kept while its request's body is read.
+#[derive(Debug, Clone)]
+pub struct OwnedReqLine {
+    method: String,
+    target: String,
+    version: String,
+}
+
+impl OwnedReqLine {
+    pub fn as_line(&self) -> ReqLine<'_> {
+        ReqLine {
+            method: &self.method,
+            target: &self.target,
+            version: &self.version,
+        }
+    }
 }
 
 impl ReqLine<'static> {

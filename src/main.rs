@@ -1,12 +1,13 @@
 //! `ferry [DIR]`: parse flags, serve, map failure to exit status 2.
+#![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cfg = ferry::cli::Config::parse();
-    match ferry::server::run(cfg) {
+    let settings = ferry::cli::Config::parse().into_settings();
+    match ferry::server::run(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("ferry: {e}");

@@ -20,7 +20,6 @@
 use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,61 +28,29 @@ use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::{EventfdFlags, Timespec, eventfd};
 use slab::Slab;
 
-use crate::cli::Config;
-use crate::conn::{Conn, Ctx, Flow, Interest};
+use crate::conn::{Conn, Ctx, Flow, Interest, Ticket};
 use crate::log::AccessLog;
-use crate::request::Limits;
-use crate::resolve::{Resolver, Root, SiteOptions};
-use crate::response::Preamble;
+use crate::settings::Settings;
+use crate::site::{Site, SiteShared};
 
 /// Token of the inbox wake-up eventfd (connection tokens are slab keys).
 const WAKE: u64 = u64::MAX;
 /// Events taken per `epoll_wait`.
 const MAX_EVENTS: usize = 256;
 
-/// State shared by the accept loop and all workers.
+/// What the accept loop and all workers share.
 pub struct Shared {
-    pub cfg: Config,
-    pub root: Arc<Root>,
-    /// Connections held (counted against --max-connections).
-    pub active: AtomicUsize,
-    /// Connections being turned away with a 503.
-    pub rejecting: AtomicUsize,
+    pub settings: Settings,
+    pub site: Arc<SiteShared>,
     pub shutdown: AtomicBool,
-    /// `--404 FILE`, read at startup.
-    pub not_found: Option<crate::response::CustomPage>,
-}
-
-impl Shared {
-    /// The per-worker response preamble: the fields `--header` and `--cors`
-    /// add to every response, and the custom 404 page.
-    pub fn preamble(&self) -> Preamble {
-        let mut extra = Vec::new();
-        if self.cfg.cors {
-            extra.extend_from_slice(
-                b"Access-Control-Allow-Origin: *\r\n\
-                  Access-Control-Expose-Headers: Content-Range, Accept-Ranges, ETag, Content-Encoding\r\n",
-            );
-        }
-        for (name, value) in &self.cfg.headers {
-            extra.extend_from_slice(name.as_bytes());
-            extra.extend_from_slice(b": ");
-            extra.extend_from_slice(value.as_bytes());
-            extra.extend_from_slice(b"\r\n");
-        }
-        Preamble {
-            extra: extra.into_boxed_slice(),
-            not_found: self.not_found.clone(),
-            ..Preamble::default()
-        }
-    }
 }
 
 /// A connection handed from the accept loop to a worker.
 pub struct Incoming {
     pub sock: OwnedFd,
     pub peer: SocketAddr,
-    pub reject: bool,
+    /// Its slot against `--max-connections` (or a rejecting one: 503).
+    pub ticket: Ticket,
 }
 
 /// A worker's mailbox: new connections, plus an eventfd to wake it. The
@@ -184,44 +151,11 @@ impl Worker {
         epoll: OwnedFd,
         log: Option<crate::log::Sink>,
     ) -> Worker {
-        let cfg = &shared.cfg;
-        let limits = Limits {
-            max_target: cfg.max_target as usize,
-            max_head: cfg.max_header_bytes as usize,
-            max_headers: usize::from(cfg.max_headers),
-        };
-        let shortest = [
-            cfg.header_timeout,
-            cfg.keepalive_timeout,
-            cfg.write_timeout,
-            cfg.body_timeout,
-            cfg.linger_timeout,
-        ]
-        .into_iter()
-        .min()
-        .unwrap_or(Duration::from_secs(1));
-        let sweep_every =
-            (shortest / 8).clamp(Duration::from_millis(5), Duration::from_millis(250));
-        let now = Instant::now();
-        let cx = Ctx {
-            cfg: Rc::new(cfg.clone()),
-            root: Arc::clone(&shared.root),
-            limits,
-            now,
-            head: shared.preamble(),
-            resolver: Resolver::new(SiteOptions {
-                listing: !cfg.no_listing,
-                spa: cfg.spa,
-                cors: cfg.cors,
-            }),
-            log: AccessLog::new(log),
-            scratch: scratch_buffer(&limits),
-            out: Vec::with_capacity(64 * 1024),
-            draining: false,
-            cache_control: cfg
-                .cache_control_value()
-                .map(|v| v.as_bytes().to_vec().into_boxed_slice()),
-        };
+        let sweep_every = (shared.settings.timeouts.shortest() / 8)
+            .clamp(Duration::from_millis(5), Duration::from_millis(250));
+        let site = Site::new(Arc::clone(&shared.site));
+        let cx = Ctx::new(&shared.settings, site, AccessLog::new(log));
+        let now = cx.now();
         Worker {
             shared,
             inbox,
@@ -252,8 +186,7 @@ impl Worker {
                     break;
                 }
             }
-            self.cx.now = Instant::now();
-            self.cx.head.date.refresh();
+            self.cx.tick();
             for ev in &events {
                 let token = ev.data.u64();
                 if token == WAKE {
@@ -270,12 +203,12 @@ impl Worker {
                     self.dispatch(token);
                 }
             }
-            if self.cx.now >= self.next_sweep {
+            if self.cx.now() >= self.next_sweep {
                 self.sweep();
             }
-            self.cx.log.flush_if_due(self.cx.now);
+            self.cx.flush_log_if_due();
             if let Some(deadline) = self.drain_deadline
-                && (self.conns.is_empty() || self.cx.now >= deadline)
+                && (self.conns.is_empty() || self.cx.now() >= deadline)
             {
                 break;
             }
@@ -284,17 +217,13 @@ impl Worker {
         for key in keys {
             self.close(key);
         }
-        self.cx.log.flush(self.cx.now);
+        self.cx.flush_log();
     }
 
     /// Wake for the next deadline sweep, or sleep until an event when there
     /// is nothing to time out.
-    fn poll_timeout(&self) -> Option<Timespec> {
-        if self.conns.is_empty()
-            && !self.cx.log.has_pending()
-            && self.cx.resolver.is_empty()
-            && self.drain_deadline.is_none()
-        {
+    fn poll_timeout(&mut self) -> Option<Timespec> {
+        if self.conns.is_empty() && self.drain_deadline.is_none() && !self.cx.needs_timer() {
             return None;
         }
         let wait = self.next_sweep.saturating_duration_since(Instant::now());
@@ -307,7 +236,7 @@ impl Worker {
     fn register(&mut self, inc: Incoming) {
         let generation = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1);
-        let conn = Conn::new(inc.sock, inc.peer, inc.reject, &self.cx);
+        let conn = Conn::new(inc.sock, inc.peer, inc.ticket, &self.cx);
         let key = self.conns.insert(Entry {
             conn,
             generation,
@@ -319,10 +248,9 @@ impl Worker {
             self.close(key);
             return;
         }
-        if inc.reject {
-            let flow = self.conns[key].conn.reject(&mut self.cx);
-            self.apply(key, flow);
-        } else if self.cx.draining {
+        let flow = self.conns[key].conn.start(&mut self.cx);
+        self.apply(key, flow);
+        if self.cx.is_draining() && self.conns.get(key).is_some_and(|e| e.conn.is_idle()) {
             self.close(key);
         }
     }
@@ -342,18 +270,12 @@ impl Worker {
             Ok(flow) => flow,
             Err(_) => {
                 // Contain the panic to this connection; the worker lives on.
-                if cx.scratch.is_empty() {
-                    cx.scratch = scratch_buffer(&cx.limits);
-                }
+                cx.recover();
                 let _ = catch_unwind(AssertUnwindSafe(|| conn.on_panic(cx)));
-                cx.out.clear();
+                cx.recover();
                 Flow::Close
             }
         };
-        debug_assert!(
-            self.cx.out.is_empty(),
-            "staged output must not leak between connections"
-        );
         self.apply(key, flow);
     }
 
@@ -374,7 +296,7 @@ impl Worker {
                     }
                     entry.interest = interest;
                 }
-                if self.cx.draining && self.conns[key].conn.is_idle() {
+                if self.cx.is_draining() && self.conns[key].conn.is_idle() {
                     self.close(key);
                 }
             }
@@ -383,20 +305,20 @@ impl Worker {
 
     /// Closes every connection whose deadline passed, and idle cache entries.
     fn sweep(&mut self) {
-        let now = self.cx.now;
+        let now = self.cx.now();
         self.next_sweep = now + self.sweep_every;
-        self.cx.resolver.evict_idle(now);
+        self.cx.sweep();
         let expired: Vec<usize> = self
             .conns
             .iter()
-            .filter(|(_, e)| e.conn.deadline <= now)
+            .filter(|(_, e)| e.conn.deadline() <= now)
             .map(|(k, _)| k)
             .collect();
         for key in expired {
             let cx = &mut self.cx;
             let conn = &mut self.conns[key].conn;
             let _ = catch_unwind(AssertUnwindSafe(|| conn.on_timeout(cx)));
-            self.cx.out.clear();
+            self.cx.recover();
             self.close(key);
         }
     }
@@ -407,8 +329,8 @@ impl Worker {
         if self.drain_deadline.is_some() {
             return;
         }
-        self.cx.draining = true;
-        self.drain_deadline = Some(self.cx.now + self.shared.cfg.shutdown_timeout);
+        self.cx.begin_drain();
+        self.drain_deadline = Some(self.cx.now() + self.shared.settings.timeouts.shutdown);
         let idle: Vec<usize> = self
             .conns
             .iter()
@@ -420,25 +342,15 @@ impl Worker {
         }
     }
 
-    /// Drops the connection (closing the socket also removes it from
-    /// epoll) and gives back its place in the counts.
+    /// Drops the connection: closing the socket also removes it from
+    /// epoll, and dropping its ticket gives back its admission slot.
     fn close(&mut self, key: usize) {
-        let Some(entry) = self.conns.try_remove(key) else {
-            return;
-        };
-        self.inbox.load.fetch_sub(1, Ordering::Relaxed);
-        if entry.conn.rejected {
-            self.shared.rejecting.fetch_sub(1, Ordering::Relaxed);
-        } else {
-            self.shared.active.fetch_sub(1, Ordering::Relaxed);
+        if self.conns.try_remove(key).is_some() {
+            self.inbox.load.fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
 
 fn token(key: usize, generation: u32) -> u64 {
     (u64::from(generation) << 32) | key as u64
-}
-
-fn scratch_buffer(limits: &Limits) -> Box<[u8]> {
-    vec![0u8; limits.max_head.max(16 * 1024) + 4096].into_boxed_slice()
 }

@@ -8,7 +8,7 @@ use std::io::Write;
 
 /// Finding 1: an `HTTP/1.x` (x > 1) request line preceded by enough empty
 /// lines that its minor digit lies beyond `--max-header-bytes`. httparse
-/// skips the empty lines, `request::parse` returns
+/// skips the empty lines, `h1::parse::parse` returns
 /// `NewerMinorVersion { at }` with `at` past the limit, and src/conn.rs
 /// patches `patched[at]` in a copy truncated to `max_head` bytes: index out
 /// of bounds, a worker panic, a 500. The head is over the limit, so 431
@@ -37,10 +37,11 @@ fn newer_minor_version_after_many_empty_lines_is_not_a_panic() {
 /// 400 when the first read ends inside the version token (`HTTP/2`):
 /// httparse rejects the version at its first digit, and `classify_error`
 /// then finds no complete `HTTP/d.d` token. Shown on the library, as the
-/// server's first read is handed to `request::parse` as is.
+/// server's first read is handed to `h1::parse::parse` as is.
 #[test]
 fn a_version_token_cut_by_a_read_boundary_is_classified_the_same() {
-    use ferry::request::{Limits, RequestError, parse};
+    use ferry::h1::parse::parse;
+    use ferry::h1::{Limits, RequestError};
     let whole = parse(b"GET / HTTP/2.0\r\nHost: h\r\n\r\n", &Limits::default());
     assert_eq!(whole.unwrap_err(), RequestError::VersionNotSupported);
     // What the server sees of a request whose first segment ends there:

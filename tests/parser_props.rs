@@ -3,7 +3,9 @@
 //! a length past the input — and splitting the input never changes the
 //! verdict.
 
-use ferry::request::{ChunkedDecoder, Limits, parse};
+use ferry::h1::Limits;
+use ferry::h1::chunked::ChunkedDecoder;
+use ferry::h1::parse::parse;
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {

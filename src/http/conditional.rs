@@ -3,7 +3,7 @@
 //! If-Modified-Since; If-Range is left to the range step.
 
 use super::etag::{EntityTag, Item, ListIter};
-use crate::request::{Fields, Single};
+use super::{Fields, Single};
 
 /// The current representation's validators (a listing has none).
 #[derive(Debug, Clone, Copy)]
@@ -90,7 +90,7 @@ pub fn if_range_holds(f: &Fields<'_>, v: &Validators<'_>, now: i64) -> bool {
     let value = match f.if_range {
         Single::Absent => return true,
         Single::Repeated => return false,
-        Single::One(value) => crate::request::trim_ows(value),
+        Single::One(value) => super::syntax::trim_ows(value),
     };
     if value.starts_with(b"\"") || value.starts_with(b"W/") {
         return match (EntityTag::parse(value), v.etag) {
@@ -111,7 +111,7 @@ pub fn if_range_holds(f: &Fields<'_>, v: &Validators<'_>, now: i64) -> bool {
 /// repeated or invalid (an invalid date is ignored, RFC 9110 §13.1.3).
 fn http_date(field: Single<'_>) -> Option<i64> {
     match field {
-        Single::One(v) => parse_date(crate::request::trim_ows(v)),
+        Single::One(v) => parse_date(super::syntax::trim_ows(v)),
         _ => None,
     }
 }
@@ -124,7 +124,7 @@ fn parse_date(v: &[u8]) -> Option<i64> {
 #[allow(clippy::field_reassign_with_default)] // each test edits one field at a time
 mod tests {
     use super::*;
-    use crate::request::Lines;
+    use crate::http::Lines;
 
     const TAG: &[u8] = b"\"abc\"";
     // Sun, 06 Nov 1994 08:49:37 GMT

@@ -11,7 +11,7 @@ pub struct EntityTag<'a> {
 impl<'a> EntityTag<'a> {
     /// Parses exactly one entity tag (surrounding whitespace allowed).
     pub fn parse(v: &'a [u8]) -> Option<EntityTag<'a>> {
-        let v = crate::request::trim_ows(v);
+        let v = super::syntax::trim_ows(v);
         let mut it = ListIter { rest: v };
         match (it.next(), it.next()) {
             (Some(Item::Tag(t)), None) => Some(t),

@@ -1,22 +1,24 @@
-//! Pure HTTP semantics, no sockets: validators and conditional requests,
-//! byte ranges, content-coding negotiation. [`plan`] combines them for one
-//! file request.
+//! Pure HTTP semantics, no sockets and nothing from outside `http/`: the
+//! status and request vocabulary, field syntax, dates, entity tags,
+//! conditional requests, byte ranges and content negotiation. [`plan`]
+//! combines them for one request over plain validators.
 
 pub mod conditional;
 pub mod date;
-pub mod encoding;
 pub mod etag;
+pub mod fields;
+pub mod negotiate;
 pub mod range;
+pub mod status;
+pub mod syntax;
 
-use std::rc::Rc;
+pub use fields::{Fields, HttpVersion, Lines, Method, Single};
+pub use status::{Persist, Status};
 
-use crate::request::{Fields, Method, Single};
-use crate::resolve::CachedFile;
 use conditional::{Outcome, Validators};
-use encoding::Coding;
 use range::{ByteRange, RangePlan};
 
-/// What to send for a file request.
+/// What to send for a request of a representation with validators.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
     /// 200 with the whole representation.
@@ -31,80 +33,47 @@ pub enum Plan {
     Unsatisfiable,
 }
 
-/// A file response decided: which representation, and how much of it.
-pub struct FileReply {
-    /// The representation sent: the file or one of its sidecars.
-    pub file: Rc<CachedFile>,
-    pub coding: Coding,
-    /// A sidecar exists, so the response varies by Accept-Encoding.
-    pub vary: bool,
-    pub plan: Plan,
+/// The representation a plan is made for.
+#[derive(Debug, Clone, Copy)]
+pub struct Representation<'a> {
+    pub validators: Validators<'a>,
+    /// Length in bytes.
+    pub len: u64,
+    /// Content-coded (a sidecar): several ranges of it are not sent as
+    /// multipart, since clients would try to decode the multipart body.
+    pub coded: bool,
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
-
-/// Preconditions for a response without validators (a folder listing):
-/// only `*` can match.
-pub fn listing_precondition(f: &Fields<'_>, method: Method) -> Outcome {
-    let none = Validators {
-        etag: None,
-        last_modified: None,
-    };
-    conditional::evaluate(f, &none, matches!(method, Method::Get | Method::Head))
-}
-
-/// Negotiates the coding, evaluates preconditions, then ranges (RFC 9110
-/// §13.2.2 order). Ranges apply to GET only (§14.2) and to the bytes of
-/// the chosen representation.
-pub fn plan(entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> FileReply {
-    let vary = entry.br.is_some() || entry.gz.is_some();
-    let coding = if vary {
-        encoding::choose(
-            f.accept_encoding.iter(),
-            entry.br.is_some(),
-            entry.gz.is_some(),
-        )
-    } else {
-        Coding::Identity
-    };
-    let file = match (coding, &entry.br, &entry.gz) {
-        (Coding::Br, Some(br), _) => Rc::clone(br),
-        (Coding::Gzip, _, Some(gz)) => Rc::clone(gz),
-        _ => entry,
-    };
-    let v = Validators {
-        etag: Some(file.etag.as_bytes()),
-        last_modified: Some(file.last_modified_secs),
-    };
-    let safe = matches!(method, Method::Get | Method::Head);
-    let plan = match conditional::evaluate(f, &v, safe) {
+/// Evaluates preconditions, then ranges (RFC 9110 §13.2.2 order). Ranges
+/// apply to GET only (§14.2) and to the bytes of the representation.
+/// `now`: the current time, which decides whether a date is strong.
+pub fn plan(f: &Fields<'_>, method: Method, rep: &Representation<'_>, now: i64) -> Plan {
+    let v = &rep.validators;
+    match conditional::evaluate(f, v, method.is_get_or_head()) {
         Outcome::NotModified => Plan::NotModified,
         Outcome::Failed => Plan::PreconditionFailed,
         Outcome::Proceed => match f.range {
             Single::One(value)
-                if method == Method::Get && conditional::if_range_holds(f, &v, now()) =>
+                if method == Method::Get && conditional::if_range_holds(f, v, now) =>
             {
-                match range::parse(value, file.len) {
+                match range::parse(value, rep.len) {
                     RangePlan::Ignore => Plan::Full,
                     RangePlan::Unsatisfiable => Plan::Unsatisfiable,
-                    // Several ranges of a content-coded representation
-                    // would put Content-Encoding on a multipart body, which
-                    // clients would try to decode: send it whole instead.
-                    RangePlan::Ranges(r) if r.len() > 1 && coding != Coding::Identity => Plan::Full,
+                    RangePlan::Ranges(r) if r.len() > 1 && rep.coded => Plan::Full,
                     RangePlan::Ranges(r) => Plan::Partial(r),
                 }
             }
             _ => Plan::Full,
         },
-    };
-    FileReply {
-        file,
-        coding,
-        vary,
-        plan,
     }
+}
+
+/// Preconditions for a response without validators (a folder listing):
+/// only `*` can match.
+pub fn plan_without_validators(f: &Fields<'_>, method: Method) -> Outcome {
+    let none = Validators {
+        etag: None,
+        last_modified: None,
+    };
+    conditional::evaluate(f, &none, method.is_get_or_head())
 }

@@ -120,7 +120,7 @@ fn digits(s: &[u8]) -> Option<u64> {
 }
 
 fn trim(s: &[u8]) -> &[u8] {
-    crate::request::trim_ows(s)
+    super::syntax::trim_ows(s)
 }
 
 #[cfg(test)]

@@ -4,28 +4,23 @@
 //! same checks. Every `check_*` function panics when a property fails;
 //! every `fuzz_*` function decodes one raw libFuzzer input and runs checks.
 //!
-//! The head model mirrors how `src/conn.rs` feeds the parser (a partial
-//! head is buffered; a read without a line feed only gets
-//! `check_partial`; a complete head is followed by its body, counted or
-//! fed to the `ChunkedDecoder`; then the next pipelined head).
+//! The `head` properties drive the server's own [`RequestReader`] (the
+//! same code `src/conn` runs), never a model of it.
 #![allow(dead_code)]
 
+use ferry::fs::clean_path;
+use ferry::h1::{BodyFraming, Event as ReaderEvent, Limits, Phase, RequestReader};
 use ferry::http::conditional::{self, Outcome, Validators};
-use ferry::http::encoding::{self, Coding};
 use ferry::http::etag::{EntityTag, Item, ListIter};
-use ferry::http::{date, range};
-use ferry::request::{
-    self, BodyFraming, ChunkError, ChunkedDecoder, Fields, Limits, Lines, Method, RequestError,
-    Single, Version,
-};
-use ferry::resolve::clean_path;
-use ferry::response::Persist;
+use ferry::http::negotiate::{Coding, choose_coding};
+use ferry::http::syntax::trim_ows;
+use ferry::http::{Fields, HttpVersion, Lines, Method, Persist, Single, date, range};
 
 // ---------------------------------------------------------------------------
-// Head parser + framing, fed the way the server feeds it.
+// The request reader, fed in reads split anywhere.
 // ---------------------------------------------------------------------------
 
-/// One thing the connection did with the input.
+/// One thing the reader reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A complete head of `head_len` bytes.
@@ -36,7 +31,7 @@ pub enum Event {
         target: String,
         path: String,
         query: Option<String>,
-        version: Version,
+        version: HttpVersion,
         persist: Persist,
         body: BodyFraming,
         expect_continue: bool,
@@ -51,8 +46,8 @@ pub enum End {
     /// Waiting between requests, nothing buffered.
     Idle,
     /// A head is incomplete; this many bytes are buffered. `deferred`:
-    /// what parsing the buffer now would say, when the server has not yet
-    /// looked (the last read had no line feed, so only the limits were
+    /// what reading the buffer at once would say, when the reader has not
+    /// yet looked (the last read had no line feed, so only the limits were
     /// checked) and the buffer is already known to be bad.
     PartialHead {
         buffered: usize,
@@ -60,16 +55,8 @@ pub enum End {
     },
     /// Inside a body; `seen` body bytes so far.
     InBody { seen: u64 },
-    /// The head was rejected (the server answers with its status, closes).
-    HeadError(RequestError),
-    /// Content-Length over the body limit: 413, close.
-    BodyTooLarge,
-    /// The chunked body was rejected: 400 / 413, close.
-    ChunkError(ChunkError),
-    /// `src/conn.rs` would index out of bounds patching an `HTTP/1.x`
-    /// (x > 1) head whose minor digit lies beyond `max_head` (see
-    /// fuzz/README.md, finding 1): the worker panics, the client gets 500.
-    ConnPatchPanic { at: usize, copy_len: usize },
+    /// Rejected with this status (the server answers it and closes).
+    Rejected(u16),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,267 +65,108 @@ pub struct Trace {
     pub end: End,
 }
 
-enum BodyLeft {
-    Length { left: u64, seen: u64 },
-    Chunked { dec: ChunkedDecoder, seen: u64 },
-}
-
-enum State {
-    Idle,
-    Head,
-    Body(BodyLeft),
-}
-
-/// What the server's head step makes of `data`.
-enum Parsed {
-    Incomplete,
-    Rejected(End),
-    Head {
-        n: usize,
-        event: Event,
-        body: BodyFraming,
-    },
-}
-
-/// `request::parse` as `src/conn.rs` calls it, with the `HTTP/1.x`
-/// (x > 1) retry on a patched copy of at most `max_head` bytes.
-fn conn_parse(data: &[u8], limits: &Limits) -> Parsed {
-    let mut patched = Vec::new();
-    let mut parsed = request::parse(data, limits);
-    if let Err(RequestError::NewerMinorVersion { at: minor }) = parsed {
-        let copy_len = data.len().min(limits.max_head);
-        assert!(
-            minor < data.len(),
-            "NewerMinorVersion points past the input"
-        );
-        if minor >= copy_len {
-            // conn.rs: `patched[minor] = b'1'` panics here.
-            return Parsed::Rejected(End::ConnPatchPanic {
-                at: minor,
-                copy_len,
-            });
-        }
-        patched.extend_from_slice(&data[..copy_len]);
-        patched[minor] = b'1';
-        parsed = request::parse(&patched, limits);
-    }
-    match parsed {
-        Ok(None) => Parsed::Incomplete,
-        Err(e) => Parsed::Rejected(End::HeadError(e)),
-        Ok(Some((req, n))) => {
-            assert!(n > 0, "a complete head of 0 bytes");
-            assert!(
-                n <= data.len(),
-                "parse reports {n} bytes of a {}-byte input",
-                data.len()
-            );
-            Parsed::Head {
-                n,
-                body: req.body,
-                event: Event::Head {
-                    head_len: n,
-                    method: req.method,
-                    method_str: req.method_str.to_owned(),
-                    target: req.target.to_owned(),
-                    path: req.path.to_owned(),
-                    query: req.query.map(str::to_owned),
-                    version: req.version,
-                    persist: req.persist,
-                    body: req.body,
-                    expect_continue: req.expect_continue,
-                },
-            }
-        }
-    }
-}
-
-/// A connection's input side, as in `src/conn.rs` (`on_bytes`, `process`,
-/// `on_request`, `discard_body`), minus sockets and responses.
-pub struct Model {
-    limits: Limits,
-    max_body: u64,
-    buf: Vec<u8>,
-    state: State,
-    events: Vec<Event>,
-    end: Option<End>,
-    fed: u64,
-    consumed: u64,
-}
-
-impl Model {
-    pub fn new(limits: Limits, max_body: u64) -> Model {
-        Model {
-            limits,
-            max_body,
-            buf: Vec::new(),
-            state: State::Idle,
-            events: Vec::new(),
-            end: None,
-            fed: 0,
-            consumed: 0,
-        }
-    }
-
-    /// One read's worth of bytes.
-    pub fn on_bytes(&mut self, bytes: &[u8]) {
-        if self.end.is_some() {
-            return;
-        }
-        self.fed += bytes.len() as u64;
-        if self.buf.is_empty() {
-            let used = self.process(bytes);
-            if self.end.is_none() && used < bytes.len() {
-                self.buf.extend_from_slice(&bytes[used..]);
-            }
-            return;
-        }
-        self.buf.extend_from_slice(bytes);
-        if matches!(self.state, State::Head) && !bytes.contains(&b'\n') {
-            if let Err(e) = request::check_partial(&self.buf, &self.limits) {
-                self.end = Some(End::HeadError(e));
-            }
-            return;
-        }
-        let buf = std::mem::take(&mut self.buf);
-        let used = self.process(&buf);
-        if self.end.is_none() && used < buf.len() {
-            self.buf = buf[used..].to_vec();
-        }
-    }
-
-    fn process(&mut self, input: &[u8]) -> usize {
-        let mut at = 0;
-        while at < input.len() && self.end.is_none() {
-            let data = &input[at..];
-            match &mut self.state {
-                State::Idle | State::Head => {
-                    self.state = State::Head;
-                    match conn_parse(data, &self.limits) {
-                        Parsed::Incomplete => break,
-                        Parsed::Rejected(end) => self.end = Some(end),
-                        Parsed::Head { n, event, body } => {
-                            at += n;
-                            self.consumed += n as u64;
-                            self.events.push(event);
-                            self.state = match body {
-                                BodyFraming::None => State::Idle,
-                                BodyFraming::Length(n) if n > self.max_body => {
-                                    self.end = Some(End::BodyTooLarge);
-                                    State::Idle
-                                }
-                                BodyFraming::Length(n) => {
-                                    State::Body(BodyLeft::Length { left: n, seen: 0 })
-                                }
-                                BodyFraming::Chunked => State::Body(BodyLeft::Chunked {
-                                    dec: ChunkedDecoder::new(self.max_body),
-                                    seen: 0,
-                                }),
-                            };
-                        }
-                    }
-                }
-                State::Body(body) => {
-                    let (used, done, seen) = match body {
-                        BodyLeft::Length { left, seen } => {
-                            let take = (*left).min(data.len() as u64);
-                            *left -= take;
-                            *seen += take;
-                            (take as usize, *left == 0, *seen)
-                        }
-                        BodyLeft::Chunked { dec, seen } => match dec.feed(data) {
-                            Ok(n) => {
-                                assert!(
-                                    n <= data.len(),
-                                    "ChunkedDecoder::feed reports {n} bytes of {}",
-                                    data.len()
-                                );
-                                assert!(
-                                    n == data.len() || dec.is_done(),
-                                    "the decoder stopped early without being done"
-                                );
-                                *seen += n as u64;
-                                (n, dec.is_done(), *seen)
-                            }
-                            Err(e) => {
-                                self.end = Some(End::ChunkError(e));
-                                break;
-                            }
-                        },
-                    };
-                    at += used;
-                    self.consumed += used as u64;
-                    if done {
-                        self.events.push(Event::BodyDone { len: seen });
-                        self.state = State::Idle;
-                    }
-                }
-            }
-        }
-        at
-    }
-
-    pub fn finish(self) -> Trace {
-        assert!(self.consumed <= self.fed, "consumed more than fed");
-        let end = match self.end {
-            Some(end) => end,
-            None => {
-                assert_eq!(
-                    self.consumed + self.buf.len() as u64,
-                    self.fed,
-                    "bytes lost or invented"
-                );
-                match self.state {
-                    State::Idle if self.buf.is_empty() => End::Idle,
-                    State::Idle => unreachable!("bytes buffered while idle"),
-                    State::Head => End::PartialHead {
-                        buffered: self.buf.len(),
-                        deferred: match conn_parse(&self.buf, &self.limits) {
-                            Parsed::Rejected(end) => Some(Box::new(end)),
-                            _ => None,
-                        },
-                    },
-                    State::Body(BodyLeft::Length { seen, .. } | BodyLeft::Chunked { seen, .. }) => {
-                        End::InBody { seen }
-                    }
-                }
-            }
-        };
-        Trace {
-            events: self.events,
-            end,
-        }
-    }
-}
-
-/// Feeds `stream` as reads ending at `cuts` (sorted or not, clamped).
+/// Feeds `stream` to a [`RequestReader`] as reads ending at `cuts`
+/// (sorted or not, clamped), checking that no byte is lost or invented.
 pub fn run_split(stream: &[u8], cuts: &[usize], limits: Limits, max_body: u64) -> Trace {
     let mut cuts: Vec<usize> = cuts.iter().map(|&c| c.min(stream.len())).collect();
     cuts.sort_unstable();
-    let mut m = Model::new(limits, max_body);
+    let mut reader = RequestReader::new(limits, max_body);
+    let mut events = Vec::new();
+    let mut end = None;
+    // Where the last event ended in the stream (to measure heads and bodies).
+    let mut mark: u64 = 0;
     let mut from = 0;
     for c in cuts.into_iter().chain([stream.len()]) {
-        if c > from {
-            m.on_bytes(&stream[from..c]);
-            from = c;
+        if c <= from || end.is_some() {
+            continue;
         }
+        // A round's input is what the reader kept, then the fresh bytes.
+        let kept = reader.buffered().len();
+        let base = (from - kept) as u64;
+        let mut input = reader.begin(&stream[from..c]);
+        loop {
+            match reader.next(&mut input) {
+                ReaderEvent::NeedMore => break,
+                ReaderEvent::Head(req) => {
+                    let mut head = Event::Head {
+                        head_len: 0,
+                        method: req.method,
+                        method_str: req.method_str.to_owned(),
+                        target: req.target.to_owned(),
+                        path: req.path.to_owned(),
+                        query: req.query.map(str::to_owned),
+                        version: req.version,
+                        persist: req.persist,
+                        body: req.body,
+                        expect_continue: req.expect_continue,
+                    };
+                    let at = base + input.consumed() as u64;
+                    if let Event::Head { head_len, .. } = &mut head {
+                        *head_len = (at - mark) as usize;
+                        assert!(*head_len > 0, "a complete head of 0 bytes");
+                    }
+                    mark = at;
+                    events.push(head);
+                }
+                ReaderEvent::BodyDone => {
+                    let at = base + input.consumed() as u64;
+                    events.push(Event::BodyDone { len: at - mark });
+                    mark = at;
+                }
+                ReaderEvent::Reject(status, _) => {
+                    end = Some(End::Rejected(status.code()));
+                    break;
+                }
+            }
+        }
+        let used = input.consumed();
+        assert!(used <= kept + (c - from), "consumed more than fed");
+        reader.end(input);
+        if end.is_none() {
+            assert_eq!(
+                used + reader.buffered().len(),
+                kept + (c - from),
+                "bytes lost or invented"
+            );
+        }
+        from = c;
     }
-    m.finish()
+    let end = end.unwrap_or_else(|| match reader.phase() {
+        Phase::Idle => End::Idle,
+        Phase::Head => End::PartialHead {
+            buffered: reader.buffered().len(),
+            deferred: rejection_at_once(reader.buffered(), limits, max_body)
+                .map(|status| Box::new(End::Rejected(status))),
+        },
+        Phase::Body => End::InBody {
+            seen: (stream.len() - reader.buffered().len()) as u64 - mark,
+        },
+        Phase::Stopped => unreachable!("a stopped reader ends with a rejection"),
+    });
+    Trace { events, end }
+}
+
+/// The status a fresh reader rejects `head` with when it arrives in one
+/// read, if it does.
+fn rejection_at_once(head: &[u8], limits: Limits, max_body: u64) -> Option<u16> {
+    let mut reader = RequestReader::new(limits, max_body);
+    let mut input = reader.begin(head);
+    match reader.next(&mut input) {
+        ReaderEvent::Reject(status, _) => Some(status.code()),
+        _ => None,
+    }
 }
 
 /// Whether two endings are the same verdict. Exact, except for known,
-/// accepted differences (fuzz/README.md, findings 2 and 3):
+/// accepted differences (fuzz/README.md, "Tolerated differences"):
 /// - a head rejected as malformed when it arrives at once can instead hit
 ///   a limit (431/414) when it arrives in pieces (a read without a line
 ///   feed is only checked against the limits), or the other way round
-///   (`target_too_long` looks at what has arrived so far); both close;
+///   (the 414 check looks at what has arrived so far); both close;
 /// - a head already known to be bad is not rejected until a line feed (or
 ///   a limit) arrives, when it comes in pieces: the split run may end
-///   waiting with the verdict deferred;
-/// - `HTTP/2.0` is 505 when the version token arrives whole but 400 when
-///   a read ends inside it (`HTTP/2`): httparse rejects the version at
-///   its first digit and `classify_error` then finds no `HTTP/d.d`.
+///   waiting with the verdict deferred.
 fn same_end(whole: &End, split: &End) -> bool {
-    use RequestError::*;
     if whole == split {
         return true;
     }
@@ -347,36 +175,21 @@ fn same_end(whole: &End, split: &End) -> bool {
     }
     match (whole, split) {
         (
-            End::HeadError(_) | End::ConnPatchPanic { .. },
+            End::Rejected(_),
             End::PartialHead {
                 deferred: Some(d), ..
             },
         ) => same_end(whole, d),
-        (End::HeadError(a), End::HeadError(b)) => {
-            let limit = |e: &RequestError| matches!(e, HeadTooLarge | UriTooLong);
-            let syntax = |e: &RequestError| {
-                matches!(
-                    e,
-                    Malformed | VersionNotSupported | NewerMinorVersion { .. } | HeadTooLarge
-                )
-            };
-            (limit(a) && syntax(b))
-                || (syntax(a) && limit(b))
-                || matches!(
-                    (a, b),
-                    (VersionNotSupported, Malformed) | (Malformed, VersionNotSupported)
-                )
+        (End::Rejected(a), End::Rejected(b)) => {
+            let limit = |s: u16| matches!(s, 431 | 414);
+            let syntax = |s: u16| matches!(s, 400 | 505 | 431);
+            (limit(*a) && syntax(*b)) || (syntax(*a) && limit(*b))
         }
-        // Finding 1 (the conn.rs panic) is reported on its own; whether a
-        // rejected head reaches it depends on where the reads end.
-        (End::ConnPatchPanic { .. }, End::HeadError(_) | End::ConnPatchPanic { .. })
-        | (End::HeadError(_), End::ConnPatchPanic { .. }) => true,
         _ => false,
     }
 }
 
-/// `FERRY_FUZZ_STRICT=1`: no tolerance at all (see `same_end`), and the
-/// known conn.rs panic fails the check too.
+/// `FERRY_FUZZ_STRICT=1`: no tolerance at all (see `same_end`).
 fn strict() -> bool {
     static STRICT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     *STRICT.get_or_init(|| std::env::var_os("FERRY_FUZZ_STRICT").is_some_and(|v| v == "1"))
@@ -386,11 +199,6 @@ fn strict() -> bool {
 /// pieces, and (when short) one byte at a time gives the same trace.
 pub fn check_head_stream(stream: &[u8], cuts: &[usize], limits: Limits, max_body: u64) {
     let whole = run_split(stream, &[], limits, max_body);
-    if strict()
-        && let End::ConnPatchPanic { at, copy_len } = whole.end
-    {
-        panic!("src/conn.rs would panic: patched[{at}] of a {copy_len}-byte copy");
-    }
     let mut runs = vec![("pieces", run_split(stream, cuts, limits, max_body))];
     if stream.len() <= 2048 {
         let all: Vec<usize> = (1..stream.len()).collect();
@@ -579,7 +387,7 @@ pub fn check_etag_list(v: &[u8]) {
         }
     }
     if let Some(t) = EntityTag::parse(v) {
-        let trimmed = request::trim_ows(v);
+        let trimmed = trim_ows(v);
         let again: Vec<Item<'_>> = ListIter::new(trimmed).collect();
         assert_eq!(again, vec![Item::Tag(t)], "parse vs list of {v:?}");
         for item in &items {
@@ -644,7 +452,7 @@ pub fn check_conditional(c: &CondInput<'_>) {
         .flatten()
     {
         check_date_value(v);
-        check_date_value(request::trim_ows(v));
+        check_date_value(trim_ows(v));
     }
     let v = Validators {
         etag: c.etag,
@@ -679,7 +487,7 @@ pub fn check_conditional(c: &CondInput<'_>) {
         Single::Repeated => assert!(!holds, "a repeated If-Range must not hold"),
         Single::One(value) => {
             if holds {
-                let value = request::trim_ows(value);
+                let value = trim_ows(value);
                 let by_tag = EntityTag::parse(value)
                     .is_some_and(|t| !t.weak && c.etag.is_some_and(|e| e == t.opaque));
                 let by_date = std::str::from_utf8(value)
@@ -759,7 +567,7 @@ pub fn fuzz_conditional(data: &[u8]) {
 // ---------------------------------------------------------------------------
 
 pub fn check_accept_encoding(lines: &[&[u8]], has_br: bool, has_gz: bool) {
-    let c = encoding::choose(lines.iter().copied(), has_br, has_gz);
+    let c = choose_coding(lines.iter().copied(), has_br, has_gz);
     match c {
         Coding::Br => assert!(has_br, "br chosen without a .br sidecar: {lines:?}"),
         Coding::Gzip => assert!(has_gz, "gzip chosen without a .gz sidecar: {lines:?}"),
@@ -774,13 +582,13 @@ pub fn check_accept_encoding(lines: &[&[u8]], has_br: bool, has_gz: bool) {
     // Several lines mean one comma-joined list.
     if !lines.is_empty() {
         let joined = lines.join(&b","[..]);
-        let one = encoding::choose(std::iter::once(&joined[..]), has_br, has_gz);
+        let one = choose_coding(std::iter::once(&joined[..]), has_br, has_gz);
         assert_eq!(one, c, "lines {lines:?} vs joined {joined:?}");
         // Codings and the q parameter are case-insensitive.
         let lower = joined.to_ascii_lowercase();
         let upper = joined.to_ascii_uppercase();
         for v in [lower, upper] {
-            let again = encoding::choose(std::iter::once(&v[..]), has_br, has_gz);
+            let again = choose_coding(std::iter::once(&v[..]), has_br, has_gz);
             assert_eq!(again, c, "case changed the choice: {joined:?} vs {v:?}");
         }
     }
@@ -788,8 +596,8 @@ pub fn check_accept_encoding(lines: &[&[u8]], has_br: bool, has_gz: bool) {
     // the client ranked higher... but the choice with both is one of the
     // choices with one of them, or identity.
     if has_br && has_gz {
-        let only_br = encoding::choose(lines.iter().copied(), true, false);
-        let only_gz = encoding::choose(lines.iter().copied(), false, true);
+        let only_br = choose_coding(lines.iter().copied(), true, false);
+        let only_gz = choose_coding(lines.iter().copied(), false, true);
         match c {
             Coding::Br => assert_eq!(only_br, Coding::Br),
             Coding::Gzip => assert_eq!(only_gz, Coding::Gzip),
@@ -800,7 +608,7 @@ pub fn check_accept_encoding(lines: &[&[u8]], has_br: bool, has_gz: bool) {
 
 /// libFuzzer entry for `accept_encoding`: byte 0 says which sidecars
 /// exist, the rest is newline-separated field lines (at most 8 kept, as
-/// `request::Lines` does).
+/// `http::Lines` does).
 pub fn fuzz_accept_encoding(data: &[u8]) {
     let [flags, rest @ ..] = data else {
         return;

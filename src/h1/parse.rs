@@ -1,7 +1,6 @@
-//! Request parsing: `httparse` for the request line and header fields, then
-//! the RFC 9112 checks httparse leaves to us — limits, `Host`, message
-//! framing (Content-Length / Transfer-Encoding), persistence — and the
-//! chunked decoder that lets us discard a body and find the next request.
+//! Request-head parsing: `httparse` for the request line and header fields,
+//! then the RFC 9112 checks httparse leaves to us — limits, `Host`, message
+//! framing (Content-Length / Transfer-Encoding) and persistence.
 //!
 //! A [`Request`] borrows from the connection's buffer: no per-header
 //! allocation.
@@ -9,7 +8,8 @@
 use std::fmt;
 use std::mem::MaybeUninit;
 
-use crate::response::{Persist, Status};
+use crate::http::syntax::trim_ows;
+use crate::http::{Fields, HttpVersion, Method, Persist, Status};
 
 /// Hard ceiling on header slots (the `--max-headers` flag is capped at it);
 /// the slots live uninitialised on the stack, so a large ceiling costs nothing.
@@ -36,44 +36,6 @@ impl Default for Limits {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
-    Get,
-    Head,
-    Options,
-    Post,
-    Put,
-    Delete,
-    Patch,
-    Connect,
-    Trace,
-    /// Syntactically a token, but not a method ferry knows: 501.
-    Unknown,
-}
-
-impl Method {
-    fn from_token(s: &str) -> Method {
-        match s {
-            "GET" => Method::Get,
-            "HEAD" => Method::Head,
-            "OPTIONS" => Method::Options,
-            "POST" => Method::Post,
-            "PUT" => Method::Put,
-            "DELETE" => Method::Delete,
-            "PATCH" => Method::Patch,
-            "CONNECT" => Method::Connect,
-            "TRACE" => Method::Trace,
-            _ => Method::Unknown,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Version {
-    Http10,
-    Http11,
-}
-
 /// How the request body, if any, is framed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyFraming {
@@ -94,76 +56,13 @@ pub struct Request<'b> {
     pub path: &'b str,
     /// The query string without `?`, if any.
     pub query: Option<&'b str>,
-    pub version: Version,
+    pub version: HttpVersion,
     pub persist: Persist,
     pub body: BodyFraming,
     /// `Expect: 100-continue` on an HTTP/1.1 request.
     pub expect_continue: bool,
     /// The fields the response depends on.
     pub fields: Fields<'b>,
-}
-
-/// Lines of a list-valued field (several lines mean one comma-joined
-/// list). The first eight are kept; a client sending more gets fewer
-/// entries considered, never an allocation.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Lines<'b> {
-    lines: [&'b [u8]; 8],
-    n: usize,
-}
-
-impl<'b> Lines<'b> {
-    pub fn push(&mut self, v: &'b [u8]) {
-        if self.n < self.lines.len() {
-            self.lines[self.n] = v;
-            self.n += 1;
-        }
-    }
-
-    pub fn is_present(&self) -> bool {
-        self.n > 0
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &'b [u8]> + '_ {
-        self.lines[..self.n].iter().copied()
-    }
-}
-
-/// A field defined to appear once.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Single<'b> {
-    #[default]
-    Absent,
-    One(&'b [u8]),
-    /// Sent more than once: treated as invalid.
-    Repeated,
-}
-
-impl<'b> Single<'b> {
-    fn set(&mut self, v: &'b [u8]) {
-        *self = match self {
-            Single::Absent => Single::One(v),
-            _ => Single::Repeated,
-        };
-    }
-}
-
-/// Request fields that select or condition the response (RFC 9110 §12-14).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Fields<'b> {
-    pub if_match: Lines<'b>,
-    pub if_none_match: Lines<'b>,
-    pub if_modified_since: Single<'b>,
-    pub if_unmodified_since: Single<'b>,
-    pub if_range: Single<'b>,
-    pub range: Single<'b>,
-    pub accept_encoding: Lines<'b>,
-    /// For listings (HTML or JSON) and `--spa`.
-    pub accept: Lines<'b>,
-    /// For `--cors` preflight requests.
-    pub origin: Single<'b>,
-    pub cors_method: Single<'b>,
-    pub cors_headers: Lines<'b>,
 }
 
 /// Why a head was rejected. Each maps to one status, and after each the
@@ -258,9 +157,9 @@ pub fn parse<'b>(
         return Err(RequestError::HeadTooLarge);
     }
     let version = if minor == 0 {
-        Version::Http10
+        HttpVersion::Http10
     } else {
-        Version::Http11
+        HttpVersion::Http11
     };
     let method = Method::from_token(method_str);
     let (path, query, target_authority) = split_target(target, method)?;
@@ -350,7 +249,7 @@ pub fn parse<'b>(
     }
 
     // RFC 9112 §3.2: a missing Host (HTTP/1.1), several, or an invalid one: 400.
-    if hosts > 1 || !host_ok || (hosts == 0 && version == Version::Http11) {
+    if hosts > 1 || !host_ok || (hosts == 0 && version == HttpVersion::Http11) {
         return Err(RequestError::Malformed);
     }
     if let Some(authority) = target_authority
@@ -362,7 +261,7 @@ pub fn parse<'b>(
     // RFC 9112 §6.1, §6.3: Transfer-Encoding with Content-Length, in
     // HTTP/1.0, or not ending in chunked cannot be framed safely.
     let body = if te_seen {
-        if content_length.is_some() || version == Version::Http10 || !chunked {
+        if content_length.is_some() || version == HttpVersion::Http10 || !chunked {
             return Err(RequestError::BadFraming);
         }
         if te_unknown {
@@ -377,10 +276,10 @@ pub fn parse<'b>(
     };
 
     let persist = match version {
-        Version::Http11 if close => Persist::Close,
-        Version::Http11 => Persist::KeepAlive,
-        Version::Http10 if keep_alive && !close => Persist::KeepAliveAnnounced,
-        Version::Http10 => Persist::Close,
+        HttpVersion::Http11 if close => Persist::Close,
+        HttpVersion::Http11 => Persist::KeepAlive,
+        HttpVersion::Http10 if keep_alive && !close => Persist::KeepAliveAnnounced,
+        HttpVersion::Http10 => Persist::Close,
     };
     let request = Request {
         method,
@@ -391,7 +290,7 @@ pub fn parse<'b>(
         version,
         persist,
         body,
-        expect_continue: expect_continue && version == Version::Http11,
+        expect_continue: expect_continue && version == HttpVersion::Http11,
         fields,
     };
     Ok(Some((request, head_len)))
@@ -603,199 +502,6 @@ fn parse_content_length(v: &[u8]) -> Result<u64, RequestError> {
             .ok_or(RequestError::BadFraming)?;
     }
     Ok(n)
-}
-
-/// `tchar` (RFC 9110 §5.6.2): the bytes of a token such as a field name.
-pub fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Strips optional whitespace (SP / HTAB) around a field value or list item.
-pub fn trim_ows(mut v: &[u8]) -> &[u8] {
-    while let [b' ' | b'\t', rest @ ..] = v {
-        v = rest;
-    }
-    while let [rest @ .., b' ' | b'\t'] = v {
-        v = rest;
-    }
-    v
-}
-
-/// Why a chunked body was rejected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChunkError {
-    /// Bad chunk size, missing CRLF, oversized line: 400 and close.
-    Malformed,
-    /// More data than `--max-body`: 413 and close.
-    TooLarge,
-}
-
-/// Longest chunk-size line (size + extensions) or trailer section accepted.
-const MAX_CHUNK_LINE: usize = 4096;
-/// Framing bytes (size lines, extensions, trailers) allowed on top of
-/// `--max-body` for a chunked body.
-const FRAMING_ALLOWANCE: u64 = 64 * 1024;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ChunkState {
-    Size { digits: u8 },
-    Extension,
-    SizeLf,
-    Data { left: u64 },
-    DataCr,
-    DataLf,
-    TrailerLineStart,
-    TrailerLine,
-    TrailerLf,
-    EndLf,
-    Done,
-}
-
-/// Incremental decoder for a chunked body whose content is discarded. It
-/// only finds where the body ends; strictly CRLF-delimited, because lenient
-/// line endings in chunk framing are a known smuggling vector.
-#[derive(Debug, Clone)]
-pub struct ChunkedDecoder {
-    state: ChunkState,
-    size: u64,
-    line: usize,
-    trailer: usize,
-    total: u64,
-    /// All bytes seen, framing included: extensions and trailers count
-    /// against the limit too.
-    wire: u64,
-    max_body: u64,
-}
-
-impl ChunkedDecoder {
-    pub fn new(max_body: u64) -> Self {
-        ChunkedDecoder {
-            state: ChunkState::Size { digits: 0 },
-            size: 0,
-            line: 0,
-            trailer: 0,
-            total: 0,
-            wire: 0,
-            max_body,
-        }
-    }
-
-    pub fn is_done(&self) -> bool {
-        self.state == ChunkState::Done
-    }
-
-    /// Consumes body bytes from `input`; returns how many it used. Stops at
-    /// the end of the body (then [`is_done`](Self::is_done)).
-    pub fn feed(&mut self, input: &[u8]) -> Result<usize, ChunkError> {
-        use ChunkState::*;
-        let mut i = 0;
-        while i < input.len() && self.state != Done {
-            let b = input[i];
-            match self.state {
-                Data { left } => {
-                    let take = (input.len() - i).min(usize::try_from(left).unwrap_or(usize::MAX));
-                    i += take;
-                    let left = left - take as u64;
-                    self.state = if left == 0 { DataCr } else { Data { left } };
-                    continue;
-                }
-                Size { digits } => {
-                    self.line += 1;
-                    if let Some(d) = (b as char).to_digit(16) {
-                        if digits >= 16 {
-                            return Err(ChunkError::Malformed);
-                        }
-                        self.size = (self.size << 4) | u64::from(d);
-                        self.state = Size { digits: digits + 1 };
-                    } else if digits == 0 {
-                        return Err(ChunkError::Malformed);
-                    } else if b == b';' || b == b' ' || b == b'\t' {
-                        self.state = Extension;
-                    } else if b == b'\r' {
-                        self.state = SizeLf;
-                    } else {
-                        return Err(ChunkError::Malformed);
-                    }
-                }
-                Extension => {
-                    self.line += 1;
-                    if b == b'\r' {
-                        self.state = SizeLf;
-                    } else if b == b'\n' || (b < 0x20 && b != b'\t') || b == 0x7f {
-                        return Err(ChunkError::Malformed);
-                    }
-                }
-                SizeLf => {
-                    if b != b'\n' {
-                        return Err(ChunkError::Malformed);
-                    }
-                    self.line = 0;
-                    if self.size == 0 {
-                        self.state = TrailerLineStart;
-                    } else {
-                        self.total = self.total.saturating_add(self.size);
-                        if self.total > self.max_body {
-                            return Err(ChunkError::TooLarge);
-                        }
-                        self.state = Data { left: self.size };
-                        self.size = 0;
-                    }
-                }
-                DataCr => {
-                    if b != b'\r' {
-                        return Err(ChunkError::Malformed);
-                    }
-                    self.state = DataLf;
-                }
-                DataLf => {
-                    if b != b'\n' {
-                        return Err(ChunkError::Malformed);
-                    }
-                    self.state = Size { digits: 0 };
-                }
-                TrailerLineStart => {
-                    if b == b'\r' {
-                        self.state = EndLf;
-                    } else if b == b'\n' {
-                        return Err(ChunkError::Malformed);
-                    } else {
-                        self.trailer += 1;
-                        self.state = TrailerLine;
-                    }
-                }
-                TrailerLine => {
-                    self.trailer += 1;
-                    if b == b'\r' {
-                        self.state = TrailerLf;
-                    } else if b == b'\n' || b == 0 {
-                        return Err(ChunkError::Malformed);
-                    }
-                }
-                TrailerLf => {
-                    if b != b'\n' {
-                        return Err(ChunkError::Malformed);
-                    }
-                    self.state = TrailerLineStart;
-                }
-                EndLf => {
-                    if b != b'\n' {
-                        return Err(ChunkError::Malformed);
-                    }
-                    self.state = Done;
-                }
-                Done => unreachable!("loop condition excludes Done"),
-            }
-            if self.line > MAX_CHUNK_LINE || self.trailer > 16 * MAX_CHUNK_LINE {
-                return Err(ChunkError::Malformed);
-            }
-            i += 1;
-        }
-        self.wire += i as u64;
-        if self.wire > self.max_body.saturating_add(FRAMING_ALLOWANCE) {
-            return Err(ChunkError::TooLarge);
-        }
-        Ok(i)
-    }
 }
 
 #[cfg(test)]
@@ -1021,50 +727,5 @@ mod tests {
             ok("BREW / HTTP/1.1\r\nHost: h\r\n\r\n").0.method,
             Method::Unknown
         );
-    }
-
-    fn decode_all(body: &[u8]) -> Result<(usize, bool), ChunkError> {
-        let mut d = ChunkedDecoder::new(1 << 20);
-        let n = d.feed(body)?;
-        Ok((n, d.is_done()))
-    }
-
-    #[test]
-    fn chunked_decoder_finds_the_end_with_extensions_and_trailers() {
-        let body = b"5;name=value\r\nhello\r\n0\r\nX-Trailer: yes\r\n\r\nGET / HTTP/1.1";
-        assert_eq!(decode_all(body), Ok((body.len() - 14, true)));
-        let simple = b"3\r\nabc\r\n0\r\n\r\n";
-        assert_eq!(decode_all(simple), Ok((simple.len(), true)));
-    }
-
-    #[test]
-    fn chunked_decoder_works_one_byte_at_a_time() {
-        let body = b"a\r\n0123456789\r\n00\r\n\r\n";
-        let mut d = ChunkedDecoder::new(100);
-        for b in body.iter() {
-            assert_eq!(d.feed(std::slice::from_ref(b)), Ok(1));
-        }
-        assert!(d.is_done());
-    }
-
-    #[test]
-    fn chunked_decoder_rejects_bad_sizes_and_line_endings() {
-        for bad in [
-            &b"x\r\n"[..],
-            b"\r\n",
-            b"-1\r\n",
-            b"5\nhello\r\n",
-            b"3\r\nabcX\r\n",
-            b"11111111111111111\r\n",
-            b"0\r\nbad\nline\r\n\r\n",
-        ] {
-            assert_eq!(
-                decode_all(bad).map(|r| r.1),
-                Err(ChunkError::Malformed),
-                "{bad:?}"
-            );
-        }
-        let mut d = ChunkedDecoder::new(4);
-        assert_eq!(d.feed(b"5\r\n"), Err(ChunkError::TooLarge));
     }
 }

@@ -1,0 +1,96 @@
+//! The per-worker context every connection of the worker works with: the
+//! site (with its file cache), the access log, the `Date` cache, the read
+//! scratch and the output staging buffer, the clock, and the drain flag.
+//! The worker reaches it only through methods.
+
+use std::time::Instant;
+
+use crate::h1::{self, DateCache};
+use crate::log::AccessLog;
+use crate::settings::{Settings, Timeouts};
+use crate::site::Site;
+
+/// Per-worker state shared by its connections.
+pub struct Ctx {
+    pub(super) timeouts: Timeouts,
+    pub(super) limits: h1::Limits,
+    pub(super) max_body: u64,
+    pub(super) site: Site,
+    pub(super) log: AccessLog,
+    pub(super) date: DateCache,
+    /// Input scratch: a whole read lands here first.
+    pub(super) scratch: Box<[u8]>,
+    /// Output staging: heads and small bodies, written once per batch.
+    pub(super) out: Vec<u8>,
+    pub(super) now: Instant,
+    /// Set once shutdown begins: every response closes its connection.
+    pub(super) draining: bool,
+}
+
+impl Ctx {
+    pub fn new(settings: &Settings, site: Site, log: AccessLog) -> Ctx {
+        Ctx {
+            timeouts: settings.timeouts,
+            limits: settings.limits,
+            max_body: settings.max_body,
+            site,
+            log,
+            date: DateCache::default(),
+            scratch: scratch_buffer(&settings.limits),
+            out: Vec::with_capacity(64 * 1024),
+            now: Instant::now(),
+            draining: false,
+        }
+    }
+
+    /// A new wake-up: the clock and the `Date` field move on.
+    pub fn tick(&mut self) {
+        self.now = Instant::now();
+        self.date.refresh();
+    }
+
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// Shutdown began: from now on every response closes its connection.
+    pub fn begin_drain(&mut self) {
+        self.draining = true;
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining
+    }
+
+    /// The periodic sweep's share: idle cache entries close.
+    pub fn sweep(&mut self) {
+        self.site.evict_idle(self.now);
+    }
+
+    /// Whether the worker must wake on a timer even with no connection
+    /// (log lines to flush, cached files to evict).
+    pub fn needs_timer(&mut self) -> bool {
+        self.log.has_pending() || !self.site.is_idle()
+    }
+
+    pub fn flush_log_if_due(&mut self) {
+        self.log.flush_if_due(self.now);
+    }
+
+    pub fn flush_log(&mut self) {
+        self.log.flush(self.now);
+    }
+
+    /// After a panic: nothing staged survives, and the scratch buffer is
+    /// restored if the panic left it taken.
+    pub fn recover(&mut self) {
+        self.out.clear();
+        if self.scratch.is_empty() {
+            self.scratch = scratch_buffer(&self.limits);
+        }
+    }
+}
+
+fn scratch_buffer(limits: &h1::Limits) -> Box<[u8]> {
+    vec![0u8; limits.max_head.max(16 * 1024) + 4096].into_boxed_slice()
+}

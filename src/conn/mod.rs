@@ -1,0 +1,422 @@
+//! One client connection: the state machine only. Bytes go to the
+//! [`RequestReader`], requests to the site, replies to [`Output`].
+//!
+//! ```text
+//! Idle ──byte──▶ Head ──request──▶ (Body: discard) ──▶ respond ──▶ Idle
+//!                  │ limit/garbage/timeout                 │ socket full
+//!                  └──▶ error reply ──▶ Linger ◀──close── Write ──done──▶ Idle
+//! ```
+//! Each state carries its payload, and [`Conn::enter`] sets the state's
+//! deadline, so every state has one. A connection never blocks its worker:
+//! sockets are nonblocking, and a short write parks the rest of the
+//! response on the connection until epoll reports it writable.
+//!
+//! Whether the connection ends is decided in one field, [`End`].
+
+pub mod admission;
+mod ctx;
+pub mod output;
+
+use std::net::SocketAddr;
+use std::os::fd::{AsFd, OwnedFd};
+use std::time::Instant;
+
+use rustix::io::Errno;
+use rustix::net::Shutdown;
+
+use crate::h1::{self, Event, Input, Phase, Request, RequestReader};
+use crate::http::{Method, Persist, Status};
+use crate::log::{OwnedReqLine, ReqLine};
+use crate::site::Reply;
+
+pub use admission::{Admission, Admit, Ticket};
+pub use ctx::Ctx;
+use output::{Output, Sent};
+
+/// Staged output beyond which pipelined requests wait until it is written.
+const OUT_HIGH_WATER: usize = 128 * 1024;
+
+/// What the worker should do with the connection after an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep it; `interest` says what to wait for.
+    Wait(Interest),
+    /// Close it now.
+    Close,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    Read,
+    Write,
+}
+
+enum State {
+    /// Between requests (keep-alive idle).
+    Idle,
+    /// Some of a head has arrived.
+    Head,
+    /// Discarding a request body; the reply waits until it ends.
+    Body(Box<Deferred>),
+    /// Blocked writing; then back to discarding a body, if one was.
+    Write(Option<Box<Deferred>>),
+    /// Last response out, write side shut: draining input until EOF.
+    Linger,
+}
+
+/// How the connection ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// More requests may follow.
+    Open,
+    /// The staged response is the last: after it, linger and close.
+    AfterResponse,
+    /// Nothing more can be sent (a write failed): close at once.
+    Now,
+}
+
+/// A reply decided before the request body was read.
+struct Deferred {
+    reply: Reply,
+    head_only: bool,
+    persist: Persist,
+    /// For the access log, once the request's bytes are gone.
+    line: OwnedReqLine,
+}
+
+pub struct Conn {
+    sock: OwnedFd,
+    peer: SocketAddr,
+    /// The slot held against `--max-connections`.
+    ticket: Ticket,
+    state: State,
+    reader: RequestReader,
+    output: Output,
+    end: End,
+    /// The last request asked for the close (`Connection: close`, HTTP/1.0).
+    client_closes: bool,
+    deadline: Instant,
+    /// When the current request's first byte arrived.
+    started: Instant,
+}
+
+impl Conn {
+    pub fn new(sock: OwnedFd, peer: SocketAddr, ticket: Ticket, cx: &Ctx) -> Conn {
+        Conn {
+            sock,
+            peer,
+            ticket,
+            state: State::Idle,
+            reader: RequestReader::new(cx.limits, cx.max_body),
+            output: Output::default(),
+            end: End::Open,
+            client_closes: false,
+            deadline: cx.now + cx.timeouts.keepalive,
+            started: cx.now,
+        }
+    }
+
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.sock.as_fd()
+    }
+
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the connection may simply be dropped at shutdown: no
+    /// response in flight that a client is waiting on. Lingering ones are
+    /// not idle: dropping one early could reset away the response the
+    /// client is still reading.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, State::Idle | State::Head) && self.output.is_empty()
+    }
+
+    /// Enters `state` with its deadline.
+    fn enter(&mut self, state: State, cx: &Ctx) {
+        let t = &cx.timeouts;
+        self.deadline = cx.now
+            + match state {
+                State::Idle => t.keepalive,
+                State::Head => t.header,
+                State::Body(_) => t.body,
+                State::Write(_) => t.write,
+                State::Linger => t.linger,
+            };
+        self.state = state;
+    }
+
+    /// A new connection: served, or beyond the limit answered 503.
+    pub fn start(&mut self, cx: &mut Ctx) -> Flow {
+        if !self.ticket.is_rejected() {
+            return Flow::Wait(Interest::Read);
+        }
+        self.end = End::AfterResponse;
+        self.reader.stop();
+        let reply = Reply::Overloaded;
+        cx.site
+            .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
+        self.output.stage(reply.into_body(), &mut cx.out);
+        self.flush(cx)
+    }
+
+    /// The deadline passed. A client that started a request and stalled
+    /// gets a best-effort 408 before the close.
+    pub fn on_timeout(&mut self, cx: &mut Ctx) {
+        if matches!(self.state, State::Head | State::Body(_)) && self.output.is_empty() {
+            self.last_word(Status::RequestTimeout, cx);
+        }
+    }
+
+    /// After a panic while handling this connection: a best-effort 500
+    /// behind whatever complete responses were already staged.
+    pub fn on_panic(&mut self, cx: &mut Ctx) {
+        if !self.output.is_empty() || matches!(self.state, State::Write(_) | State::Linger) {
+            cx.out.clear();
+            return;
+        }
+        let status = Status::InternalServerError;
+        cx.log.record(
+            &self.peer,
+            ReqLine::UNPARSED,
+            status,
+            0,
+            self.started,
+            &cx.date,
+        );
+        self.last_word(status, cx);
+    }
+
+    /// A closing error page behind whatever is staged, in one nonblocking
+    /// send, just before the close.
+    fn last_word(&mut self, status: Status, cx: &mut Ctx) {
+        let reply = cx.site.error(status);
+        cx.site
+            .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
+        self.output.stage(reply.into_body(), &mut cx.out);
+        output::send_once(&self.sock, &cx.out);
+        cx.out.clear();
+    }
+
+    pub fn on_event(&mut self, cx: &mut Ctx) -> Flow {
+        match self.state {
+            State::Write(_) => self.flush(cx),
+            State::Linger => self.drain_linger(cx),
+            State::Idle | State::Head | State::Body(_) => self.on_readable(cx),
+        }
+    }
+
+    fn on_readable(&mut self, cx: &mut Ctx) -> Flow {
+        // Every read lands in the worker's scratch buffer; the reader keeps
+        // only what must wait for more.
+        let scratch = std::mem::take(&mut cx.scratch);
+        let mut buf = scratch;
+        let flow = match output::read(&self.sock, &mut buf[..]) {
+            Err(Errno::AGAIN) => Flow::Wait(Interest::Read),
+            Ok(0) | Err(_) => Flow::Close,
+            Ok(n) => {
+                let input = self.reader.begin(&buf[..n]);
+                self.process(input, cx)
+            }
+        };
+        cx.scratch = buf;
+        flow
+    }
+
+    /// Answers as many requests as the input holds, then writes. Stops
+    /// early when a write blocks.
+    fn process(&mut self, mut input: Input<'_>, cx: &mut Ctx) -> Flow {
+        while self.end == End::Open && !matches!(self.state, State::Write(_) | State::Linger) {
+            if matches!(self.state, State::Idle) {
+                if !input.has_more() {
+                    break;
+                }
+                self.started = cx.now;
+                self.enter(State::Head, cx);
+            }
+            match self.reader.next(&mut input) {
+                Event::NeedMore => break,
+                Event::Head(req) => self.on_request(req, cx),
+                Event::BodyDone => {
+                    if let State::Body(d) = std::mem::replace(&mut self.state, State::Idle) {
+                        self.respond(d.reply, d.head_only, d.persist, d.line.as_line(), cx);
+                    }
+                }
+                Event::Reject(status, req) => self.fail(status, req, cx),
+            }
+            // A client pipelining without reading must not make us stage
+            // unbounded output: write now; a full socket stops the parsing.
+            if cx.out.len() >= OUT_HIGH_WATER && self.end == End::Open {
+                self.send(cx);
+            }
+        }
+        if matches!(self.state, State::Body(_)) {
+            // The body made progress.
+            self.deadline = cx.now + cx.timeouts.body;
+        }
+        self.reader.end(input);
+        match self.state {
+            _ if self.end == End::Now => Flow::Close,
+            State::Write(_) => Flow::Wait(Interest::Write),
+            State::Linger => Flow::Wait(Interest::Read),
+            _ => self.flush(cx),
+        }
+    }
+
+    fn on_request(&mut self, req: Request<'_>, cx: &mut Ctx) {
+        let head_only = req.method == Method::Head;
+        let persist = if cx.draining {
+            Persist::Close
+        } else {
+            req.persist
+        };
+        // The client itself ends the connection: it sends nothing after this.
+        self.client_closes = req.persist == Persist::Close;
+        let reply = cx.site.respond(&req, cx.now);
+        if self.reader.phase() != Phase::Body {
+            self.respond(reply, head_only, persist, ReqLine::of(&req), cx);
+            return;
+        }
+        // Read (and drop) the body before answering, so a bad chunk still
+        // gets its 400 and the next request is parsed where it starts.
+        if req.expect_continue {
+            cx.out.extend_from_slice(h1::CONTINUE);
+        }
+        let deferred = Deferred {
+            reply,
+            head_only,
+            persist,
+            line: ReqLine::of(&req).to_owned(),
+        };
+        self.enter(State::Body(Box::new(deferred)), cx);
+    }
+
+    /// An error that ends the connection: reply with `Connection: close`.
+    fn fail(&mut self, status: Status, req: Option<Request<'_>>, cx: &mut Ctx) {
+        let reply = cx.site.error(status);
+        match (req, std::mem::replace(&mut self.state, State::Idle)) {
+            (Some(req), _) => {
+                let head_only = req.method == Method::Head;
+                self.respond(reply, head_only, Persist::Close, ReqLine::of(&req), cx);
+            }
+            (None, State::Body(d)) => {
+                self.respond(reply, d.head_only, Persist::Close, d.line.as_line(), cx);
+            }
+            (None, _) => self.respond(reply, false, Persist::Close, ReqLine::UNPARSED, cx),
+        }
+    }
+
+    /// Stages the reply (head, and the body unless HEAD), logs it, and
+    /// goes back to waiting for the next request; a file body goes out
+    /// now, before any later pipelined response is staged behind it.
+    fn respond(
+        &mut self,
+        reply: Reply,
+        head_only: bool,
+        persist: Persist,
+        line: ReqLine<'_>,
+        cx: &mut Ctx,
+    ) {
+        if !persist.keeps_alive() {
+            // Nothing after a closing response is looked at.
+            self.end = End::AfterResponse;
+            self.reader.stop();
+        }
+        let status = reply.status();
+        cx.site.encode_head(&reply, persist, &cx.date, &mut cx.out);
+        let body = reply.into_body();
+        let sent = if head_only { 0 } else { body.len() };
+        if !head_only {
+            self.output.stage(body, &mut cx.out);
+        }
+        cx.log
+            .record(&self.peer, line, status, sent, self.started, &cx.date);
+        self.enter(State::Idle, cx);
+        if self.output.has_file() {
+            self.send(cx);
+        }
+    }
+
+    /// Writes what is staged; a full socket moves to the write state.
+    fn send(&mut self, cx: &mut Ctx) -> Sent {
+        let mut progress = false;
+        let sent = self.output.flush(&self.sock, &mut cx.out, &mut progress);
+        match sent {
+            Sent::Done => {}
+            Sent::Failed => self.end = End::Now,
+            Sent::Blocked | Sent::Yield => match std::mem::replace(&mut self.state, State::Idle) {
+                State::Write(after) => {
+                    self.state = State::Write(after);
+                    if progress {
+                        self.deadline = cx.now + cx.timeouts.write;
+                    }
+                }
+                State::Body(d) => self.enter(State::Write(Some(d)), cx),
+                _ => self.enter(State::Write(None), cx),
+            },
+        }
+        sent
+    }
+
+    /// Writes staged output; once all is out, closes or carries on with
+    /// buffered input.
+    fn flush(&mut self, cx: &mut Ctx) -> Flow {
+        match self.send(cx) {
+            Sent::Failed => Flow::Close,
+            // Level-triggered EPOLLOUT brings a yielded connection back.
+            Sent::Blocked | Sent::Yield => Flow::Wait(Interest::Write),
+            Sent::Done => self.response_done(cx),
+        }
+    }
+
+    /// Everything staged is out.
+    fn response_done(&mut self, cx: &mut Ctx) -> Flow {
+        if self.end == End::AfterResponse {
+            // A client that asked for the close and has nothing more in
+            // flight can't be reset by our close: skip the lingering.
+            if self.client_closes && !output::input_waiting(&self.sock) {
+                return Flow::Close;
+            }
+            return self.start_linger(cx);
+        }
+        if matches!(self.state, State::Write(_)) {
+            match std::mem::replace(&mut self.state, State::Idle) {
+                State::Write(Some(d)) => self.enter(State::Body(d), cx),
+                _ => self.enter(State::Idle, cx),
+            }
+            if self.reader.has_buffered() {
+                // Pipelined requests waited behind the blocked write.
+                let input = self.reader.resume();
+                return self.process(input, cx);
+            }
+        }
+        if cx.draining && matches!(self.state, State::Idle) && !self.reader.has_buffered() {
+            return Flow::Close;
+        }
+        Flow::Wait(Interest::Read)
+    }
+
+    /// Shut our side, then read and drop what the client still sends until
+    /// it closes or the linger deadline passes, so a client with more in
+    /// flight reads our last response instead of a reset.
+    fn start_linger(&mut self, cx: &Ctx) -> Flow {
+        self.reader.stop();
+        if rustix::net::shutdown(&self.sock, Shutdown::Write).is_err() {
+            return Flow::Close;
+        }
+        self.enter(State::Linger, cx);
+        Flow::Wait(Interest::Read)
+    }
+
+    fn drain_linger(&mut self, cx: &mut Ctx) -> Flow {
+        for _ in 0..16 {
+            match output::read(&self.sock, &mut cx.scratch[..]) {
+                Err(Errno::AGAIN) => return Flow::Wait(Interest::Read),
+                Ok(0) | Err(_) => return Flow::Close,
+                Ok(n) if n < cx.scratch.len() => return Flow::Wait(Interest::Read),
+                Ok(_) => {}
+            }
+        }
+        Flow::Wait(Interest::Read)
+    }
+}

@@ -1,0 +1,273 @@
+//! A connection's output: response heads and small bodies staged in the
+//! worker's buffer and sent in one `send`, what a full socket did not take,
+//! and file bodies by `sendfile` (the head goes with `MSG_MORE` so head and
+//! first bytes share a packet), with multipart part heads between ranges.
+//! Also the socket helpers the state machine uses: read, peek, linger.
+
+use std::collections::VecDeque;
+use std::os::fd::OwnedFd;
+use std::rc::Rc;
+
+use rustix::io::Errno;
+use rustix::net::{RecvFlags, SendFlags};
+
+use crate::fs::CachedFile;
+use crate::http::range::ByteRange;
+use crate::site::Body;
+
+/// Most bytes one `sendfile` call is asked for, and most sent for one
+/// connection per wake-up, so one fast reader of a huge file cannot hog
+/// its worker.
+const SENDFILE_CHUNK: usize = 1 << 20;
+const SENDFILE_BUDGET: u64 = 4 << 20;
+
+/// How a flush ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Everything staged is out.
+    Done,
+    /// The socket is full: wait for EPOLLOUT.
+    Blocked,
+    /// This wake-up's budget is spent: come back on the next EPOLLOUT.
+    Yield,
+    /// The send failed, or the file shrank: end the connection.
+    Failed,
+}
+
+/// A file body still to go out: file ranges by sendfile, with the part
+/// heads of a multipart response between them.
+struct FileBody {
+    file: Rc<CachedFile>,
+    segments: VecDeque<Segment>,
+}
+
+enum Segment {
+    Bytes {
+        data: Vec<u8>,
+        pos: usize,
+    },
+    /// `pos..end` of the file.
+    File {
+        pos: u64,
+        end: u64,
+    },
+}
+
+/// What is not yet written.
+#[derive(Default)]
+pub struct Output {
+    /// Unsent bytes, when a write would have blocked.
+    pending: Vec<u8>,
+    pending_pos: usize,
+    file: Option<FileBody>,
+}
+
+impl Output {
+    /// Nothing waits to be written.
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty() && self.file.is_none()
+    }
+
+    /// A file body waits for sendfile.
+    pub fn has_file(&self) -> bool {
+        self.file.is_some()
+    }
+
+    /// Stages a body behind its head in `out`: bytes (and files held in
+    /// memory) are copied there; a file on disk becomes sendfile segments.
+    pub fn stage(&mut self, body: Body, out: &mut Vec<u8>) {
+        match body {
+            Body::Empty => {}
+            Body::Static(b) => out.extend_from_slice(b),
+            Body::Bytes(b) => out.extend_from_slice(&b),
+            Body::Shared(b) => out.extend_from_slice(&b),
+            Body::File { file, range } => match &file.bytes {
+                Some(bytes) => out.extend_from_slice(slice(bytes, range)),
+                None => {
+                    let segments = VecDeque::from([Segment::file(range)]);
+                    self.file = Some(FileBody { file, segments });
+                }
+            },
+            Body::Multipart {
+                file,
+                parts,
+                closing,
+            } => match &file.bytes {
+                Some(bytes) => {
+                    for (head, range) in &parts {
+                        out.extend_from_slice(head);
+                        out.extend_from_slice(slice(bytes, *range));
+                    }
+                    out.extend_from_slice(&closing);
+                }
+                None => {
+                    let mut segments = VecDeque::with_capacity(parts.len() * 2 + 1);
+                    for (head, range) in parts {
+                        segments.push_back(Segment::Bytes { data: head, pos: 0 });
+                        segments.push_back(Segment::file(range));
+                    }
+                    segments.push_back(Segment::Bytes {
+                        data: closing,
+                        pos: 0,
+                    });
+                    self.file = Some(FileBody { file, segments });
+                }
+            },
+        }
+    }
+
+    /// Writes what is staged in `out` (taking it), then what is pending,
+    /// then the file body. `progress` is set when any byte went out of what
+    /// had to wait (pending bytes or the file).
+    pub fn flush(&mut self, sock: &OwnedFd, out: &mut Vec<u8>, progress: &mut bool) -> Sent {
+        if !out.is_empty() {
+            if self.pending.is_empty() {
+                match send_all(sock, out, more_flag(self.file.is_some())) {
+                    Ok(n) if n == out.len() => out.clear(),
+                    Ok(n) => {
+                        self.pending.extend_from_slice(&out[n..]);
+                        out.clear();
+                        return Sent::Blocked;
+                    }
+                    Err(_) => {
+                        out.clear();
+                        return Sent::Failed;
+                    }
+                }
+            } else {
+                // Anything newly staged queues behind what is pending.
+                self.pending.extend_from_slice(out);
+                out.clear();
+            }
+        }
+        if !self.pending.is_empty() {
+            let more = more_flag(self.file.is_some());
+            match send_all(sock, &self.pending[self.pending_pos..], more) {
+                Ok(n) => {
+                    self.pending_pos += n;
+                    *progress |= n > 0;
+                    if self.pending_pos < self.pending.len() {
+                        return Sent::Blocked;
+                    }
+                    self.pending = Vec::new();
+                    self.pending_pos = 0;
+                }
+                Err(_) => return Sent::Failed,
+            }
+        }
+        match self.send_file(sock, progress) {
+            Sent::Done => {
+                self.file = None;
+                Sent::Done
+            }
+            other => other,
+        }
+    }
+
+    /// Sends the body segments in order, until done or told to stop.
+    fn send_file(&mut self, sock: &OwnedFd, progress: &mut bool) -> Sent {
+        let mut budget = SENDFILE_BUDGET;
+        let Some(body) = self.file.as_mut() else {
+            return Sent::Done;
+        };
+        loop {
+            let more = more_flag(body.segments.len() > 1);
+            let Some(segment) = body.segments.front_mut() else {
+                break;
+            };
+            match segment {
+                Segment::Bytes { data, pos } => {
+                    let Ok(n) = send_all(sock, &data[*pos..], more) else {
+                        return Sent::Failed;
+                    };
+                    *pos += n;
+                    *progress |= n > 0;
+                    if *pos < data.len() {
+                        return Sent::Blocked;
+                    }
+                }
+                Segment::File { pos, end } => {
+                    while *pos < *end {
+                        let want = (*end - *pos).min(SENDFILE_CHUNK as u64) as usize;
+                        let mut offset = *pos;
+                        match rustix::fs::sendfile(sock, &body.file.file, Some(&mut offset), want) {
+                            // The file shrank under us: the promised length
+                            // can't be met, so the connection has to end.
+                            Ok(0) => return Sent::Failed,
+                            Ok(n) => {
+                                *pos += n as u64;
+                                *progress = true;
+                                budget = budget.saturating_sub(n as u64);
+                                if budget == 0 && *pos < *end {
+                                    return Sent::Yield;
+                                }
+                            }
+                            Err(Errno::AGAIN) => return Sent::Blocked,
+                            Err(Errno::INTR) => {}
+                            Err(_) => return Sent::Failed,
+                        }
+                    }
+                }
+            }
+            body.segments.pop_front();
+        }
+        Sent::Done
+    }
+}
+
+impl Segment {
+    fn file(range: ByteRange) -> Segment {
+        Segment::File {
+            pos: range.first,
+            end: range.last + 1,
+        }
+    }
+}
+
+fn slice(bytes: &[u8], r: ByteRange) -> &[u8] {
+    &bytes[r.first as usize..=r.last as usize]
+}
+
+fn more_flag(file_follows: bool) -> SendFlags {
+    if file_follows {
+        SendFlags::MORE
+    } else {
+        SendFlags::empty()
+    }
+}
+
+/// Nonblocking read; `Ok(0)` on EOF, `Err(AGAIN)` when nothing is there.
+pub fn read(sock: &OwnedFd, buf: &mut [u8]) -> Result<usize, Errno> {
+    loop {
+        match rustix::io::read(sock, &mut *buf) {
+            Err(Errno::INTR) => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Nonblocking send of as much of `buf` as the socket takes.
+pub fn send_all(sock: &OwnedFd, buf: &[u8], flags: SendFlags) -> Result<usize, Errno> {
+    let mut sent = 0;
+    while sent < buf.len() {
+        match rustix::net::send(sock, &buf[sent..], flags | SendFlags::NOSIGNAL) {
+            Ok(n) => sent += n,
+            Err(Errno::INTR) => {}
+            Err(Errno::AGAIN) => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(sent)
+}
+
+/// One best-effort nonblocking send, for a last word before a close.
+pub fn send_once(sock: &OwnedFd, buf: &[u8]) {
+    let _ = rustix::net::send(sock, buf, SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
+}
+
+/// Whether unread bytes sit in the socket (one nonblocking peek).
+pub fn input_waiting(sock: &OwnedFd) -> bool {
+    let mut byte = [0u8; 1];
+    let flags = RecvFlags::PEEK | RecvFlags::DONTWAIT;
+    matches!(rustix::net::recv(sock, &mut byte, flags), Ok((n, _)) if n > 0)
+}

@@ -1,0 +1,11 @@
+//! The file system side: the root every open is checked against, path
+//! cleaning, the per-worker open-file cache, and MIME types.
+
+pub mod cache;
+pub mod mime;
+pub mod path;
+pub mod root;
+
+pub use cache::{CachedFile, FileCache};
+pub use path::{CleanPath, clean_path};
+pub use root::Root;

@@ -1,0 +1,89 @@
+//! What the server says when it starts: the exposure warning and LAN URLs
+//! on stderr, the one stdout line, and `--open`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// Everything said at startup, in order: notes on stderr first, so a
+/// script that waits for the stdout line has them all.
+pub fn announce(local: SocketAddr, root: &Path, open: bool) {
+    if !local.ip().is_loopback() {
+        eprintln!(
+            "ferry: warning: {} is not a loopback address: anyone who can reach this machine \
+             can read {} (ferry has no TLS and no authentication)",
+            local.ip(),
+            root.display()
+        );
+    }
+    if local.ip().is_unspecified() {
+        print_lan_urls(local);
+    }
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "ferry: serving {} at {}",
+            root.display(),
+            url_for(local)
+        );
+        let _ = out.flush();
+    }
+    if open {
+        open_browser(local);
+    }
+}
+
+/// Bound to every address: list where a phone on the LAN can connect (on
+/// stderr, so stdout keeps its one line).
+fn print_lan_urls(local: SocketAddr) {
+    let Ok(ifaces) = if_addrs::get_if_addrs() else {
+        return;
+    };
+    for iface in ifaces {
+        let ip = iface.ip();
+        let link_local =
+            matches!(ip, std::net::IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80);
+        if ip.is_loopback() || link_local || ip.is_ipv4() != local.is_ipv4() {
+            continue;
+        }
+        eprintln!(
+            "ferry: also at {}",
+            url_for(SocketAddr::new(ip, local.port()))
+        );
+    }
+}
+
+pub fn url_for(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => format!("http://{}:{}/", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("http://[{}]:{}/", a.ip(), a.port()),
+    }
+}
+
+/// `--open`: hand the URL to the desktop's launcher; no launcher is not an
+/// error. The child is reaped on a thread so it leaves no zombie.
+fn open_browser(local: SocketAddr) {
+    let ip = match local.ip() {
+        std::net::IpAddr::V4(v4) if v4.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(v6) if v6.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    let url = url_for(SocketAddr::new(ip, local.port()));
+    let spawned = std::process::Command::new("xdg-open")
+        .arg(&url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match spawned {
+        Ok(mut child) => {
+            let _ = std::thread::Builder::new()
+                .name("ferry-open".into())
+                .spawn(move || child.wait());
+        }
+        Err(_) => {
+            eprintln!("ferry: --open: no browser launcher (xdg-open) found; open {url} yourself")
+        }
+    }
+}

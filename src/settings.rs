@@ -1,0 +1,68 @@
+//! Settings: the command line's values, turned once at startup into what
+//! each layer needs. Nothing below `server` sees the clap struct.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::h1::Limits;
+use crate::site::SiteOptions;
+
+/// Every wait a connection can be in, each with its deadline.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// A request head may take this long to arrive, from its first byte.
+    pub header: Duration,
+    /// An idle keep-alive connection is kept this long.
+    pub keepalive: Duration,
+    /// A response may make no progress for this long.
+    pub write: Duration,
+    /// A request body may make no progress for this long.
+    pub body: Duration,
+    /// After a closing response, input is drained this long.
+    pub linger: Duration,
+    /// On SIGINT/SIGTERM, in-flight responses get this long.
+    pub shutdown: Duration,
+}
+
+impl Timeouts {
+    /// The shortest, which sets how often the worker sweeps deadlines.
+    pub fn shortest(&self) -> Duration {
+        [
+            self.header,
+            self.keepalive,
+            self.write,
+            self.body,
+            self.linger,
+        ]
+        .into_iter()
+        .min()
+        .unwrap_or(Duration::from_secs(1))
+    }
+}
+
+/// What the server runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The folder to serve.
+    pub dir: PathBuf,
+    pub bind: IpAddr,
+    pub port: u16,
+    /// Worker threads.
+    pub threads: usize,
+    /// No access log.
+    pub quiet: bool,
+    /// Open the browser once listening.
+    pub open: bool,
+    /// Serve and list dotfiles.
+    pub hidden: bool,
+    /// `--404 FILE`, read at startup.
+    pub not_found_page: Option<PathBuf>,
+    pub site: SiteOptions,
+    pub timeouts: Timeouts,
+    pub limits: Limits,
+    /// Largest request body read (and discarded).
+    pub max_body: u64,
+    /// Connections held at once.
+    pub max_connections: usize,
+}

@@ -1,0 +1,234 @@
+//! Folder listings, as HTML for people ([`html`]) and JSON for scripts
+//! ([`json`]): reading the folder, the entries, their order, and which of
+//! the two the client wants.
+//!
+//! Each entry is opened through [`Root::open_beneath`], so a symlink that
+//! leads outside the root (or nowhere) is not listed, and its target's size
+//! and time are never shown.
+
+use std::fs::File;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rustix::fs::{Dir, FileType, OFlags};
+use serde::Serialize;
+
+use crate::fs::Root;
+use crate::http::negotiate::MediaWeights;
+use crate::http::{Status, date};
+
+pub mod html;
+pub mod json;
+
+/// Characters left as-is in an href segment: RFC 3986 unreserved. All
+/// else, `%`, `#`, `?`, `:` and `;` included, is escaped, so every name links
+/// to itself.
+pub(crate) const HREF: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Most entries listed; a folder with more is cut, and says so.
+pub const MAX_ENTRIES: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Name,
+    Size,
+    Time,
+}
+
+/// How the client wants the listing: from the query and `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct View {
+    pub json: bool,
+    pub sort: SortKey,
+    pub desc: bool,
+}
+
+impl View {
+    /// `?format=json|html&sort=name|size|time&order=asc|desc`; without a
+    /// `format`, JSON when `Accept` prefers `application/json` to HTML.
+    pub fn from_request<'a>(query: Option<&str>, accept: impl Iterator<Item = &'a [u8]>) -> View {
+        let mut view = View {
+            json: MediaWeights::of(accept).prefers_json(),
+            ..View::default()
+        };
+        for pair in query.unwrap_or("").split('&') {
+            match pair.split_once('=').unwrap_or((pair, "")) {
+                ("format", "json") => view.json = true,
+                ("format", "html") => view.json = false,
+                ("sort", "name") => view.sort = SortKey::Name,
+                ("sort", "size") => view.sort = SortKey::Size,
+                ("sort", "time") => view.sort = SortKey::Time,
+                ("order", "desc") => view.desc = true,
+                ("order", "asc") => view.desc = false,
+                _ => {}
+            }
+        }
+        view
+    }
+}
+
+/// One listed entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub size: u64,
+    /// RFC 3339, UTC.
+    pub modified: String,
+    /// Relative to the folder, percent-encoded.
+    pub href: String,
+    #[serde(skip)]
+    pub is_dir: bool,
+    #[serde(skip)]
+    pub mtime: i64,
+}
+
+/// Reads the folder `rel` (already open as `dir`) and renders it as the
+/// client asked: the body, and whether it is JSON.
+pub fn render(root: &Root, rel: &str, dir: &File, view: View) -> Result<Vec<u8>, Status> {
+    let (mut entries, truncated) = read(root, rel, dir)?;
+    sort(&mut entries, view);
+    Ok(if view.json {
+        json::render(&display_path(rel), &entries, truncated)
+    } else {
+        html::render(rel, &entries, truncated, view)
+    })
+}
+
+/// The folder's entries (unsorted) and whether the list was cut at
+/// [`MAX_ENTRIES`].
+fn read(root: &Root, rel: &str, dir: &File) -> Result<(Vec<Entry>, bool), Status> {
+    let Ok(mut reader) = Dir::read_from(dir) else {
+        return Err(Status::Forbidden);
+    };
+    let mut entries = Vec::new();
+    let mut truncated = false;
+    while let Some(item) = reader.read() {
+        let Ok(item) = item else { break };
+        let Ok(name) = item.file_name().to_str() else {
+            continue; // not UTF-8: could not be requested by URL anyway
+        };
+        if name == "." || name == ".." || (name.starts_with('.') && !root.hidden()) {
+            continue;
+        }
+        if entries.len() >= MAX_ENTRIES {
+            truncated = true;
+            break;
+        }
+        let path = if rel.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let Ok(fd) = root.open_beneath(&path, OFlags::PATH) else {
+            continue;
+        };
+        let Ok(st) = rustix::fs::fstat(&fd) else {
+            continue;
+        };
+        let kind = FileType::from_raw_mode(st.st_mode);
+        if kind != FileType::Directory && kind != FileType::RegularFile {
+            continue;
+        }
+        let is_dir = kind == FileType::Directory;
+        let mut href = utf8_percent_encode(name, HREF).to_string();
+        if is_dir {
+            href.push('/');
+        }
+        entries.push(Entry {
+            name: name.to_owned(),
+            kind: if is_dir { "directory" } else { "file" },
+            size: if is_dir { 0 } else { st.st_size.max(0) as u64 },
+            modified: date::rfc3339(st.st_mtime),
+            href,
+            is_dir,
+            mtime: st.st_mtime,
+        });
+    }
+    Ok((entries, truncated))
+}
+
+/// Folders first, then by the chosen key (names break ties).
+fn sort(entries: &mut [Entry], view: View) {
+    entries.sort_by(|a, b| {
+        let key = match view.sort {
+            SortKey::Name => a.name.cmp(&b.name),
+            SortKey::Size => a.size.cmp(&b.size).then_with(|| a.name.cmp(&b.name)),
+            SortKey::Time => a.mtime.cmp(&b.mtime).then_with(|| a.name.cmp(&b.name)),
+        };
+        b.is_dir
+            .cmp(&a.is_dir)
+            .then(if view.desc { key.reverse() } else { key })
+    });
+}
+
+pub(crate) fn display_path(rel: &str) -> String {
+    if rel.is_empty() {
+        "/".to_owned()
+    } else {
+        format!("/{rel}/")
+    }
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::*;
+
+    pub fn entry(name: &str, is_dir: bool, size: u64, mtime: i64) -> Entry {
+        Entry {
+            name: name.into(),
+            kind: if is_dir { "directory" } else { "file" },
+            size,
+            modified: date::rfc3339(mtime),
+            href: utf8_percent_encode(name, HREF).to_string() + if is_dir { "/" } else { "" },
+            is_dir,
+            mtime,
+        }
+    }
+
+    #[test]
+    fn sorting_keeps_folders_first() {
+        let mut e = vec![
+            entry("b.txt", false, 10, 5),
+            entry("z", true, 0, 1),
+            entry("a.txt", false, 30, 9),
+            entry("c.txt", false, 20, 7),
+        ];
+        let names = |e: &[Entry]| e.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
+        sort(&mut e, View::default());
+        assert_eq!(names(&e), ["z", "a.txt", "b.txt", "c.txt"]);
+        let by_size_desc = View {
+            sort: SortKey::Size,
+            desc: true,
+            json: false,
+        };
+        sort(&mut e, by_size_desc);
+        assert_eq!(names(&e), ["z", "a.txt", "c.txt", "b.txt"]);
+        let by_time = View {
+            sort: SortKey::Time,
+            ..View::default()
+        };
+        sort(&mut e, by_time);
+        assert_eq!(names(&e), ["z", "b.txt", "c.txt", "a.txt"]);
+    }
+
+    #[test]
+    fn views_come_from_query_and_accept() {
+        let accept = |v: &'static str| std::iter::once(v.as_bytes());
+        assert!(View::from_request(None, accept("application/json")).json);
+        assert!(!View::from_request(None, accept("*/*")).json);
+        assert!(
+            !View::from_request(None, accept("text/html,application/xhtml+xml,*/*;q=0.8")).json
+        );
+        assert!(View::from_request(None, accept("application/json, */*;q=0.1")).json);
+        assert!(View::from_request(Some("format=json"), std::iter::empty()).json);
+        assert!(!View::from_request(Some("format=html"), accept("application/json")).json);
+        let v = View::from_request(Some("sort=size&order=desc"), std::iter::empty());
+        assert_eq!((v.sort, v.desc), (SortKey::Size, true));
+    }
+}

@@ -1,0 +1,413 @@
+//! What the site answers: a [`Reply`] (the status and what its head says)
+//! and its [`Body`]. The reply converts itself to h1's [`Head`] to be
+//! encoded; the connection's output writes the body. A new kind of body is
+//! one new [`Body`] variant.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::fs::CachedFile;
+use crate::h1::{self, DateCache, FieldList, Head};
+use crate::http::negotiate::Coding;
+use crate::http::range::ByteRange;
+use crate::http::{Persist, Plan, Status};
+
+use super::cors::{self, Preflight};
+use super::pages::{self, ALLOW, CustomPage, HTML};
+
+/// A response decided by the site.
+pub enum Reply {
+    /// A file: which representation, and 200/206/304/412/416.
+    File(FileReply),
+    /// 200 with a listing of a folder, HTML or JSON.
+    Listing { body: Vec<u8>, json: bool },
+    /// 304 for a response without validators (a listing, `If-None-Match: *`).
+    NotModified,
+    /// 301 to this Location: the same path with a slash appended.
+    Redirect(String),
+    /// 204 to OPTIONS with `Allow`, and for a CORS preflight its fields.
+    Options(Option<Preflight>),
+    /// An error page (the custom 404 page when one is set); 405 carries
+    /// `Allow`.
+    Error(Status, Option<CustomPage>),
+    /// 503 for a connection beyond `--max-connections`, with `Retry-After`.
+    Overloaded,
+}
+
+/// A file response decided: the representation and the plan for it.
+pub struct FileReply {
+    /// The representation sent: the file or one of its sidecars.
+    pub file: Rc<CachedFile>,
+    pub coding: Coding,
+    /// A sidecar exists, so the response varies by Accept-Encoding.
+    pub vary: bool,
+    pub plan: Plan,
+    /// For several ranges: the multipart framing.
+    multipart: Option<Multipart>,
+}
+
+/// `multipart/byteranges` framing (RFC 9110 §14.6): a part head before
+/// each range, a closing delimiter after the last.
+struct Multipart {
+    content_type: Vec<u8>,
+    parts: Vec<Vec<u8>>,
+    closing: Vec<u8>,
+}
+
+impl FileReply {
+    pub fn new(file: Rc<CachedFile>, coding: Coding, vary: bool, plan: Plan) -> FileReply {
+        let multipart = match &plan {
+            Plan::Partial(ranges) if ranges.len() > 1 => Some(Multipart::new(&file, ranges)),
+            _ => None,
+        };
+        FileReply {
+            file,
+            coding,
+            vary,
+            plan,
+            multipart,
+        }
+    }
+}
+
+impl Multipart {
+    fn new(file: &CachedFile, ranges: &[ByteRange]) -> Multipart {
+        let boundary = boundary();
+        let mut content_type = b"multipart/byteranges; boundary=".to_vec();
+        content_type.extend_from_slice(&boundary);
+        let parts = ranges
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let mut p = Vec::with_capacity(128);
+                if i > 0 {
+                    p.extend_from_slice(b"\r\n");
+                }
+                p.extend_from_slice(b"--");
+                p.extend_from_slice(&boundary);
+                p.extend_from_slice(b"\r\nContent-Type: ");
+                p.extend_from_slice(file.content_type.as_bytes());
+                p.extend_from_slice(b"\r\nContent-Range: ");
+                p.extend_from_slice(&content_range(*r, file.len));
+                p.extend_from_slice(b"\r\n\r\n");
+                p
+            })
+            .collect();
+        let mut closing = b"\r\n--".to_vec();
+        closing.extend_from_slice(&boundary);
+        closing.extend_from_slice(b"--\r\n");
+        Multipart {
+            content_type,
+            parts,
+            closing,
+        }
+    }
+
+    fn len(&self, ranges: &[ByteRange]) -> u64 {
+        self.parts.iter().map(|p| p.len() as u64).sum::<u64>()
+            + ranges.iter().map(|r| r.length()).sum::<u64>()
+            + self.closing.len() as u64
+    }
+}
+
+/// A response body, as the connection's output writes it.
+pub enum Body {
+    Empty,
+    Static(&'static [u8]),
+    Bytes(Vec<u8>),
+    Shared(Arc<[u8]>),
+    /// `range` of a file: copied from memory for a file held there, else
+    /// sent by sendfile.
+    File {
+        file: Rc<CachedFile>,
+        range: ByteRange,
+    },
+    /// Several ranges of a file, each after its part head, then the
+    /// closing delimiter.
+    Multipart {
+        file: Rc<CachedFile>,
+        parts: Vec<(Vec<u8>, ByteRange)>,
+        closing: Vec<u8>,
+    },
+}
+
+impl Body {
+    /// The body's length in bytes.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Static(b) => b.len() as u64,
+            Body::Bytes(b) => b.len() as u64,
+            Body::Shared(b) => b.len() as u64,
+            Body::File { range, .. } => range.length(),
+            Body::Multipart { parts, closing, .. } => {
+                parts
+                    .iter()
+                    .map(|(p, r)| p.len() as u64 + r.length())
+                    .sum::<u64>()
+                    + closing.len() as u64
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// What every head carries besides its own fields.
+pub struct Decor<'a> {
+    /// `--header` and `--cors` lines.
+    pub preamble: &'a [u8],
+    /// `Cache-Control` for file responses.
+    pub cache_control: Option<&'a [u8]>,
+}
+
+impl Reply {
+    /// An error reply with the built-in page.
+    pub fn error(status: Status) -> Reply {
+        Reply::Error(status, None)
+    }
+
+    pub fn status(&self) -> Status {
+        match self {
+            Reply::File(f) => match &f.plan {
+                Plan::Full => Status::Ok,
+                Plan::Partial(_) => Status::PartialContent,
+                Plan::NotModified => Status::NotModified,
+                Plan::PreconditionFailed => Status::PreconditionFailed,
+                Plan::Unsatisfiable => Status::RangeNotSatisfiable,
+            },
+            Reply::Listing { .. } => Status::Ok,
+            Reply::NotModified => Status::NotModified,
+            Reply::Redirect(_) => Status::MovedPermanently,
+            Reply::Options(_) => Status::NoContent,
+            Reply::Error(status, _) => *status,
+            Reply::Overloaded => Status::ServiceUnavailable,
+        }
+    }
+
+    /// Encodes the head into `dst`.
+    pub fn encode_head(
+        &self,
+        decor: &Decor<'_>,
+        persist: Persist,
+        date: &DateCache,
+        dst: &mut Vec<u8>,
+    ) {
+        let status = self.status();
+        let mut fields = FieldList::default();
+        let length = match self {
+            Reply::File(f) => return f.encode_head(decor, persist, date, dst),
+            Reply::Listing { body, json } => {
+                let ctype: &[u8] = if *json { b"application/json" } else { HTML };
+                fields.push(b"Content-Type", ctype).push(b"Vary", b"Accept");
+                Some(body.len() as u64)
+            }
+            Reply::NotModified => None,
+            Reply::Redirect(location) => {
+                fields
+                    .push(b"Location", location.as_bytes())
+                    .push(b"Content-Type", HTML);
+                Some(pages::page(status).len() as u64)
+            }
+            Reply::Options(preflight) => {
+                fields.push(b"Allow", ALLOW);
+                if let Some(p) = preflight {
+                    fields.push(b"Access-Control-Allow-Methods", cors::ALLOW_METHODS);
+                    if let Some(h) = &p.allow_headers {
+                        fields.push(b"Access-Control-Allow-Headers", h);
+                    }
+                    fields.push(b"Access-Control-Max-Age", cors::MAX_AGE);
+                }
+                None
+            }
+            Reply::Error(_, page) => {
+                if status == Status::MethodNotAllowed {
+                    fields.push(b"Allow", ALLOW);
+                }
+                match page {
+                    Some(custom) => {
+                        fields.push(b"Content-Type", custom.content_type.as_bytes());
+                        Some(custom.body.len() as u64)
+                    }
+                    None => {
+                        fields.push(b"Content-Type", HTML);
+                        Some(pages::page(status).len() as u64)
+                    }
+                }
+            }
+            Reply::Overloaded => {
+                fields
+                    .push(b"Content-Type", HTML)
+                    .push(b"Retry-After", b"1");
+                Some(pages::page(status).len() as u64)
+            }
+        };
+        let head = Head {
+            status,
+            preamble: decor.preamble,
+            fields,
+            length,
+            persist,
+        };
+        h1::encode(&head, date, dst);
+    }
+
+    /// The body (the head's `Content-Length` is its length).
+    pub fn into_body(self) -> Body {
+        match self {
+            Reply::File(f) => f.into_body(),
+            Reply::Listing { body, .. } => Body::Bytes(body),
+            Reply::NotModified | Reply::Options(_) => Body::Empty,
+            Reply::Error(_, Some(custom)) => Body::Shared(custom.body),
+            Reply::Redirect(_) | Reply::Error(..) | Reply::Overloaded => {
+                Body::Static(pages::page(self.status()))
+            }
+        }
+    }
+}
+
+impl FileReply {
+    fn encode_head(
+        &self,
+        decor: &Decor<'_>,
+        persist: Persist,
+        date: &DateCache,
+        dst: &mut Vec<u8>,
+    ) {
+        let file = &self.file;
+        let mut fields = FieldList::default();
+        let single_range;
+        let unsatisfiable;
+        let (status, length) = match &self.plan {
+            // RFC 9110 §15.4.5: no content; the validators and the fields
+            // a 200 would carry for caches.
+            Plan::NotModified => {
+                self.validators(decor, &mut fields);
+                (Status::NotModified, None)
+            }
+            Plan::PreconditionFailed => {
+                let status = Status::PreconditionFailed;
+                return Reply::error(status).encode_head(decor, persist, date, dst);
+            }
+            Plan::Unsatisfiable => {
+                let status = Status::RangeNotSatisfiable;
+                unsatisfiable = unsatisfied_range(file.len);
+                fields
+                    .push(b"Content-Range", &unsatisfiable)
+                    .push(b"Content-Type", HTML);
+                (status, Some(pages::page(status).len() as u64))
+            }
+            Plan::Full | Plan::Partial(_) => {
+                self.validators(decor, &mut fields);
+                fields.push(b"Accept-Ranges", b"bytes");
+                if self.coding != Coding::Identity {
+                    fields.push(b"Content-Encoding", self.coding.token());
+                }
+                match (&self.plan, &self.multipart) {
+                    (Plan::Partial(ranges), Some(m)) => {
+                        fields.push(b"Content-Type", &m.content_type);
+                        (Status::PartialContent, Some(m.len(ranges)))
+                    }
+                    (Plan::Partial(ranges), None) => {
+                        let range = ranges[0];
+                        single_range = content_range(range, file.len);
+                        fields
+                            .push(b"Content-Type", file.content_type.as_bytes())
+                            .push(b"Content-Range", &single_range);
+                        (Status::PartialContent, Some(range.length()))
+                    }
+                    _ => {
+                        fields.push(b"Content-Type", file.content_type.as_bytes());
+                        (Status::Ok, Some(file.len))
+                    }
+                }
+            }
+        };
+        let head = Head {
+            status,
+            preamble: decor.preamble,
+            fields,
+            length,
+            persist,
+        };
+        h1::encode(&head, date, dst);
+    }
+
+    /// The validators and the fields caches need, on 200, 206 and 304.
+    fn validators<'a>(&'a self, decor: &Decor<'a>, fields: &mut FieldList<'a>) {
+        fields
+            .push(b"Last-Modified", self.file.last_modified.as_bytes())
+            .push(b"ETag", self.file.etag.as_bytes());
+        if let Some(cc) = decor.cache_control {
+            fields.push(b"Cache-Control", cc);
+        }
+        if self.vary {
+            fields.push(b"Vary", b"Accept-Encoding");
+        }
+    }
+
+    fn into_body(self) -> Body {
+        match self.plan {
+            Plan::NotModified => Body::Empty,
+            Plan::PreconditionFailed => Body::Static(pages::page(Status::PreconditionFailed)),
+            Plan::Unsatisfiable => Body::Static(pages::page(Status::RangeNotSatisfiable)),
+            Plan::Full if self.file.len == 0 => Body::Empty,
+            Plan::Full => Body::File {
+                range: ByteRange {
+                    first: 0,
+                    last: self.file.len - 1,
+                },
+                file: self.file,
+            },
+            Plan::Partial(ranges) => match self.multipart {
+                None => Body::File {
+                    file: self.file,
+                    range: ranges[0],
+                },
+                Some(m) => Body::Multipart {
+                    file: self.file,
+                    parts: m.parts.into_iter().zip(ranges).collect(),
+                    closing: m.closing,
+                },
+            },
+        }
+    }
+}
+
+/// `bytes first-last/len`
+fn content_range(r: ByteRange, len: u64) -> Vec<u8> {
+    let mut v = b"bytes ".to_vec();
+    let mut n = itoa::Buffer::new();
+    v.extend_from_slice(n.format(r.first).as_bytes());
+    v.push(b'-');
+    v.extend_from_slice(n.format(r.last).as_bytes());
+    v.push(b'/');
+    v.extend_from_slice(n.format(len).as_bytes());
+    v
+}
+
+/// `bytes */len` (RFC 9110 §14.4).
+fn unsatisfied_range(len: u64) -> Vec<u8> {
+    let mut v = b"bytes */".to_vec();
+    v.extend_from_slice(itoa::Buffer::new().format(len).as_bytes());
+    v
+}
+
+/// A random multipart boundary: 16 hex digits from the kernel's CSPRNG, so
+/// no file's content can be crafted to contain it.
+fn boundary() -> Vec<u8> {
+    let mut raw = [0u8; 8];
+    if rustix::rand::getrandom(&mut raw, rustix::rand::GetRandomFlags::empty()).is_err() {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
+        raw = t.to_le_bytes();
+    }
+    let mut out = b"ferry-".to_vec();
+    for b in raw {
+        out.extend_from_slice(format!("{b:02x}").as_bytes());
+    }
+    out
+}

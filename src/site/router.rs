@@ -1,0 +1,246 @@
+//! Method + path → a [`Reply`]: files through the open-file cache, folders
+//! (redirect to the slash form, `index.html`, or a listing), OPTIONS and
+//! CORS preflight, the `--spa` fallback, and the statuses for everything
+//! else.
+
+use std::fs::File;
+use std::rc::Rc;
+use std::time::Instant;
+
+use rustix::fs::OFlags;
+
+use crate::fs::{CachedFile, CleanPath, FileCache, Root, clean_path};
+use crate::h1::Request;
+use crate::http::conditional::{Outcome, Validators};
+use crate::http::negotiate::{Coding, MediaWeights, choose_coding};
+use crate::http::{self, Fields, Method, Representation, Status};
+
+use super::listing::{self, View};
+use super::reply::{FileReply, Reply};
+use super::{SiteOptions, cors};
+
+/// What a path led to.
+enum Found {
+    File(Rc<CachedFile>),
+    /// A folder named without its trailing slash.
+    AddSlash,
+    /// A folder without index.html: list it (or not).
+    Folder {
+        rel: String,
+        dir: File,
+    },
+    Other(Reply),
+}
+
+/// One worker's router, with its file cache.
+pub struct Router {
+    cache: FileCache,
+}
+
+impl Router {
+    pub fn new() -> Router {
+        Router {
+            cache: FileCache::default(),
+        }
+    }
+
+    pub fn cache(&mut self) -> &mut FileCache {
+        &mut self.cache
+    }
+
+    /// Decides the reply to a request (HEAD is routed as GET); for a file,
+    /// its fields pick the representation and the range.
+    pub fn route(
+        &mut self,
+        root: &Root,
+        opts: &SiteOptions,
+        req: &Request<'_>,
+        now: Instant,
+    ) -> Reply {
+        let f = &req.fields;
+        match self.find(root, req.method, req.path, now) {
+            Found::File(entry) => Reply::File(plan_file(entry, f, req.method)),
+            Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
+            Found::Folder { .. } if !opts.listing => Reply::error(Status::Forbidden),
+            Found::Folder { rel, dir } => match http::plan_without_validators(f, req.method) {
+                Outcome::Proceed => {
+                    let view = View::from_request(req.query, f.accept.iter());
+                    match listing::render(root, &rel, &dir, view) {
+                        Ok(body) => Reply::Listing {
+                            body,
+                            json: view.json,
+                        },
+                        Err(status) => Reply::error(status),
+                    }
+                }
+                Outcome::NotModified => Reply::NotModified,
+                Outcome::Failed => Reply::error(Status::PreconditionFailed),
+            },
+            Found::Other(Reply::Error(Status::NotFound, _)) if opts.spa && wants_app(req) => {
+                match self.find(root, req.method, "/index.html", now) {
+                    Found::File(entry) => Reply::File(plan_file(entry, f, req.method)),
+                    _ => Reply::error(Status::NotFound),
+                }
+            }
+            Found::Other(Reply::Options(None)) if opts.cors => Reply::Options(cors::preflight(f)),
+            Found::Other(reply) => reply,
+        }
+    }
+
+    fn find(&mut self, root: &Root, method: Method, path: &str, now: Instant) -> Found {
+        match method {
+            Method::Get | Method::Head => {}
+            Method::Options => return Found::Other(Reply::Options(None)),
+            Method::Post
+            | Method::Put
+            | Method::Delete
+            | Method::Patch
+            | Method::Connect
+            | Method::Trace => return Found::Other(Reply::error(Status::MethodNotAllowed)),
+            Method::Unknown => return Found::Other(Reply::error(Status::NotImplemented)),
+        }
+        if path == "*" {
+            return Found::Other(Reply::error(Status::BadRequest));
+        }
+        // Hot path: the raw path is the cache key (decoding is a function
+        // of it, so escaped and plain paths cache alike).
+        if let Some(hit) = self.cache.get(path, now) {
+            return Found::File(hit);
+        }
+        let clean = match clean_path(path, root.hidden()) {
+            Ok(c) => c,
+            Err(status) => return Found::Other(Reply::error(status)),
+        };
+        self.open(root, path, &clean, now)
+    }
+
+    fn open(&mut self, root: &Root, key: &str, clean: &CleanPath, now: Instant) -> Found {
+        let fd = match root.open_beneath(&clean.rel, OFlags::RDONLY) {
+            Ok(fd) => fd,
+            Err(status) => {
+                self.cache.forget(key);
+                return Found::Other(Reply::error(status));
+            }
+        };
+        let file = File::from(fd);
+        let Ok(meta) = file.metadata() else {
+            return Found::Other(Reply::error(Status::NotFound));
+        };
+        if meta.is_dir() {
+            if !clean.trailing_slash {
+                return Found::AddSlash;
+            }
+            let index = if clean.rel.is_empty() {
+                "index.html".to_owned()
+            } else {
+                format!("{}/index.html", clean.rel)
+            };
+            if let Ok(fd) = root.open_beneath(&index, OFlags::RDONLY) {
+                let index_file = File::from(fd);
+                if let Ok(m) = index_file.metadata()
+                    && m.is_file()
+                {
+                    let entry = self.cache.insert(root, key, index_file, &m, &index, now);
+                    return Found::File(entry);
+                }
+            }
+            return Found::Folder {
+                rel: clean.rel.clone(),
+                dir: file,
+            };
+        }
+        if !meta.is_file() {
+            // FIFOs, sockets, devices: not content.
+            return Found::Other(Reply::error(Status::NotFound));
+        }
+        if clean.trailing_slash {
+            // "/file.txt/" names a directory that does not exist.
+            return Found::Other(Reply::error(Status::NotFound));
+        }
+        Found::File(self.cache.insert(root, key, file, &meta, &clean.rel, now))
+    }
+}
+
+impl Default for Router {
+    fn default() -> Self {
+        Router::new()
+    }
+}
+
+/// Picks the representation (the file or a sidecar) by Accept-Encoding,
+/// then plans the response: preconditions, then ranges.
+fn plan_file(entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> FileReply {
+    let vary = entry.br.is_some() || entry.gz.is_some();
+    let coding = if vary {
+        choose_coding(
+            f.accept_encoding.iter(),
+            entry.br.is_some(),
+            entry.gz.is_some(),
+        )
+    } else {
+        Coding::Identity
+    };
+    let file = match (coding, &entry.br, &entry.gz) {
+        (Coding::Br, Some(br), _) => Rc::clone(br),
+        (Coding::Gzip, _, Some(gz)) => Rc::clone(gz),
+        _ => entry,
+    };
+    let rep = Representation {
+        validators: Validators {
+            etag: Some(file.etag.as_bytes()),
+            last_modified: Some(file.last_modified_secs),
+        },
+        len: file.len,
+        coded: coding != Coding::Identity,
+    };
+    let plan = http::plan(f, method, &rep, unix_now());
+    FileReply::new(file, coding, vary, plan)
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// `--spa`: a GET/HEAD for an extension-less path from a client that names
+/// HTML as acceptable (a browser navigating inside a single-page app).
+fn wants_app(req: &Request<'_>) -> bool {
+    let last = req.path.rsplit('/').next().unwrap_or("");
+    req.method.is_get_or_head()
+        && !last.contains('.')
+        && MediaWeights::of(req.fields.accept.iter()).names_html()
+}
+
+/// The 301 Location for a folder: the request's path as sent (still
+/// percent-encoded) with a slash appended, then its query. Built from the
+/// parsed path and query only, so nothing in the query can steer it, and
+/// with leading slashes collapsed and backslashes escaped, so no browser
+/// reads it as a link to another host.
+pub fn redirect_location(path: &str, query: Option<&str>) -> String {
+    let mut loc = String::with_capacity(path.len() + query.map_or(0, str::len) + 2);
+    loc.push('/');
+    loc.push_str(path.trim_start_matches('/'));
+    loc.push('/');
+    if let Some(q) = query {
+        loc.push('?');
+        loc.push_str(q);
+    }
+    loc.replace('\\', "%5C")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_keep_encoding_and_query_and_stay_on_site() {
+        assert_eq!(redirect_location("/a%20b", None), "/a%20b/");
+        assert_eq!(redirect_location("/d", Some("x=1&y")), "/d/?x=1&y");
+        assert_eq!(redirect_location("//evil.example", None), "/evil.example/");
+        assert_eq!(
+            redirect_location("/sub", Some("next=http://x/\\evil")),
+            "/sub/?next=http://x/%5Cevil"
+        );
+    }
+}
