@@ -33,8 +33,11 @@ for i in range(n):
     if i % 2 == 0:
         s.sendall(req)
         got = b""
-        while not got.endswith(b"\r\n\r\n") and b"\r\n\r\n" not in got:
-            got += s.recv(4096)
+        while b"\r\n\r\n" not in got:
+            chunk = s.recv(4096)
+            if not chunk:
+                sys.exit(f"the server closed connection {i} before answering")
+            got += chunk
     socks.append(s)
 time.sleep(1)
 print(f"ferry RSS with {n} idle connections: {rss()}")

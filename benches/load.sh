@@ -32,6 +32,7 @@
 #   SERVER_CPU, CLIENT_CPU   override core pinning
 #   VERBOSE=1        also print each full wrk output
 #   FERRY_BIN=PATH   use this ferry binary instead of `cargo build --release`
+#   SAVE=0           don't keep the table in benches/results/DATE-load.txt
 #
 # Quick check (< 1 minute):  DURATION=3 ROUNDS=1 benches/load.sh
 # Full run:                  benches/load.sh
@@ -92,29 +93,16 @@ ROOT=$(cd -- "$SCRIPT_DIR/.." && pwd)
 FERRY_BIN_OVERRIDE=${FERRY_BIN:-}
 FERRY_BIN=${FERRY_BIN:-$ROOT/target/release/ferry}
 
-log() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=benches/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 # --- dependencies ------------------------------------------------------------
-find_nginx() {
-  command -v nginx 2>/dev/null && return 0
-  local p
-  for p in /usr/sbin/nginx /usr/local/sbin/nginx /usr/local/nginx/sbin/nginx; do
-    [[ -x $p ]] && { echo "$p"; return 0; }
-  done
-  return 1
-}
-
 install_missing() {
   local missing=()
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)
   if ((!FERRY_ONLY)) && ! find_nginx >/dev/null; then missing+=(nginx-light); fi
   if selected idle && ! command -v python3 >/dev/null 2>&1; then missing+=(python3); fi
-  ((${#missing[@]})) || return 0
-  log "installing ${missing[*]}"
-  local sudo=()
-  [[ $(id -u) -eq 0 ]] || sudo=(sudo)
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
+  apt_install "${missing[@]}"
 }
 install_missing
 NGINX_BIN=""
@@ -141,56 +129,12 @@ else
 fi
 
 # --- CPU pinning -------------------------------------------------------------
-# Expand the allowed-CPU list (e.g. "0-1,4") of this process.
-allowed_cpus() {
-  local list part a b i
-  list=$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status 2>/dev/null || true)
-  [[ -n $list ]] || list="0-$(($(nproc) - 1))"
-  IFS=, read -ra parts <<<"$list"
-  for part in "${parts[@]}"; do
-    if [[ $part == *-* ]]; then
-      a=${part%-*}; b=${part#*-}
-      for ((i = a; i <= b; i++)); do echo "$i"; done
-    else
-      echo "$part"
-    fi
-  done
-}
-mapfile -t CPUS < <(allowed_cpus)
-SERVER_CPU=${SERVER_CPU:-${CPUS[0]}}
-if [[ -z ${CLIENT_CPU:-} ]]; then
-  if ((${#CPUS[@]} >= 2)); then
-    CLIENT_CPU=${CPUS[1]}
-  else
-    log "WARNING: only one CPU available; the client shares a core with the servers"
-    CLIENT_CPU=${CPUS[0]}
-  fi
-fi
+pin_cpus
 
 # --- temp dir, processes and cleanup -----------------------------------------
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-load.XXXXXX")
 SERVER_PID=""   # the one server running at a time (ferry or nginx)
 CLIENT_PID=""   # the running wrk / python3 client (its `timeout` wrapper)
-
-alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
-
-# stop_pid PID: TERM, wait up to STOP_TIMEOUT s, then KILL; reap it.
-stop_pid() {
-  local pid=$1 i
-  [[ -n $pid ]] || return 0
-  if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
-      alive "$pid" || break
-      sleep 0.1
-    done
-    if alive "$pid"; then
-      log "pid $pid did not exit within ${STOP_TIMEOUT}s of SIGTERM; sending SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
@@ -218,28 +162,6 @@ html_end=$'\n</pre>\n'
 head -c $((100 * 1024 * 1024)) /dev/urandom >"$TMP/www/100m.bin"
 
 # --- helpers -----------------------------------------------------------------
-# Print a free TCP port on 127.0.0.1.
-free_port() {
-  if command -v python3 >/dev/null 2>&1; then
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-    return
-  fi
-  local p
-  for ((p = 20000 + RANDOM % 20000; ; p++)); do
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-}
-
-# http_status PORT METHOD PATH -> prints the status code (bounded to 3 s).
-http_status() {
-  # shellcheck disable=SC2016  # $1.. expand in the inner bash
-  timeout 3 bash -c '
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-    printf "%s /%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" "$2" "$3" >&3
-    IFS=" " read -r _ code _ <&3 && echo "$code"
-  ' _ "$1" "$2" "$3" 2>/dev/null || true
-}
-
 # check_fixture NAME PORT: the server answers 200 for every fixture file.
 check_fixture() {
   local name=$1 port=$2 path code
@@ -267,14 +189,6 @@ record() { RES["$1.$2.$3"]+="$4 "; }
 FAILED=()   # "scenario/server/round" that could not be measured
 
 # --- servers -----------------------------------------------------------------
-build_ferry() {
-  if [[ -z $FERRY_BIN_OVERRIDE ]]; then
-    log "building ferry (cargo build --release)"
-    (cd "$ROOT" && cargo build --release) || { echo "ferry did not build" >&2; return 1; }
-  fi
-  [[ -x $FERRY_BIN ]] || { echo "ferry binary not found at $FERRY_BIN" >&2; return 1; }
-}
-
 # start_ferry [EXTRA ARGS...]: sets SERVER_PID and SERVER_PORT.
 start_ferry() {
   SERVER_PORT=""
@@ -282,13 +196,10 @@ start_ferry() {
     >"$TMP/ferry.out" 2>"$TMP/ferry.err" &
   SERVER_PID=$!
 
-  local i line re='^ferry: serving (.+) at http://127\.0\.0\.1:([0-9]+)/$'
+  local i
   for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
-    line=$(head -n 1 "$TMP/ferry.out" 2>/dev/null || true)
-    if [[ $line =~ $re ]]; then
-      SERVER_PORT=${BASH_REMATCH[2]}
-      break
-    fi
+    SERVER_PORT=$(ferry_port_from "$TMP/ferry.out")
+    [[ -n $SERVER_PORT ]] && break
     alive "$SERVER_PID" || break
     sleep 0.1
   done
@@ -307,47 +218,9 @@ start_ferry() {
 
 # start_nginx WORKER_CONNECTIONS: sets SERVER_PID and SERVER_PORT.
 start_nginx() {
-  local wc=$1 n="$TMP/nginx" conf="$TMP/nginx/nginx.conf" user_line="" temp_lines v
+  local wc=$1 n="$TMP/nginx" conf="$TMP/nginx/nginx.conf"
   SERVER_PORT=$(free_port)
-  [[ $(id -u) -eq 0 ]] && user_line="user root;"
-
-  # Only set temp paths for modules this nginx has (nginx-light lacks some).
-  v=$("$NGINX_BIN" -V 2>&1)
-  temp_lines="client_body_temp_path $n/client_body;"
-  [[ $v == *--without-http_proxy_module* ]]   || temp_lines+=$'\n'"  proxy_temp_path $n/proxy;"
-  [[ $v == *--without-http_fastcgi_module* ]] || temp_lines+=$'\n'"  fastcgi_temp_path $n/fastcgi;"
-  [[ $v == *--without-http_uwsgi_module* ]]   || temp_lines+=$'\n'"  uwsgi_temp_path $n/uwsgi;"
-  [[ $v == *--without-http_scgi_module* ]]    || temp_lines+=$'\n'"  scgi_temp_path $n/scgi;"
-
-  cat >"$conf" <<EOF
-$user_line
-worker_processes 1;
-daemon off;
-master_process off;
-error_log $n/error.log warn;
-pid $n/nginx.pid;
-
-events {
-  worker_connections $wc;
-}
-
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  keepalive_timeout 65s;
-  open_file_cache max=1000 inactive=20s;
-  default_type application/octet-stream;
-  $temp_lines
-
-  server {
-    listen 127.0.0.1:$SERVER_PORT;
-    root $TMP/www;
-    location / { }
-  }
-}
-EOF
+  nginx_conf "$n" "$SERVER_PORT" "$TMP/www" "$wc" >"$conf"
   if ! "$NGINX_BIN" -t -q -p "$n/" -e "$n/error.log" -c "$conf"; then
     echo "nginx config test failed" >&2
     return 1
@@ -684,7 +557,8 @@ fi
 commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
 log "ferry $FERRY_BIN (source $commit); nginx: ${NGINX_BIN:-not used}"
 log "scenarios: ${SELECTED[*]}; servers: ${SERVERS[*]}; ${DURATION}s per wrk run, $ROUNDS round(s)"
-log "servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU, open-file limit $(ulimit -n), load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+log "servers on CPU $SERVER_CPU, clients on CPU $CLIENT_CPU, open-file limit $(ulimit -n), load average: $LOAD_BEFORE"
 for sc in "${SELECTED[@]}"; do
   run_scenario "$sc"
 done
@@ -714,22 +588,28 @@ fmt_median() {
   printf "$4" "$(median "${vals[@]}")"
 }
 
+print_table() {
+  printf '| %-50s | %12s | %12s | %-26s |\n' "scenario (median of $ROUNDS)" ferry nginx "ratio ferry/nginx"
+  printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..52})" "$(printf -- '-%.0s' {1..14})" \
+    "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..28})"
+  for row in "${ROWS[@]}"; do
+    IFS='|' read -r sc metric label fmt better <<<"$row"
+    selected "$sc" || continue
+    f=$(fmt_median "$sc" "$metric" ferry "$fmt")
+    g=$(fmt_median "$sc" "$metric" nginx "$fmt")
+    ratio="-"
+    if [[ $better != none && $f != - && $g != - ]]; then
+      ratio=$(awk -v f="$f" -v g="$g" 'BEGIN { if (g > 0) printf "%.2f", f / g; else print "-" }')
+      [[ $ratio == - ]] || ratio="$ratio ($better is better)"
+    fi
+    printf '| %-50s | %12s | %12s | %-26s |\n' "$label" "$f" "$g" "$ratio"
+  done
+}
+
 echo
-printf '| %-50s | %12s | %12s | %-26s |\n' "scenario (median of $ROUNDS)" ferry nginx "ratio ferry/nginx"
-printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..52})" "$(printf -- '-%.0s' {1..14})" \
-  "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..28})"
-for row in "${ROWS[@]}"; do
-  IFS='|' read -r sc metric label fmt better <<<"$row"
-  selected "$sc" || continue
-  f=$(fmt_median "$sc" "$metric" ferry "$fmt")
-  g=$(fmt_median "$sc" "$metric" nginx "$fmt")
-  ratio="-"
-  if [[ $better != none && $f != - && $g != - ]]; then
-    ratio=$(awk -v f="$f" -v g="$g" 'BEGIN { if (g > 0) printf "%.2f", f / g; else print "-" }')
-    [[ $ratio == - ]] || ratio="$ratio ($better is better)"
-  fi
-  printf '| %-50s | %12s | %12s | %-26s |\n' "$label" "$f" "$g" "$ratio"
-done
+print_table | tee "$TMP/table.txt"
+SAVE_COMMAND="DURATION=$DURATION ROUNDS=$ROUNDS SCENARIOS=$SCENARIOS FERRY_ONLY=$FERRY_ONLY benches/load.sh" \
+  save_result load "$TMP/table.txt"
 
 if ((${#FAILED[@]})); then
   echo

@@ -13,6 +13,7 @@
 #   SERVER=ferry      or SERVER=nginx to measure nginx (1 worker, sendfile) for reference
 #   FERRY_BIN=PATH    use this ferry binary instead of building target/release/ferry
 #   SERVER_CPU, CLIENT_CPU   override core pinning (default: first two allowed CPUs)
+#   SAVE=0            don't keep the result in benches/results/DATE-syscalls-SERVER.txt
 #
 # Everything is bound to 127.0.0.1; the server is stopped and the temp dir
 # removed on exit.
@@ -38,7 +39,9 @@ ROOT=$(cd -- "$SCRIPT_DIR/.." && pwd)
 FERRY_BIN_OVERRIDE=${FERRY_BIN:-}
 FERRY_BIN=${FERRY_BIN:-$ROOT/target/release/ferry}
 
-log() { printf '== %s\n' "$*" >&2; }
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-syscalls.XXXXXX")
+# shellcheck source=benches/lib.sh
+source "$SCRIPT_DIR/lib.sh"
 
 [[ -x $STRACE ]] || STRACE=$(command -v strace || true)
 [[ -n $STRACE && -x $STRACE ]] || { echo "strace not found (apt-get install -y strace)" >&2; exit 1; }
@@ -46,51 +49,12 @@ command -v wrk >/dev/null || { echo "wrk not found (apt-get install -y wrk)" >&2
 command -v taskset >/dev/null || { echo "taskset not found (util-linux)" >&2; exit 1; }
 
 # --- CPU pinning -------------------------------------------------------------
-allowed_cpus() {
-  local list part a b i
-  list=$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status 2>/dev/null || true)
-  [[ -n $list ]] || list="0-$(( $(nproc) - 1 ))"
-  IFS=, read -ra parts <<<"$list"
-  for part in "${parts[@]}"; do
-    if [[ $part == *-* ]]; then
-      a=${part%-*}; b=${part#*-}
-      for ((i = a; i <= b; i++)); do echo "$i"; done
-    else
-      echo "$part"
-    fi
-  done
-}
-mapfile -t CPUS < <(allowed_cpus)
-SERVER_CPU=${SERVER_CPU:-${CPUS[0]}}
-CLIENT_CPU=${CLIENT_CPU:-${CPUS[1]:-${CPUS[0]}}}
+pin_cpus
 
-# --- temp dir and cleanup ----------------------------------------------------
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-syscalls.XXXXXX")
+# --- cleanup -----------------------------------------------------------------
 STRACE_PID=""
 SERVER_PID=""
 WRK_PID=""
-
-alive() { [[ -n $1 ]] && kill -0 "$1" 2>/dev/null; }
-
-# wait_gone PID SECONDS -> 0 if PID is gone within SECONDS
-wait_gone() {
-  local i
-  for ((i = 0; i < $2 * 10; i++)); do
-    alive "$1" || return 0
-    sleep 0.1
-  done
-  ! alive "$1"
-}
-
-stop_pid() {
-  local pid=$1
-  [[ -n $pid ]] || return 0
-  if alive "$pid"; then
-    kill -TERM "$pid" 2>/dev/null || true
-    wait_gone "$pid" 5 || kill -KILL "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
-}
 
 cleanup() {
   local rc=$?
@@ -110,59 +74,16 @@ mkdir -p "$TMP/www" "$TMP/nginx"
 head -c 1024 /dev/urandom >"$TMP/www/1k.bin"
 FILE=1k.bin
 
-http_status() {
-  timeout 3 bash -c '
-    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
-    printf "GET /%s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n" "$2" >&3
-    IFS=" " read -r _ code _ <&3 && echo "$code"
-  ' _ "$1" "$2" 2>/dev/null || true
-}
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
 # --- start the server under strace -------------------------------------------
 PORT=""
 if [[ $SERVER == ferry ]]; then
-  if [[ -z $FERRY_BIN_OVERRIDE ]]; then
-    log "building ferry (cargo build --release)"
-    (cd "$ROOT" && cargo build --release)
-  fi
-  [[ -x $FERRY_BIN ]] || { echo "ferry binary not found at $FERRY_BIN" >&2; exit 1; }
+  build_ferry
   CMD=("$FERRY_BIN" "$TMP/www" --port 0 --quiet --threads 1)
 else
-  NGINX_BIN=$(command -v nginx || echo /usr/sbin/nginx)
-  [[ -x $NGINX_BIN ]] || { echo "nginx not found" >&2; exit 1; }
+  NGINX_BIN=$(find_nginx) || { echo "nginx not found" >&2; exit 1; }
   PORT=$(free_port)
   n="$TMP/nginx"
-  v=$("$NGINX_BIN" -V 2>&1)
-  temp_lines="client_body_temp_path $n/client_body;"
-  [[ $v == *--without-http_proxy_module* ]]   || temp_lines+=" proxy_temp_path $n/proxy;"
-  [[ $v == *--without-http_fastcgi_module* ]] || temp_lines+=" fastcgi_temp_path $n/fastcgi;"
-  [[ $v == *--without-http_uwsgi_module* ]]   || temp_lines+=" uwsgi_temp_path $n/uwsgi;"
-  [[ $v == *--without-http_scgi_module* ]]    || temp_lines+=" scgi_temp_path $n/scgi;"
-  user_line=""
-  [[ $(id -u) -eq 0 ]] && user_line="user root;"
-  cat >"$n/nginx.conf" <<EOF
-$user_line
-worker_processes 1;
-daemon off;
-master_process off;
-error_log $n/error.log warn;
-pid $n/nginx.pid;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  open_file_cache max=1000 inactive=20s;
-  default_type application/octet-stream;
-  $temp_lines
-  server { listen 127.0.0.1:$PORT; root $TMP/www; location / { } }
-}
-EOF
+  nginx_conf "$n" "$PORT" "$TMP/www" 4096 >"$n/nginx.conf"
   CMD=("$NGINX_BIN" -p "$n/" -e "$n/error.log" -c "$n/nginx.conf")
 fi
 
@@ -172,14 +93,13 @@ taskset -c "$SERVER_CPU" "$STRACE" -f -c -o "$TMP/strace.txt" "${CMD[@]}" \
 STRACE_PID=$!
 
 started=0
-re='^ferry: serving (.+) at http://127\.0\.0\.1:([0-9]+)/$'
 for ((i = 0; i < STARTUP_TIMEOUT * 10; i++)); do
   alive "$STRACE_PID" || break
   if [[ $SERVER == ferry ]]; then
-    line=$(head -n 1 "$TMP/server.out" 2>/dev/null || true)
-    if [[ $line =~ $re ]]; then PORT=${BASH_REMATCH[2]}; started=1; break; fi
+    PORT=$(ferry_port_from "$TMP/server.out")
+    [[ -n $PORT ]] && { started=1; break; }
   else
-    [[ $(http_status "$PORT" "$FILE") == 200 ]] && { started=1; break; }
+    [[ $(http_status "$PORT" GET "$FILE") == 200 ]] && { started=1; break; }
   fi
   sleep 0.1
 done
@@ -199,7 +119,7 @@ SERVER_PID=$(pgrep -P "$STRACE_PID" | head -n 1 || true)
 [[ -n $SERVER_PID ]] || { echo "could not find the $SERVER process under strace" >&2; exit 1; }
 log "$SERVER listening on 127.0.0.1:$PORT (pid $SERVER_PID, strace pid $STRACE_PID)"
 
-code=$(http_status "$PORT" "$FILE")
+code=$(http_status "$PORT" GET "$FILE")
 [[ $code == 200 ]] || { echo "GET /$FILE returned '${code:-nothing}'" >&2; exit 1; }
 
 # --- load --------------------------------------------------------------------
@@ -240,5 +160,11 @@ non2xx=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk.txt")
 [[ -n $requests && $requests -gt 0 ]] || { echo "wrk reported no requests" >&2; exit 1; }
 [[ -z $non2xx ]] || echo "WARNING: $non2xx non-2xx responses" >&2
 
-printf '%s: %s syscalls / %s requests\n' "$SERVER" "$total" "$requests"
-awk -v t="$total" -v r="$requests" 'BEGIN { printf "syscalls per request: %.2f\n", t / r }'
+{
+  cat "$TMP/strace.txt"
+  printf '%s: %s syscalls / %s requests\n' "$SERVER" "$total" "$requests"
+  awk -v t="$total" -v r="$requests" 'BEGIN { printf "syscalls per request: %.2f\n", t / r }'
+} >"$TMP/result.txt"
+tail -n 2 "$TMP/result.txt"
+SAVE_COMMAND="SERVER=$SERVER DURATION=$DURATION CONNECTIONS=$CONNECTIONS benches/syscalls.sh" \
+  save_result "syscalls-$SERVER" "$TMP/result.txt"
