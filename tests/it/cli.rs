@@ -1,0 +1,240 @@
+//! Command line and startup: the one stdout line, the warnings and LAN
+//! URLs on stderr, errors with exit status 2, --help and --version, flag
+//! syntax.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::Command;
+
+use crate::support::*;
+
+#[test]
+fn startup_prints_exactly_one_line_with_the_absolute_root_and_real_port() {
+    let dir = site(&[("a.txt", b"x")]);
+    let s = Server::start(dir.path(), &[]);
+    assert_eq!(
+        s.line,
+        format!(
+            "ferry: serving {} at http://127.0.0.1:{}/\n",
+            dir.path().display(),
+            s.port()
+        )
+    );
+    assert_ne!(s.port(), 0);
+    assert_eq!(s.get("/a.txt").body, b"x");
+}
+
+#[test]
+fn a_relative_dir_is_printed_absolute() {
+    let dir = site(&[("a.txt", b"x")]);
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir.outside())
+        .arg("root")
+        .args(["--port", "0", "--quiet"]);
+    let s = Server::spawn(cmd, dir.path());
+    assert_eq!(
+        s.line,
+        format!(
+            "ferry: serving {} at http://127.0.0.1:{}/\n",
+            dir.path().display(),
+            s.port()
+        )
+    );
+}
+
+#[test]
+fn a_root_given_through_a_symlink_serves_its_files() {
+    let t = Site::standard();
+    let link = t.outside().join("rootlink");
+    std::os::unix::fs::symlink(t.path(), &link).unwrap();
+    let s = Server::start(&link, &[]);
+    assert_ok(&s.get("/a.txt"), b"hello");
+    assert_ok(&s.get("/sub/x.txt"), b"sub-x");
+}
+
+#[test]
+fn the_default_dir_is_static_in_the_working_directory() {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["--port", "0", "--quiet"]);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    let s = Server::spawn(cmd, &root);
+    let canonical = std::fs::canonicalize(&root).unwrap();
+    assert_eq!(
+        s.line,
+        format!(
+            "ferry: serving {} at http://127.0.0.1:{}/\n",
+            canonical.display(),
+            s.port()
+        )
+    );
+    assert_eq!(s.get("/").status(), 200);
+}
+
+#[test]
+fn ipv6_loopback_prints_a_bracketed_url_and_serves() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        skip(
+            "cli::ipv6_loopback_prints_a_bracketed_url_and_serves",
+            "no IPv6 loopback (::1) on this machine",
+        );
+        return;
+    }
+    let t = Site::standard();
+    let s = Server::start(t.path(), &["--bind", "::1"]);
+    assert_eq!(
+        s.line,
+        format!(
+            "ferry: serving {} at http://[::1]:{}/\n",
+            t.path().display(),
+            s.port()
+        )
+    );
+    let mut c = Conn::new(connect(s.addr));
+    c.send(b"GET /a.txt HTTP/1.1\r\nHost: [::1]\r\n\r\n");
+    let r = c.read_response(false);
+    r.assert_common();
+    assert_ok(&r, b"hello");
+}
+
+/// What a server wrote to stderr by the time it is killed.
+fn stderr_after_kill(mut s: Server) -> String {
+    let mut err = s.stderr();
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+    let mut text = String::new();
+    err.read_to_string(&mut text).unwrap();
+    text
+}
+
+#[test]
+fn a_non_loopback_bind_warns_and_lists_the_lan_urls_while_loopback_does_not() {
+    let dir = site(&[("a.txt", b"x")]);
+    let s = Server::start(dir.path(), &["--bind", "0.0.0.0"]);
+    assert!(s.line.contains("at http://0.0.0.0:"), "{}", s.line);
+    let text = stderr_after_kill(s);
+    assert!(
+        text.contains("warning: 0.0.0.0 is not a loopback address"),
+        "{text}"
+    );
+    // One line per non-loopback IPv4 interface.
+    let has_lan = Command::new("sh")
+        .args([
+            "-c",
+            "ip -4 -o addr show scope global 2>/dev/null | grep -q inet",
+        ])
+        .status()
+        .is_ok_and(|st| st.success());
+    if has_lan {
+        assert!(text.contains("ferry: also at http://"), "{text}");
+        assert!(!text.contains("also at http://127."), "{text}");
+    } else {
+        skip(
+            "cli::a_non_loopback_bind_warns_and_lists_the_lan_urls_while_loopback_does_not",
+            "no non-loopback IPv4 interface (or no `ip`): the LAN URL lines were not checked",
+        );
+    }
+    let text = stderr_after_kill(Server::start(dir.path(), &[]));
+    assert!(!text.contains("warning"), "{text}");
+}
+
+/// A startup error: status 2, nothing on stdout, one line on stderr, no
+/// panic. Returns the line.
+fn one_line_error(args: &[&str]) -> String {
+    let (code, out, err) = run_ferry(args, None);
+    assert_eq!(code, Some(2), "{args:?}: {err}");
+    assert_eq!(out, "", "{args:?}: nothing on stdout");
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
+#[test]
+fn a_missing_dir_is_a_one_line_error_with_status_2() {
+    let err = one_line_error(&["/definitely/not/here", "--port", "0"]);
+    assert_eq!(
+        err,
+        "ferry: cannot serve /definitely/not/here: No such file or directory\n"
+    );
+}
+
+#[test]
+fn a_file_given_as_dir_is_a_one_line_error_with_status_2() {
+    let dir = site(&[("a.txt", b"x")]);
+    let file = dir.path().join("a.txt");
+    let err = one_line_error(&[file.to_str().unwrap(), "--port", "0"]);
+    assert!(err.contains("not a directory"), "{err}");
+}
+
+#[test]
+fn an_address_in_use_suggests_port_0_with_status_2() {
+    let dir = site(&[("a.txt", b"x")]);
+    let held = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port().to_string();
+    let err = one_line_error(&[dir.path().to_str().unwrap(), "--port", &port, "--quiet"]);
+    assert!(
+        err.contains("already in use") && err.contains("--port 0"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_flags_exit_2_without_panicking() {
+    for args in [
+        &["--port", "70000"][..],
+        &["--threads", "0"],
+        &["--header-timeout", "soon"],
+        &["--bind", "nowhere"],
+        &["--bind", "not-an-address", "--port", "0"],
+    ] {
+        let (code, out, err) = run_ferry(args, None);
+        assert_eq!(code, Some(2), "{args:?}: {err}");
+        assert_eq!(out, "", "{args:?}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn duration_flags_accept_bare_seconds_an_s_suffix_and_ms() {
+    let t = Site::standard();
+    let s = Server::start(
+        t.path(),
+        &[
+            "--header-timeout",
+            "10",
+            "--keepalive-timeout",
+            "10s",
+            "--write-timeout",
+            "500ms",
+            "--body-timeout",
+            "2s",
+            "--shutdown-timeout",
+            "100ms",
+        ],
+    );
+    assert_ok(&s.get("/a.txt"), b"hello");
+}
+
+#[test]
+fn help_lists_the_flags_and_version_prints_the_version() {
+    let (code, help, _) = run_ferry(&["--help"], None);
+    assert_eq!(code, Some(0));
+    for flag in [
+        "--bind",
+        "--port",
+        "--threads",
+        "--quiet",
+        "--hidden",
+        "--max-connections",
+        "--header-timeout",
+        "--keepalive-timeout",
+        "--write-timeout",
+    ] {
+        assert!(help.contains(flag), "--help lists {flag}");
+    }
+    assert!(!help.contains("debug-panic"), "testing aid stays hidden");
+    let (code, version, _) = run_ferry(&["--version"], None);
+    assert_eq!(code, Some(0));
+    assert_eq!(version, format!("ferry {}\n", env!("CARGO_PKG_VERSION")));
+}
