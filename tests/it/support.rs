@@ -1232,3 +1232,37 @@ pub fn skip(test: &str, reason: &str) {
         let _ = writeln!(f, "{line}");
     }
 }
+
+/// `METHOD target HTTP/1.1` with `Host: localhost`, as bytes.
+pub fn req(method: &str, target: &str) -> Vec<u8> {
+    format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").into_bytes()
+}
+
+/// `GET target HTTP/1.1` with `Host: localhost`, as bytes.
+pub fn get_req(target: &str) -> Vec<u8> {
+    req("GET", target)
+}
+
+/// Runs `check` on every case of a table, then fails naming each case
+/// that failed and why (httparse's `req!` tests, as one test).
+pub fn table<T>(cases: &[T], name: impl Fn(&T) -> String, check: impl Fn(&T)) {
+    let mut failed = Vec::new();
+    for case in cases {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(case)));
+        if let Err(e) = outcome {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            failed.push(format!("case {:?}: {msg}", name(case)));
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failed.len(),
+        cases.len(),
+        failed.join("\n")
+    );
+}
