@@ -4,5 +4,9 @@
 mod support;
 
 mod cli;
+mod dev_flags;
+mod files;
 mod framing;
+mod listing;
+mod paths;
 mod protocol;

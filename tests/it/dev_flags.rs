@@ -1,115 +1,16 @@
-//! The folder people look at: HTML and JSON listings, and the development
-//! conveniences (--no-listing, --spa, --404, --cors, --header, --open,
-//! LAN URLs).
-
-mod common;
+//! Development conveniences: --no-listing, --spa, --404, --cors,
+//! --header, --open.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use common::{Response, Server, parse_all, site};
+use crate::support::*;
 
 fn get(s: &Server, target: &str, fields: &str) -> Response {
     let raw = s.exchange(
         format!("GET {target} HTTP/1.1\r\nHost: t\r\n{fields}Connection: close\r\n\r\n").as_bytes(),
     );
     parse_all(&raw, &[]).remove(0)
-}
-
-fn names_site() -> tempfile::TempDir {
-    site(&[
-        ("docs/small.txt", b"x"),
-        ("docs/big.bin", &[0u8; 5000]),
-        ("docs/mid.css", &[b'a'; 200]),
-        ("docs/with space & \u{e9}.txt", b"spaced"),
-        ("docs/100%#?.txt", b"odd"),
-        ("docs/sub/inner.txt", b"inner"),
-    ])
-}
-
-#[test]
-fn the_json_listing_describes_every_entry_and_every_href_works() {
-    let dir = names_site();
-    let s = Server::start(dir.path(), &[]);
-    for (target, fields) in [
-        ("/docs/", "Accept: application/json\r\n"),
-        ("/docs/?format=json", ""),
-    ] {
-        let r = get(&s, target, fields);
-        assert_eq!(r.status_line, "HTTP/1.1 200 OK");
-        assert_eq!(r.header("Content-Type"), Some("application/json"));
-        assert_eq!(r.header("Vary"), Some("Accept"));
-        let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("valid JSON");
-        assert_eq!(doc["path"], "/docs/");
-        let entries = doc["entries"].as_array().unwrap();
-        assert_eq!(entries.len(), 6);
-        assert_eq!(entries[0]["name"], "sub", "folders first");
-        assert_eq!(entries[0]["type"], "directory");
-        for e in entries {
-            let name = e["name"].as_str().unwrap();
-            let href = e["href"].as_str().unwrap();
-            let modified = e["modified"].as_str().unwrap();
-            assert!(
-                modified.len() == 20 && modified.ends_with('Z') && &modified[10..11] == "T",
-                "{modified}"
-            );
-            let got = get(&s, &format!("/docs/{href}"), "");
-            assert_eq!(got.status(), 200, "{href}");
-            if e["type"] == "file" {
-                let on_disk = std::fs::read(dir.path().join("docs").join(name)).unwrap();
-                assert_eq!(got.body, on_disk, "{name}");
-                assert_eq!(e["size"].as_u64(), Some(on_disk.len() as u64));
-            }
-        }
-    }
-    // Browsers still get HTML.
-    let html = get(
-        &s,
-        "/docs/",
-        "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n",
-    );
-    assert_eq!(
-        html.header("Content-Type"),
-        Some("text/html; charset=utf-8")
-    );
-    assert_eq!(html.header("Vary"), Some("Accept"));
-}
-
-#[test]
-fn the_html_listing_has_a_breadcrumb_sizes_and_sorting() {
-    let dir = names_site();
-    let s = Server::start(dir.path(), &[]);
-    let r = get(&s, "/docs/sub/", "");
-    let page = String::from_utf8(r.body).unwrap();
-    assert!(
-        page.contains("<a href=\"/\">/</a><a href=\"/docs/\">docs</a><span class=\"sep\">/</span><a href=\"/docs/sub/\">sub</a>"),
-        "{page}"
-    );
-    assert!(page.contains("<a href=\"../\">../</a>"));
-    assert!(page.contains("prefers-color-scheme:dark"));
-    let page = String::from_utf8(get(&s, "/docs/", "").body).unwrap();
-    assert!(page.contains("title=\"5000 bytes\">4.9 KiB<"), "{page}");
-    assert!(page.contains("1 folder, 5 files"), "{page}");
-    let order = |page: &str| -> Vec<usize> {
-        ["small.txt", "mid.css", "big.bin"]
-            .iter()
-            .map(|n| page.find(&format!(">{n}<")).unwrap())
-            .collect()
-    };
-    let by_size = String::from_utf8(get(&s, "/docs/?sort=size", "").body).unwrap();
-    let o = order(&by_size);
-    assert!(o[0] < o[1] && o[1] < o[2], "ascending size");
-    let by_size_desc = String::from_utf8(get(&s, "/docs/?sort=size&order=desc", "").body).unwrap();
-    let o = order(&by_size_desc);
-    assert!(o[2] < o[1] && o[1] < o[0], "descending size");
-    assert!(
-        by_size_desc.find(">sub/<").unwrap() < o[2],
-        "folders stay first"
-    );
-    assert!(
-        by_size.contains("href=\"?sort=size&amp;order=desc\""),
-        "the column toggles"
-    );
 }
 
 #[test]
@@ -161,19 +62,18 @@ fn a_custom_404_page_keeps_the_status() {
     // Other errors keep their own pages.
     assert!(String::from_utf8_lossy(&get(&s, "/%zz", "").body).contains("400 Bad Request"));
     // A missing page file is a startup error.
-    let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args([
+    let (code, _, err) = run_ferry(
+        &[
             dir.path().to_str().unwrap(),
             "--port",
             "0",
             "--404",
             "/no/such/page.html",
-        ])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read the 404 page"));
+        ],
+        None,
+    );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("cannot read the 404 page"), "{err}");
 }
 
 #[test]
@@ -240,13 +140,12 @@ fn extra_headers_go_on_every_response_and_bad_ones_exit_2() {
         "X-A: a\r\nX-B: b",
         "Content-Length: 1",
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_ferry"))
-            .args([dir.path().to_str().unwrap(), "--port", "0", "--header", bad])
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{bad:?}");
-        assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+        let (code, _, err) = run_ferry(
+            &[dir.path().to_str().unwrap(), "--port", "0", "--header", bad],
+            None,
+        );
+        assert_eq!(code, Some(2), "{bad:?}");
+        assert!(!err.contains("panicked"), "{err}");
     }
 }
 
@@ -263,7 +162,7 @@ fn open_hands_the_url_to_the_desktop_launcher() {
     )
     .unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    let mut cmd = Command::new(BIN);
     cmd.arg(dir.path())
         .args(["--port", "0", "--quiet", "--open"])
         .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()));
@@ -283,7 +182,7 @@ fn open_hands_the_url_to_the_desktop_launcher() {
         format!("http://127.0.0.1:{}/", s.addr.port())
     );
     // No launcher at all: still serving, with a note.
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    let mut cmd = Command::new(BIN);
     cmd.arg(dir.path())
         .args(["--port", "0", "--open"])
         .env("PATH", "/nonexistent");
@@ -295,28 +194,4 @@ fn open_hands_the_url_to_the_desktop_launcher() {
     let mut text = String::new();
     err.read_to_string(&mut text).unwrap();
     assert!(text.contains("--open: no browser launcher"), "{text}");
-}
-
-#[test]
-fn binding_every_address_lists_the_lan_urls_on_stderr() {
-    let dir = site(&[("a.txt", b"a")]);
-    let mut s = Server::start(dir.path(), &["--bind", "0.0.0.0"]);
-    let mut err = s.stderr();
-    let _ = s.child.kill();
-    let _ = s.child.wait();
-    let mut text = String::new();
-    err.read_to_string(&mut text).unwrap();
-    assert!(text.contains("is not a loopback address"), "{text}");
-    // Each non-loopback IPv4 interface, if the machine has any.
-    let has_lan = Command::new("sh")
-        .args([
-            "-c",
-            "ip -4 -o addr show scope global 2>/dev/null | grep -q inet",
-        ])
-        .status()
-        .is_ok_and(|st| st.success());
-    if has_lan {
-        assert!(text.contains("ferry: also at http://"), "{text}");
-        assert!(!text.contains("also at http://127."), "{text}");
-    }
 }

@@ -1,0 +1,130 @@
+//! Serving files: content types, empty and large files (raw socket and
+//! curl), index.html for folders, special files, the default site.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+#[test]
+fn content_types_follow_the_extension() {
+    let cases = [
+        ("a.html", "text/html; charset=utf-8"),
+        ("a.css", "text/css; charset=utf-8"),
+        ("a.txt", "text/plain; charset=utf-8"),
+        ("a.js", "text/javascript; charset=utf-8"),
+        ("a.mjs", "text/javascript; charset=utf-8"),
+        ("a.wasm", "application/wasm"),
+        ("a.json", "application/json"),
+        ("a.png", "image/png"),
+        ("a.svg", "image/svg+xml"),
+        ("a.weirdext", "application/octet-stream"),
+        ("u.zzqq", "application/octet-stream"),
+        ("noext", "application/octet-stream"),
+    ];
+    let t = Site::new();
+    for (name, _) in cases {
+        t.file(name, name.as_bytes());
+    }
+    let s = Server::start(t.path(), &[]);
+    table(
+        &cases,
+        |c| c.0.to_string(),
+        |&(name, ct)| {
+            let r = s.request(&get_req(&format!("/{name}")));
+            assert_ok(&r, name.as_bytes());
+            assert_eq!(r.header("content-type"), Some(ct));
+        },
+    );
+}
+
+#[test]
+fn an_empty_file_is_200_with_content_length_zero_and_keeps_the_connection() {
+    let t = site(&[("empty.txt", b"")]);
+    let s = Server::start(t.path(), &[]);
+    let mut c = s.conn();
+    for _ in 0..2 {
+        let r = c.get("/empty.txt");
+        r.assert_common();
+        assert_ok(&r, b"");
+        assert_eq!(r.header("Connection"), None);
+    }
+}
+
+#[test]
+fn a_folder_with_index_html_serves_it() {
+    let t = Site::standard();
+    let s = Server::start(t.path(), &[]);
+    for (target, body) in [
+        ("/sub/", &b"<p>SUB-INDEX</p>\n"[..]),
+        ("/sub/?q=1", b"<p>SUB-INDEX</p>\n"),
+        ("/", b"<!doctype html><title>root</title>ROOT-INDEX\n"),
+    ] {
+        let r = s.request(&get_req(target));
+        assert_ok(&r, body);
+        assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    }
+}
+
+#[test]
+fn large_files_arrive_intact_by_curl_and_raw_socket() {
+    let content = pattern(5 * 1024 * 1024 + 17, 1);
+    let dir = site(&[("big.bin", &content), ("small.bin", &content[..40_000])]);
+    let s = Server::start(dir.path(), &[]);
+    let out = curl_ok(&[&s.url("/big.bin")]);
+    assert!(out == content, "curl body differs ({} bytes)", out.len());
+    assert_ok(&s.get("/small.bin"), &content[..40_000]);
+    // Two responses pipelined on one connection, the big one first.
+    let raw = s.exchange(b"GET /big.bin HTTP/1.1\r\nHost: t\r\n\r\nGET /small.bin HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let rs = parse_all(&raw, &[]);
+    assert_eq!(rs.len(), 2);
+    assert_ok(&rs[0], &content);
+    assert_ok(&rs[1], &content[..40_000]);
+}
+
+/// A FIFO in the root is 404, and opening it does not block the only
+/// worker.
+#[test]
+fn a_fifo_is_404_and_does_not_hang_the_worker() {
+    let t = Site::standard();
+    let made = Command::new("mkfifo")
+        .arg(t.path().join("pipe.txt"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if !made {
+        skip(
+            "files::a_fifo_is_404_and_does_not_hang_the_worker",
+            "mkfifo is missing or failed",
+        );
+        return;
+    }
+    let s = Server::start(t.path(), &["--threads", "1"]);
+    let mut c = s.conn();
+    c.s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    c.send(&get_req("/pipe.txt"));
+    let r = c
+        .try_read_response(false)
+        .unwrap_or_else(|e| panic!("GET of a FIFO hung or failed: {e}"));
+    r.assert_common();
+    assert_eq!(r.status_line, NOT_FOUND);
+    let start = Instant::now();
+    assert_ok(&s.request(&get_req("/a.txt")), b"hello");
+    assert!(start.elapsed() < Duration::from_secs(1));
+}
+
+#[test]
+fn the_default_site_is_served_from_static() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("static");
+    let s = Server::start(&root, &[]);
+    let r = s.get("/");
+    assert_ok(&r, &std::fs::read(root.join("index.html")).unwrap());
+    let page = r.text();
+    for asset in ["style.css", "ferry.svg"] {
+        assert!(page.contains(asset), "index links {asset}");
+        assert_ok(
+            &s.get(&format!("/{asset}")),
+            &std::fs::read(root.join(asset)).unwrap(),
+        );
+    }
+}

@@ -1,0 +1,412 @@
+//! Folder listings: HTML (escaped names, working links, folders first,
+//! sizes, dates, breadcrumb, sorting) and JSON; odd names; no validators.
+
+use crate::support::*;
+
+fn html_unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i..];
+        let Some(semi) = after.find(';').filter(|j| *j < 12) else {
+            out.push('&');
+            rest = &after[1..];
+            continue;
+        };
+        let ent = &after[1..semi];
+        let ch = match ent {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ if ent.starts_with("#x") || ent.starts_with("#X") => {
+                u32::from_str_radix(&ent[2..], 16)
+                    .ok()
+                    .and_then(char::from_u32)
+            }
+            _ if ent.starts_with('#') => ent[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match ch {
+            Some(c) => {
+                out.push(c);
+                rest = &after[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &after[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Every `href` of a page, HTML-unescaped.
+pub fn hrefs(html: &str) -> Vec<String> {
+    let lower = html.to_ascii_lowercase();
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for _ in 0..100_000 {
+        let Some(i) = lower[pos..].find("href=") else {
+            break;
+        };
+        let start = pos + i + 5;
+        let q = html.as_bytes().get(start).copied();
+        if q == Some(b'"') || q == Some(b'\'') {
+            let q = q.unwrap() as char;
+            if let Some(j) = html[start + 1..].find(q) {
+                out.push(html_unescape(&html[start + 1..start + 1 + j]));
+                pos = start + 1 + j + 1;
+                continue;
+            }
+        }
+        pos = start;
+    }
+    out
+}
+
+/// Resolves an href against a folder's URL path, the way a browser would.
+pub fn resolve(base: &str, href: &str) -> String {
+    let href = href.split('#').next().unwrap();
+    let (path, query) = match href.find('?') {
+        Some(i) => (&href[..i], &href[i..]),
+        None => (href, ""),
+    };
+    let joined = if let Some(rest) = path.strip_prefix("http://") {
+        match rest.find('/') {
+            Some(i) => rest[i..].to_string(),
+            None => "/".to_string(),
+        }
+    } else if path.starts_with('/') {
+        path.to_string()
+    } else if path.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}{path}")
+    };
+    let mut segs: Vec<&str> = Vec::new();
+    let parts: Vec<&str> = joined.split('/').collect();
+    let n = parts.len();
+    for (i, seg) in parts.into_iter().enumerate() {
+        match seg {
+            "." => {
+                if i == n - 1 {
+                    segs.push("");
+                }
+            }
+            ".." => {
+                if segs.len() > 1 {
+                    segs.pop();
+                }
+                if i == n - 1 {
+                    segs.push("");
+                }
+            }
+            s => segs.push(s),
+        }
+    }
+    let mut p = segs.join("/");
+    if !p.starts_with('/') {
+        p.insert(0, '/');
+    }
+    format!("{p}{query}")
+}
+
+fn href_is_properly_encoded(h: &str) -> bool {
+    h.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%?".contains(&b))
+}
+
+fn pct_decode(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+#[test]
+fn every_listing_link_is_percent_encoded_and_leads_to_its_entry() {
+    let t = Site::new();
+    let names = [
+        "sp ace.txt",
+        "pct%41.txt",
+        "hash#frag.txt",
+        "q?x=1.txt",
+        "caf\u{e9}-\u{65e5}\u{672c}.txt",
+        "<b>&\"'tag.txt",
+        "plus+sign.txt",
+        "semi;colon.txt",
+        "normal.txt",
+    ];
+    for n in names {
+        t.file(&format!("d/{n}"), n.as_bytes());
+    }
+    t.file("d/a <sub> dir/inner.txt", b"INNER");
+    let s = Server::start(t.path(), &[]);
+    let r = s.request(&get_req("/d/"));
+    assert_eq!(r.status_line, OK);
+    assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    let body = r.text();
+    assert!(!body.contains("<b>&"), "raw file name in the HTML:\n{body}");
+    assert!(!body.contains("<sub>"), "raw folder name in the HTML");
+    assert!(
+        body.contains("&lt;b&gt;&amp;"),
+        "escaped name missing:\n{body}"
+    );
+    let links = hrefs(&body);
+    for n in names {
+        let want = format!("/d/{n}");
+        let h = links
+            .iter()
+            .find(|h| pct_decode(resolve("/d/", h).split('?').next().unwrap()) == want.as_bytes())
+            .unwrap_or_else(|| panic!("no working href for {n:?}; hrefs {links:?}"));
+        assert!(href_is_properly_encoded(h), "href {h:?} for {n:?}");
+        assert_ok(&s.request(&get_req(&resolve("/d/", h))), n.as_bytes());
+    }
+    let dir_href = links
+        .iter()
+        .find(|h| pct_decode(resolve("/d/", h).split('?').next().unwrap()) == b"/d/a <sub> dir/")
+        .unwrap_or_else(|| panic!("no href to the subfolder (with its slash): {links:?}"));
+    assert!(href_is_properly_encoded(dir_href), "{dir_href:?}");
+    let inner = format!("{}inner.txt", resolve("/d/", dir_href));
+    assert_ok(&s.request(&get_req(&inner)), b"INNER");
+}
+
+#[test]
+fn a_listing_escapes_names_puts_folders_first_shows_sizes_and_hides_dotfiles() {
+    let names = [
+        "plain.txt",
+        "with space.txt",
+        "100%.txt",
+        "hash#tag.txt",
+        "what?.txt",
+        "caf\u{e9}.txt",
+        "<b>&\"'.txt",
+        "a:b.txt",
+    ];
+    let t = Site::new();
+    for n in names {
+        t.file(&format!("d/{n}"), n.as_bytes());
+    }
+    t.dir("d/zsub")
+        .file("d/.hidden", b"h")
+        .file("d/.dotdir/f", b"4");
+    let s = Server::start(t.path(), &[]);
+    let r = s.request(&get_req("/d/"));
+    assert_eq!(r.status_line, OK);
+    let page = r.text();
+    assert!(page.contains("<a href=\"../\">../</a>"), "parent link");
+    assert!(
+        !page.contains(".hidden") && !page.contains(".dotdir"),
+        "dotfiles hidden"
+    );
+    assert!(page.contains("&lt;b&gt;&amp;&quot;&#39;.txt"), "{page}");
+    assert!(!page.contains("<b>"), "raw markup must not appear");
+    let zsub = page.find("zsub/").unwrap();
+    let plain = page.find("plain.txt").unwrap();
+    assert!(zsub < plain, "folders first");
+    // Entry links are relative ("./name"): skip folders, the parent, the
+    // breadcrumb ("/…") and the sort links ("?sort=…").
+    let entries: Vec<&str> = page
+        .split("href=\"")
+        .skip(1)
+        .map(|s| &s[..s.find('"').unwrap()])
+        .filter(|h| h.starts_with("./") && !h.ends_with('/'))
+        .collect();
+    assert_eq!(entries.len(), names.len(), "{entries:?}");
+    for href in entries {
+        let got = s.get(&format!("/d/{}", href.trim_start_matches("./")));
+        assert_eq!(got.status(), 200, "{href}");
+        assert!(names.contains(&got.text().as_str()), "{href}");
+    }
+    assert!(
+        page.contains("title=\"9 bytes\">9 B<"),
+        "size of plain.txt: {page}"
+    );
+}
+
+#[test]
+fn a_root_listing_has_no_parent_link_and_head_matches_it() {
+    let dir = site(&[("x.txt", b"x")]);
+    let s = Server::start(dir.path(), &[]);
+    let r = s.request(&get_req("/"));
+    assert!(!r.text().contains("../"));
+    let h = s.request(&req("HEAD", "/"));
+    assert_eq!(h.comparable_headers(), r.comparable_headers());
+    assert!(h.body.is_empty());
+}
+
+#[test]
+fn a_listing_row_shows_the_exact_size_and_the_modification_time() {
+    let t = Site::new();
+    t.file("d/f.bin", &vec![0u8; 12345]);
+    // 2001-02-03 04:05:06 UTC
+    set_mtime(&t.path().join("d/f.bin"), at(981_173_106, 0));
+    let s = Server::start(t.path(), &[]);
+    let r = s.request(&get_req("/d/"));
+    assert_eq!(r.status_line, OK);
+    let body = r.text();
+    let i = body.find("f.bin").expect("file in listing");
+    let row_end = body[i..].find("</tr>").map(|j| i + j).unwrap();
+    let row = &body[i..row_end];
+    assert!(row.contains("title=\"12345 bytes\">12.1 KiB<"), "{row:?}");
+    assert!(row.contains("2001-02-03 04:05"), "{row:?}");
+}
+
+#[test]
+fn a_listing_survives_a_non_utf8_file_name() {
+    use std::os::unix::ffi::OsStrExt;
+    let t = Site::new();
+    t.file("d/good.txt", b"GOOD");
+    std::fs::write(
+        t.path()
+            .join("d")
+            .join(std::ffi::OsStr::from_bytes(b"bad\xff\xfe.txt")),
+        b"BAD",
+    )
+    .unwrap();
+    let s = Server::start(t.path(), &[]);
+    let mut c = s.conn();
+    let r = c.get("/d/");
+    r.assert_common();
+    assert_eq!(r.status_line, OK);
+    let links: Vec<String> = hrefs(&r.text()).iter().map(|h| resolve("/d/", h)).collect();
+    assert!(links.contains(&"/d/good.txt".to_string()), "{links:?}");
+    assert_ok(&c.get("/d/good.txt"), b"GOOD");
+}
+
+fn names_site() -> Site {
+    site(&[
+        ("docs/small.txt", b"x"),
+        ("docs/big.bin", &[0u8; 5000]),
+        ("docs/mid.css", &[b'a'; 200]),
+        ("docs/with space & \u{e9}.txt", b"spaced"),
+        ("docs/100%#?.txt", b"odd"),
+        ("docs/sub/inner.txt", b"inner"),
+    ])
+}
+
+fn get_with(s: &Server, target: &str, fields: &str) -> Response {
+    let raw = s.exchange(
+        format!("GET {target} HTTP/1.1\r\nHost: t\r\n{fields}Connection: close\r\n\r\n").as_bytes(),
+    );
+    parse_all(&raw, &[]).remove(0)
+}
+
+#[test]
+fn the_json_listing_describes_every_entry_and_every_href_works() {
+    let dir = names_site();
+    let s = Server::start(dir.path(), &[]);
+    for (target, fields) in [
+        ("/docs/", "Accept: application/json\r\n"),
+        ("/docs/?format=json", ""),
+    ] {
+        let r = get_with(&s, target, fields);
+        assert_eq!(r.status_line, OK);
+        assert_eq!(r.header("Content-Type"), Some("application/json"));
+        assert_eq!(r.header("Vary"), Some("Accept"));
+        let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("valid JSON");
+        assert_eq!(doc["path"], "/docs/");
+        let entries = doc["entries"].as_array().unwrap();
+        assert_eq!(entries.len(), 6);
+        assert_eq!(entries[0]["name"], "sub", "folders first");
+        assert_eq!(entries[0]["type"], "directory");
+        for e in entries {
+            let name = e["name"].as_str().unwrap();
+            let href = e["href"].as_str().unwrap();
+            let modified = e["modified"].as_str().unwrap();
+            assert!(
+                modified.len() == 20 && modified.ends_with('Z') && &modified[10..11] == "T",
+                "{modified}"
+            );
+            let got = get_with(&s, &format!("/docs/{href}"), "");
+            assert_eq!(got.status(), 200, "{href}");
+            if e["type"] == "file" {
+                let on_disk = std::fs::read(dir.path().join("docs").join(name)).unwrap();
+                assert_eq!(got.body, on_disk, "{name}");
+                assert_eq!(e["size"].as_u64(), Some(on_disk.len() as u64));
+            }
+        }
+    }
+    // Browsers still get HTML.
+    let html = get_with(
+        &s,
+        "/docs/",
+        "Accept: text/html,application/xhtml+xml,*/*;q=0.8\r\n",
+    );
+    assert_eq!(
+        html.header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(html.header("Vary"), Some("Accept"));
+}
+
+#[test]
+fn the_html_listing_has_a_breadcrumb_sizes_and_sorting() {
+    let dir = names_site();
+    let s = Server::start(dir.path(), &[]);
+    let page = get_with(&s, "/docs/sub/", "").text();
+    assert!(
+        page.contains("<a href=\"/\">/</a><a href=\"/docs/\">docs</a><span class=\"sep\">/</span><a href=\"/docs/sub/\">sub</a>"),
+        "{page}"
+    );
+    assert!(page.contains("<a href=\"../\">../</a>"));
+    assert!(page.contains("prefers-color-scheme:dark"));
+    let page = get_with(&s, "/docs/", "").text();
+    assert!(page.contains("title=\"5000 bytes\">4.9 KiB<"), "{page}");
+    assert!(page.contains("1 folder, 5 files"), "{page}");
+    let order = |page: &str| -> Vec<usize> {
+        ["small.txt", "mid.css", "big.bin"]
+            .iter()
+            .map(|n| page.find(&format!(">{n}<")).unwrap())
+            .collect()
+    };
+    let by_size = get_with(&s, "/docs/?sort=size", "").text();
+    let o = order(&by_size);
+    assert!(o[0] < o[1] && o[1] < o[2], "ascending size");
+    let by_size_desc = get_with(&s, "/docs/?sort=size&order=desc", "").text();
+    let o = order(&by_size_desc);
+    assert!(o[2] < o[1] && o[1] < o[0], "descending size");
+    assert!(
+        by_size_desc.find(">sub/<").unwrap() < o[2],
+        "folders stay first"
+    );
+    assert!(
+        by_size.contains("href=\"?sort=size&amp;order=desc\""),
+        "the column toggles"
+    );
+}
+
+/// A listing has no ETag or Last-Modified (so no validator can go stale),
+/// and shows an entry added to the folder on the next request.
+#[test]
+fn a_listing_carries_no_validators_and_shows_a_new_entry_at_once() {
+    let dir = site(&[("sub/a.txt", b"a")]);
+    let s = Server::start(dir.path(), &[]);
+    let r = s.request(&get_req("/sub/"));
+    assert_eq!(r.status_line, OK);
+    assert_eq!(r.header("ETag"), None);
+    assert_eq!(r.header("Last-Modified"), None);
+    std::fs::write(dir.path().join("sub/brand-new-entry.txt"), b"b").unwrap();
+    let r = s.request(&get_req("/sub/"));
+    assert!(r.text().contains("brand-new-entry.txt"));
+    // A listed file that grows shows its new size at once too.
+    std::fs::write(dir.path().join("sub/a.txt"), pattern(123_456, 7)).unwrap();
+    let r = s.request(&get_req("/sub/"));
+    assert!(r.text().contains("title=\"123456 bytes\""), "{}", r.text());
+}
