@@ -3,10 +3,13 @@
 
 mod support;
 
+mod caching;
 mod cli;
 mod dev_flags;
+mod encoding;
 mod files;
 mod framing;
 mod listing;
 mod paths;
 mod protocol;
+mod ranges;
