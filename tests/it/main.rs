@@ -3,13 +3,19 @@
 
 mod support;
 
+mod browser;
 mod caching;
+mod capacity;
 mod cli;
 mod dev_flags;
 mod encoding;
+mod faults;
 mod files;
 mod framing;
 mod listing;
+mod operations;
 mod paths;
 mod protocol;
 mod ranges;
+mod regressions;
+mod timeouts;

@@ -1188,6 +1188,87 @@ pub fn cpu_ticks(pid: u32) -> u64 {
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
+/// What a server held before the hard part of a test.
+#[derive(Debug, Clone, Copy)]
+pub struct Baseline {
+    pub fds: usize,
+    pub sockets: usize,
+    pub rss_kib: u64,
+}
+
+/// Extra descriptors of any kind tolerated after a test: a worker may still
+/// hold a just-served file in its open-file cache (one per worker and file).
+const FD_TOLERANCE: usize = 4;
+/// Extra sockets tolerated after a test.
+const SOCKET_TOLERANCE: usize = 1;
+/// How long closes may take to happen (they are asynchronous).
+const FD_SETTLE: Duration = Duration::from_secs(2);
+/// Generous bound on RSS growth over a test.
+const RSS_GROWTH_KIB: u64 = 64 * 1024;
+
+/// Samples the server's descriptors and RSS.
+pub fn baseline(server: &Server) -> Baseline {
+    let pid = server.pid();
+    let targets = fd_targets(pid);
+    Baseline {
+        fds: targets.len(),
+        sockets: targets.iter().filter(|t| t.starts_with("socket:")).count(),
+        rss_kib: rss_kib(pid),
+    }
+}
+
+fn summarize(targets: &[String]) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for t in targets {
+        let key = if t.starts_with("socket:") {
+            "socket:[…]".to_owned()
+        } else {
+            t.clone()
+        };
+        *m.entry(key).or_insert(0) += 1;
+    }
+    m
+}
+
+/// The server is alive, its descriptors are back to `base` (polled for up
+/// to 2 s, within a small tolerance) and its RSS grew by less than 64 MiB.
+pub fn assert_no_leak(server: &Server, base: &Baseline) {
+    let pid = server.pid();
+    let state = proc_status_field(pid, "State:").unwrap_or_default();
+    assert!(
+        !state.is_empty() && !state.starts_with('Z') && !state.starts_with('X'),
+        "the server (pid {pid}) is no longer running: state {state:?}"
+    );
+    let deadline = Instant::now() + FD_SETTLE;
+    let mut targets = Vec::new();
+    for _ in 0..1_000 {
+        targets = fd_targets(pid);
+        let sockets = targets.iter().filter(|t| t.starts_with("socket:")).count();
+        if targets.len() <= base.fds + FD_TOLERANCE && sockets <= base.sockets + SOCKET_TOLERANCE {
+            break;
+        }
+        if Instant::now() >= deadline {
+            panic!(
+                "descriptors not back to baseline {FD_SETTLE:?} after the test: \
+                 {} open ({sockets} sockets), baseline {} ({} sockets), \
+                 tolerance +{FD_TOLERANCE} (+{SOCKET_TOLERANCE} sockets); open now: {:?}",
+                targets.len(),
+                base.fds,
+                base.sockets,
+                summarize(&targets)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let rss = rss_kib(pid);
+    assert!(
+        rss <= base.rss_kib + RSS_GROWTH_KIB,
+        "RSS grew from {} KiB to {rss} KiB (bound +{RSS_GROWTH_KIB} KiB); descriptors: {:?}",
+        base.rss_kib,
+        summarize(&targets)
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Running the suite
 // ---------------------------------------------------------------------------

@@ -3,10 +3,9 @@
 //! See `tests/browser/README.md`.
 //!
 //! Without Chromium, Node or `tests/browser/node_modules` the test reports
-//! itself SKIPPED (stderr and `target/browser-artifacts/SKIPPED`), unless
-//! `FERRY_REQUIRE_BROWSER=1`, which turns a skip into a failure.
-
-mod common;
+//! itself SKIPPED (stderr, `target/test-skips.txt` and
+//! `target/browser-artifacts/SKIPPED`), unless `FERRY_REQUIRE_BROWSER=1`,
+//! which turns a skip into a failure.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::Server;
+use crate::support::{Server, skip, target_dir};
 
 /// Longest the Node script may run (it stops itself at 40 s).
 const NODE_LIMIT: Duration = Duration::from_secs(50);
@@ -52,15 +51,7 @@ fn manifest_dir() -> PathBuf {
 }
 
 fn artifacts_dir() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| manifest_dir().join("target"));
-    let target = if target.is_absolute() {
-        target
-    } else {
-        manifest_dir().join(target)
-    };
-    target.join("browser-artifacts")
+    target_dir().join("browser-artifacts")
 }
 
 /// What the run needs and does not have, if anything.
@@ -178,8 +169,8 @@ fn real_browser_end_to_end() {
             !require,
             "FERRY_REQUIRE_BROWSER=1 but the browser test cannot run: {reason}"
         );
+        skip("browser::real_browser_end_to_end", &reason);
         let line = format!("browser test SKIPPED: {reason}");
-        say(&line);
         std::fs::write(&skipped_file, format!("{line}\n")).expect("write SKIPPED");
         return;
     }
