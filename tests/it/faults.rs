@@ -206,7 +206,6 @@ fn two_hundred_aborted_connections_then_a_thousand_sequential_ones_are_all_serve
 
 #[test]
 fn a_large_file_replaced_by_rename_between_requests_gets_a_new_etag_and_its_new_bytes_at_once() {
-    let _serial = serial();
     const LEN: usize = 1 << 20; // sent from disk, not from the in-memory cache
     let old = pattern(LEN, 5);
     let new = pattern(LEN, 6);
@@ -263,7 +262,6 @@ fn chmod(p: &Path, mode: u32) {
 
 #[test]
 fn unreadable_files_and_folders_are_403_and_an_unreadable_folder_is_never_listed() {
-    let _serial = serial();
     let dir = site(&[
         ("open.txt", b"open\n"),
         ("secret.txt", b"SECRET-FILE-MARKER\n"),

@@ -163,7 +163,6 @@ fn sigterm_lets_an_in_flight_download_finish_closes_idle_connections_and_exits_z
 
 #[test]
 fn sigint_lets_an_in_flight_response_finish_then_exits_zero() {
-    let _serial = serial();
     let data = pattern(24 * 1024 * 1024, 11);
     let t = site(&[("big.bin", &data)]);
     let mut s = Server::start(t.path(), &[]);
@@ -187,7 +186,6 @@ fn sigint_lets_an_in_flight_response_finish_then_exits_zero() {
 
 #[test]
 fn sigint_on_an_idle_server_exits_zero_promptly() {
-    let _serial = serial();
     let dir = site(&[("index.html", INDEX)]);
     let mut server = Server::start(dir.path(), &[]);
     assert_ok(&server.get("/index.html"), INDEX);
@@ -234,7 +232,6 @@ fn the_shutdown_timeout_bounds_how_long_a_stuck_response_delays_the_exit() {
 
 #[test]
 fn a_panic_while_handling_one_request_is_contained_to_that_request() {
-    let _serial = serial();
     let dir = site(&[("index.html", INDEX)]);
     let mut server = Server::start(
         dir.path(),
@@ -330,7 +327,6 @@ fn the_access_log_records_each_request_within_a_second_and_flushes_at_shutdown()
 
 #[test]
 fn quiet_writes_no_access_log_lines() {
-    let _serial = serial();
     let dir = site(&[("index.html", INDEX)]);
     let mut server = Server::start(dir.path(), &["--threads", "1"]);
     let mut stderr = server.stderr();

@@ -1118,3 +1118,21 @@ fn curl_http10_gets_an_http11_status_line_and_a_close() {
     assert!(text.contains("\r\nConnection: close\r\n"), "{text}");
     assert!(text.ends_with("\r\n\r\nhello\n"), "{text}");
 }
+
+#[test]
+fn curl_get_and_head_see_the_same_fields_and_exact_bytes() {
+    let t = Site::standard();
+    let s = Server::start(t.path(), &[]);
+    let url = s.url("/b.txt");
+    let get = parse_all(&curl_ok(&["-i", &url]), &[false]);
+    assert_eq!(get.len(), 1);
+    get[0].assert_common();
+    assert_ok(&get[0], b"world!");
+    assert_eq!(
+        get[0].header("content-type"),
+        Some("text/plain; charset=utf-8")
+    );
+    let head = parse_all(&curl_ok(&["-I", &url]), &[true]);
+    assert_eq!(head.len(), 1);
+    assert_eq!(head[0].comparable_headers(), get[0].comparable_headers());
+}
