@@ -1,9 +1,9 @@
-// Real-browser end-to-end check of ferry, driven by tests/browser.rs.
+// Real-browser end-to-end check of ferry, driven by tests/it/browser.rs.
 //
 //   node e2e.mjs BASE_URL SCREENSHOT_PNG [USER_DATA_DIR]
 //
 // BASE_URL is a running ferry (http://127.0.0.1:PORT/) serving the site that
-// tests/browser.rs lays out. Prints one line per check ("ok [id] ..." or
+// tests/it/browser.rs lays out. Prints one line per check ("ok [id] ..." or
 // "FAIL [id] ..."), then a summary; exits 0 only if every check passed.
 // Every wait is bounded, and the browser is closed in a finally block.
 // CHROMIUM overrides the browser binary (default /usr/bin/chromium).
@@ -27,9 +27,9 @@ const BASE = base.href.endsWith("/") ? base.href : base.href + "/";
 const EXE = process.env.CHROMIUM || "/usr/bin/chromium";
 
 const STEP_MS = 10_000; // any single wait
-const WATCHDOG_MS = 40_000; // the whole script (tests/browser.rs allows 50 s)
+const WATCHDOG_MS = 40_000; // the whole script (tests/it/browser.rs allows 50 s)
 
-// Must match tests/browser.rs.
+// Must match tests/it/browser.rs.
 const SUBDIR = "sub dir";
 const FILE = "héllo wörld.txt";
 const FILE_TEXT = "Grüße from ferry: héllo wörld ✓";
