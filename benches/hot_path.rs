@@ -13,6 +13,7 @@ use ferry::conn::output::Output;
 use ferry::fs::{Root, clean_path};
 use ferry::h1::{self, DateCache, Event, FieldList, Head, Limits, RequestReader};
 use ferry::http::{Persist, Status};
+use ferry::site::jobs::Mailbox;
 use ferry::site::{Site, SiteOptions, SiteShared};
 
 fn bench(c: &mut Criterion) {
@@ -33,15 +34,15 @@ fn bench(c: &mut Criterion) {
     std::fs::create_dir_all(dir.join("assets")).unwrap();
     std::fs::write(dir.join("assets/app.js"), vec![b'x'; 1024]).unwrap();
     let root = Root::open(&dir, false).unwrap();
-    let shared = Arc::new(SiteShared::new(root, SiteOptions::default(), None));
-    let mut site = Site::new(shared);
+    let shared = Arc::new(SiteShared::new(root, SiteOptions::default(), None).unwrap());
+    let mut site = Site::new(shared, Mailbox::new(Box::new(|| {})));
     let raw: &[u8] =
         b"GET /assets/app.js HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept-Encoding: gzip, br\r\n\r\n";
     let (req, _) = h1::parse::parse(raw, &Limits::default()).unwrap().unwrap();
     c.bench_function("route warm cache hit", |b| {
         b.iter(|| {
             // Within the revalidation second: a pure cache hit.
-            black_box(site.respond(&req, Instant::now()))
+            black_box(site.respond(&req, Instant::now(), 0))
         })
     });
 
@@ -80,7 +81,7 @@ Referer: http://127.0.0.1:8000/\r\nConnection: keep-alive\r\n\r\n";
             out.clear();
             let mut input = reader.begin(black_box(browser));
             while let Event::Head(req) = reader.next(&mut input) {
-                let reply = site.respond(&req, Instant::now());
+                let reply = site.respond(&req, Instant::now(), 0);
                 site.encode_head(&reply, req.persist, &date, &mut out);
                 output.stage(reply.into_body(), &mut out);
             }

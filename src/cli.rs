@@ -122,6 +122,31 @@ pub struct Config {
     #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
     pub max_headers: u16,
 
+    /// Directory entries read for one listing at most (dotfiles, special
+    /// files and links out of the root count too); past it the listing is
+    /// partial and says so.
+    #[arg(long, default_value_t = 100_000, value_parser = parse_count)]
+    pub max_listing_read: usize,
+
+    /// Memory for listings cached per folder version, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
+    pub listing_cache: usize,
+
+    /// Descriptors the open-file caches of all workers may hold together
+    /// [default: a quarter of the open-file limit, at most 4096].
+    #[arg(long, value_name = "N", value_parser = parse_count)]
+    pub cache_fds: Option<usize>,
+
+    /// Slowest request body accepted, in bytes per second, averaged over
+    /// each --body-timeout; slower: 408 and close (0: no minimum).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    pub min_body_rate: u64,
+
+    /// Slowest reader of a response served, in bytes per second, averaged
+    /// over each --write-timeout; slower: close (0: no minimum).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
+    pub min_send_rate: u64,
+
     /// Testing aid: a request for exactly this path panics inside the handler.
     #[arg(long, hide = true)]
     pub debug_panic_path: Option<String>,
@@ -157,6 +182,9 @@ impl Config {
                 cache_control,
                 headers: self.headers,
                 debug_panic_path: self.debug_panic_path,
+                max_listing_read: self.max_listing_read,
+                listing_cache: self.listing_cache,
+                cache_fds: self.cache_fds,
             },
             timeouts: Timeouts {
                 header: self.header_timeout,
@@ -172,6 +200,8 @@ impl Config {
                 max_headers: usize::from(self.max_headers),
             },
             max_body: self.max_body,
+            min_body_rate: self.min_body_rate,
+            min_send_rate: self.min_send_rate,
             max_connections: self.max_connections as usize,
         }
     }
@@ -214,6 +244,15 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
         return Err(format!("{name} is set by ferry and cannot be overridden"));
     }
     Ok((name.to_owned(), parse_field_value(value)?))
+}
+
+/// A count of at least 1.
+fn parse_count(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 /// Accepts `10` (seconds), `10s`, `500ms`, `1m` and other humantime forms.

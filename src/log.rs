@@ -1,18 +1,21 @@
-//! Access log: one line per request to stderr, buffered per worker and
-//! handed over when the buffer fills or a second has passed, so logging
-//! does not cost a syscall per request. A dedicated thread does the
-//! writing: a stderr that blocks (a full pipe, a stopped terminal) then
-//! costs dropped log lines, counted and reported, never a stalled worker.
+//! Everything ferry says on stderr once it serves: the access log (one
+//! line per request, buffered per worker and handed over when the buffer
+//! fills or a second has passed, so logging costs no syscall per request)
+//! and notes from any thread ([`note`]). One thread does all the writing:
+//! a stderr that blocks (a full pipe, a stopped terminal) or is gone (a
+//! closed pipe) costs dropped lines, counted and reported, never a stalled
+//! or crashed worker or acceptor, and shutdown waits for it only briefly.
 //!
 //! ```text
 //! [Wed, 25 Nov 2026 15:44:01 GMT] 127.0.0.1:50312 "GET /index.html HTTP/1.1" 200 1234 0.081ms
 //! ```
 
+use std::fmt::Display;
 use std::io::Write;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::h1::{DateCache, Request};
@@ -23,37 +26,104 @@ const FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// Buffers queued for the writer thread before lines are dropped.
 const QUEUE: usize = 64;
 
+enum Msg {
+    Lines(Vec<u8>),
+    /// Write what came before, then stop.
+    Finish,
+}
+
 /// The writer thread's end of the log: workers send it whole buffers.
 #[derive(Clone)]
 pub struct Sink {
-    tx: SyncSender<Vec<u8>>,
+    tx: SyncSender<Msg>,
     dropped: Arc<AtomicU64>,
 }
 
-/// Starts the writer thread. It ends once every [`Sink`] clone is gone;
-/// the receiver reports that (for a bounded wait at shutdown).
-pub fn start_writer() -> std::io::Result<(Sink, Receiver<()>)> {
-    let (tx, rx) = sync_channel::<Vec<u8>>(QUEUE);
+impl Sink {
+    /// Queues `buf` without ever blocking; a full queue drops it.
+    fn send(&self, buf: Vec<u8>, lines: u64) -> Result<(), Vec<u8>> {
+        match self.tx.try_send(Msg::Lines(buf)) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(msg) | TrySendError::Disconnected(msg)) => {
+                self.dropped.fetch_add(lines, Ordering::Relaxed);
+                match msg {
+                    Msg::Lines(back) => Err(back),
+                    Msg::Finish => Err(Vec::new()),
+                }
+            }
+        }
+    }
+}
+
+/// The process's stderr writer, for the notes of every thread.
+static WRITER: OnceLock<Sink> = OnceLock::new();
+
+/// The handle main keeps to finish the writer at exit.
+pub struct Writer {
+    sink: Sink,
+    done: Receiver<()>,
+}
+
+/// Starts the writer thread (once per process) and routes [`note`]s to it.
+pub fn start_writer() -> std::io::Result<Writer> {
+    let (tx, rx) = sync_channel::<Msg>(QUEUE);
     let (done_tx, done_rx) = sync_channel(1);
     let dropped = Arc::new(AtomicU64::new(0));
     let counter = Arc::clone(&dropped);
     std::thread::Builder::new()
         .name("ferry-log".into())
         .spawn(move || {
-            for buf in rx {
+            for msg in rx {
+                let Msg::Lines(buf) = msg else { break };
                 let mut err = std::io::stderr().lock();
                 let _ = err.write_all(&buf);
                 let lost = counter.swap(0, Ordering::Relaxed);
                 if lost > 0 {
-                    let _ = writeln!(
-                        err,
-                        "ferry: {lost} access log lines dropped (stderr too slow)"
-                    );
+                    let _ = writeln!(err, "ferry: {lost} log lines dropped (stderr too slow)");
                 }
             }
             let _ = done_tx.send(());
         })?;
-    Ok((Sink { tx, dropped }, done_rx))
+    let sink = Sink { tx, dropped };
+    let _ = WRITER.set(sink.clone());
+    Ok(Writer {
+        sink,
+        done: done_rx,
+    })
+}
+
+impl Writer {
+    /// A sink for a worker's access log.
+    pub fn sink(&self) -> Sink {
+        self.sink.clone()
+    }
+
+    /// Lets queued lines out, waiting at most `limit` for a slow stderr.
+    pub fn finish(self, limit: Duration) {
+        if self.sink.tx.try_send(Msg::Finish).is_ok() {
+            let _ = self.done.recv_timeout(limit);
+        }
+    }
+}
+
+/// Says `ferry: MSG` on stderr without blocking or panicking, whatever
+/// stderr is: through the writer thread once it runs, directly before.
+pub fn note(msg: impl Display) {
+    let line = format!("ferry: {msg}\n").into_bytes();
+    match WRITER.get() {
+        Some(sink) => {
+            let _ = sink.send(line, 1);
+        }
+        None => {
+            let _ = std::io::stderr().write_all(&line);
+        }
+    }
+}
+
+/// Says `ferry: MSG` on stderr at once, in order with stdout, never
+/// panicking: for startup, before anything is served or accepted.
+pub fn note_now(msg: impl Display) {
+    let _ = writeln!(std::io::stderr(), "ferry: {msg}");
 }
 
 /// The parts of a request line the log shows.
@@ -194,13 +264,9 @@ impl AccessLog {
         }
         let full = std::mem::replace(&mut self.buf, Vec::with_capacity(FLUSH_BYTES + 1024));
         let lines = std::mem::take(&mut self.lines);
-        match sink.tx.try_send(full) {
-            Ok(()) => {}
-            Err(TrySendError::Full(mut back) | TrySendError::Disconnected(mut back)) => {
-                sink.dropped.fetch_add(lines, Ordering::Relaxed);
-                back.clear();
-                self.buf = back;
-            }
+        if let Err(mut back) = sink.send(full, lines) {
+            back.clear();
+            self.buf = back;
         }
     }
 }

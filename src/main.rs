@@ -1,6 +1,7 @@
 //! `ferry [DIR]`: parse flags, serve, map failure to exit status 2.
 #![forbid(unsafe_code)]
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -10,7 +11,8 @@ fn main() -> ExitCode {
     match ferry::server::run(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ferry: {e}");
+            // Never a panic, even with stderr gone.
+            let _ = writeln!(std::io::stderr(), "ferry: {e}");
             ExitCode::from(2)
         }
     }

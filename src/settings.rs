@@ -63,6 +63,10 @@ pub struct Settings {
     pub limits: Limits,
     /// Largest request body read (and discarded).
     pub max_body: u64,
+    /// Slowest request body and response reader, bytes per second over
+    /// each body / write timeout window (0: none).
+    pub min_body_rate: u64,
+    pub min_send_rate: u64,
     /// Connections held at once.
     pub max_connections: usize,
 }

@@ -31,6 +31,7 @@ use slab::Slab;
 use crate::conn::{Conn, Ctx, Flow, Interest, Ticket};
 use crate::log::AccessLog;
 use crate::settings::Settings;
+use crate::site::jobs::Mailbox;
 use crate::site::{Site, SiteShared};
 
 /// Token of the inbox wake-up eventfd (connection tokens are slab keys).
@@ -115,6 +116,9 @@ struct Worker {
     conns: Slab<Entry>,
     next_gen: u32,
     cx: Ctx,
+    /// Connections that yielded with requests still buffered: resumed
+    /// after the events of the next (immediate) wake-up.
+    ready: Vec<u64>,
     sweep_every: Duration,
     next_sweep: Instant,
     drain_deadline: Option<Instant>,
@@ -138,7 +142,7 @@ pub fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, log: Option<crate::log::Sink>
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .take();
     let Some(epoll) = epoll else {
-        eprintln!("ferry: worker started twice");
+        crate::log::note("worker started twice");
         return;
     };
     Worker::new(shared, inbox, epoll, log).run();
@@ -153,7 +157,9 @@ impl Worker {
     ) -> Worker {
         let sweep_every = (shared.settings.timeouts.shortest() / 8)
             .clamp(Duration::from_millis(5), Duration::from_millis(250));
-        let site = Site::new(Arc::clone(&shared.site));
+        let waker = Arc::clone(&inbox);
+        let mailbox = Mailbox::new(Box::new(move || waker.wake()));
+        let site = Site::new(Arc::clone(&shared.site), mailbox);
         let cx = Ctx::new(&shared.settings, site, AccessLog::new(log));
         let now = cx.now();
         Worker {
@@ -163,6 +169,7 @@ impl Worker {
             conns: Slab::with_capacity(1024),
             next_gen: 0,
             cx,
+            ready: Vec::new(),
             sweep_every,
             next_sweep: now + sweep_every,
             drain_deadline: None,
@@ -172,6 +179,7 @@ impl Worker {
     fn run(&mut self) {
         let mut events: Vec<epoll::Event> = Vec::with_capacity(MAX_EVENTS);
         let mut incoming = Vec::new();
+        let mut done = Vec::new();
         loop {
             let timeout = self.poll_timeout();
             events.clear();
@@ -182,7 +190,7 @@ impl Worker {
             ) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(e) => {
-                    eprintln!("ferry: epoll_wait failed: {e}");
+                    crate::log::note(format_args!("epoll_wait failed: {e}"));
                     break;
                 }
             }
@@ -196,12 +204,19 @@ impl Worker {
                     for inc in incoming.drain(..) {
                         self.register(inc);
                     }
+                    self.cx.take_done(&mut done);
+                    for (token, result) in done.drain(..) {
+                        self.run_conn(token, |conn, cx| conn.on_done(result, cx));
+                    }
                     if self.shared.shutdown.load(Ordering::Acquire) {
                         self.begin_drain();
                     }
                 } else {
-                    self.dispatch(token);
+                    self.run_conn(token, |conn, cx| conn.on_event(cx));
                 }
+            }
+            for token in std::mem::take(&mut self.ready) {
+                self.run_conn(token, |conn, cx| conn.resume(cx));
             }
             if self.cx.now() >= self.next_sweep {
                 self.sweep();
@@ -226,7 +241,11 @@ impl Worker {
         if self.conns.is_empty() && self.drain_deadline.is_none() && !self.cx.needs_timer() {
             return None;
         }
-        let wait = self.next_sweep.saturating_duration_since(Instant::now());
+        let wait = if self.ready.is_empty() {
+            self.next_sweep.saturating_duration_since(Instant::now())
+        } else {
+            Duration::ZERO
+        };
         Some(Timespec {
             tv_sec: wait.as_secs() as i64,
             tv_nsec: i64::from(wait.subsec_nanos()),
@@ -236,8 +255,16 @@ impl Worker {
     fn register(&mut self, inc: Incoming) {
         let generation = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1);
-        let conn = Conn::new(inc.sock, inc.peer, inc.ticket, &self.cx);
-        let key = self.conns.insert(Entry {
+        let slot = self.conns.vacant_entry();
+        let key = slot.key();
+        let conn = Conn::new(
+            inc.sock,
+            inc.peer,
+            token(key, generation),
+            inc.ticket,
+            &self.cx,
+        );
+        slot.insert(Entry {
             conn,
             generation,
             interest: Interest::Read,
@@ -255,7 +282,10 @@ impl Worker {
         }
     }
 
-    fn dispatch(&mut self, token: u64) {
+    /// Runs `f` on the connection named by `token` (if it is still the
+    /// one: slots are reused), containing a panic to that connection, and
+    /// applies the flow it returns.
+    fn run_conn(&mut self, token: u64, f: impl FnOnce(&mut Conn, &mut Ctx) -> Flow) {
         let key = (token & 0xffff_ffff) as usize;
         let generation = (token >> 32) as u32;
         let Some(entry) = self.conns.get_mut(key) else {
@@ -266,7 +296,7 @@ impl Worker {
         }
         let cx = &mut self.cx;
         let conn = &mut entry.conn;
-        let flow = match catch_unwind(AssertUnwindSafe(|| conn.on_event(cx))) {
+        let flow = match catch_unwind(AssertUnwindSafe(|| f(conn, cx))) {
             Ok(flow) => flow,
             Err(_) => {
                 // Contain the panic to this connection; the worker lives on.
@@ -280,8 +310,16 @@ impl Worker {
     }
 
     fn apply(&mut self, key: usize, flow: Flow) {
+        let flow = match flow {
+            Flow::Yield => {
+                let generation = self.conns[key].generation;
+                self.ready.push(token(key, generation));
+                Flow::Wait(Interest::Read)
+            }
+            other => other,
+        };
         match flow {
-            Flow::Close => self.close(key),
+            Flow::Close | Flow::Yield => self.close(key),
             Flow::Wait(interest) => {
                 let entry = &mut self.conns[key];
                 if entry.interest != interest {
@@ -303,23 +341,21 @@ impl Worker {
         }
     }
 
-    /// Closes every connection whose deadline passed, and idle cache entries.
+    /// Hands every connection whose deadline passed to it (most close;
+    /// those keeping up a minimum rate get a new window), and closes idle
+    /// cache entries.
     fn sweep(&mut self) {
         let now = self.cx.now();
         self.next_sweep = now + self.sweep_every;
         self.cx.sweep();
-        let expired: Vec<usize> = self
+        let expired: Vec<u64> = self
             .conns
             .iter()
             .filter(|(_, e)| e.conn.deadline() <= now)
-            .map(|(k, _)| k)
+            .map(|(k, e)| token(k, e.generation))
             .collect();
-        for key in expired {
-            let cx = &mut self.cx;
-            let conn = &mut self.conns[key].conn;
-            let _ = catch_unwind(AssertUnwindSafe(|| conn.on_timeout(cx)));
-            self.cx.recover();
-            self.close(key);
+        for token in expired {
+            self.run_conn(token, |conn, cx| conn.on_deadline(cx));
         }
     }
 

@@ -76,6 +76,7 @@ fn request_ish() -> impl Strategy<Value = Vec<u8>> {
         "Transfer-Encoding: chunked",
         "Transfer-Encoding: gzip, chunked",
         "Transfer-Encoding: chunked, gzip",
+        "Transfer-Encoding: chunked;foo=bar",
         "Connection: close",
         "Connection: keep-alive",
         "Expect: 100-continue",
@@ -95,6 +96,16 @@ fn request_ish() -> impl Strategy<Value = Vec<u8>> {
         "5\nhello\r\n0\r\n\r\n",
         "ffffffffffffffff\r\n",
         "10000\r\n",
+        // RFC 9112 §7.1 grammar: extensions, quoted strings, trailers.
+        "3 zzz\r\nabc\r\n0\r\n\r\n",
+        "3 ; e = v ;f\r\nabc\r\n0\r\n\r\n",
+        "3;a=\"x\r\nabc\r\n0\r\n\r\n",
+        "3;a=\"q\\\"\"\r\nabc\r\n0\r\n\r\n",
+        "3;a=\"é\"\r\nabc\r\n0\r\n\r\n",
+        "0\r\nGET /x HTTP/1.1\r\n\r\n",
+        "0\r\nX : y\r\n\r\n",
+        "0\r\nX: y\r\n folded\r\n\r\n",
+        "0\r\nX-T: v\r\n\r\n",
     ]));
     let eol = prop::sample::select(bytes_of(&["\r\n", "\r\n", "\r\n", "\n"]));
     let garbage = prop::collection::vec(any::<u8>(), 0..3);
@@ -159,6 +170,25 @@ proptest! {
     #[test]
     fn raw_head_entry_on_random_bytes(data in prop::collection::vec(any::<u8>(), 0..300)) {
         fuzz_head(&data);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// list fields: however split into lines
+// ---------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(config(300))]
+
+    #[test]
+    fn a_list_field_means_the_same_however_it_is_split_into_lines(
+        tags in prop::collection::vec(prop::sample::select(bytes_of(&[
+            "\"abc\"", "W/\"abc\"", "\"x\"", "\"y\"", "*", "gzip", "br;q=0.5",
+            "identity;q=0", "application/json", "text/html;q=0.2", "*/*;q=0.1",
+        ])), 1..40),
+        cuts in prop::collection::vec(any::<usize>(), 0..40),
+    ) {
+        check_list_lines(&tags, &cuts);
     }
 }
 

@@ -15,6 +15,8 @@ pub struct Ctx {
     pub(super) timeouts: Timeouts,
     pub(super) limits: h1::Limits,
     pub(super) max_body: u64,
+    pub(super) min_body_rate: u64,
+    pub(super) min_send_rate: u64,
     pub(super) site: Site,
     pub(super) log: AccessLog,
     pub(super) date: DateCache,
@@ -33,6 +35,8 @@ impl Ctx {
             timeouts: settings.timeouts,
             limits: settings.limits,
             max_body: settings.max_body,
+            min_body_rate: settings.min_body_rate,
+            min_send_rate: settings.min_send_rate,
             site,
             log,
             date: DateCache::default(),
@@ -47,6 +51,7 @@ impl Ctx {
     pub fn tick(&mut self) {
         self.now = Instant::now();
         self.date.refresh();
+        self.site.answer_squeeze(self.now);
     }
 
     pub fn now(&self) -> Instant {
@@ -79,6 +84,11 @@ impl Ctx {
 
     pub fn flush_log(&mut self) {
         self.log.flush(self.now);
+    }
+
+    /// Finished jobs for this worker's connections.
+    pub fn take_done(&mut self, into: &mut Vec<(u64, crate::site::jobs::Done)>) {
+        self.site.take_done(into);
     }
 
     /// After a panic: nothing staged survives, and the scratch buffer is

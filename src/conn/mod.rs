@@ -3,13 +3,17 @@
 //!
 //! ```text
 //! Idle ──byte──▶ Head ──request──▶ (Body: discard) ──▶ respond ──▶ Idle
-//!                  │ limit/garbage/timeout                 │ socket full
-//!                  └──▶ error reply ──▶ Linger ◀──close── Write ──done──▶ Idle
+//!                  │ limit/garbage/timeout     │ listing     │ socket full
+//!                  ▼                           ▼             ▼
+//!        error reply ──▶ Linger          Await (job) ──▶ Write ──done──▶ Idle
 //! ```
 //! Each state carries its payload, and [`Conn::enter`] sets the state's
 //! deadline, so every state has one. A connection never blocks its worker:
-//! sockets are nonblocking, and a short write parks the rest of the
-//! response on the connection until epoll reports it writable.
+//! sockets are nonblocking, a short write parks the rest of the response
+//! until epoll reports the socket writable, a reply made on the job thread
+//! (a listing) parks the connection until it arrives, and a client
+//! pipelining many requests is answered [`MAX_REQUESTS_PER_WAKE`] at a time
+//! before the others get their turn.
 //!
 //! Whether the connection ends is decided in one field, [`End`].
 
@@ -19,15 +23,16 @@ pub mod output;
 
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rustix::io::Errno;
 use rustix::net::Shutdown;
 
-use crate::h1::{self, Event, Input, Phase, Request, RequestReader};
+use crate::h1::{self, Event, Input, Phase, Rejection, Request, RequestReader};
 use crate::http::{Method, Persist, Status};
 use crate::log::{OwnedReqLine, ReqLine};
 use crate::site::Reply;
+use crate::site::jobs::Done;
 
 pub use admission::{Admission, Admit, Ticket};
 pub use ctx::Ctx;
@@ -35,12 +40,18 @@ use output::{Output, Sent};
 
 /// Staged output beyond which pipelined requests wait until it is written.
 const OUT_HIGH_WATER: usize = 128 * 1024;
+/// Requests answered for one connection per wake-up; then the worker's
+/// other connections get their turn (see the README's budget figures).
+pub const MAX_REQUESTS_PER_WAKE: usize = 32;
 
 /// What the worker should do with the connection after an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flow {
     /// Keep it; `interest` says what to wait for.
     Wait(Interest),
+    /// Keep it and call [`Conn::resume`] soon: it has more requests
+    /// buffered but used up this wake-up's budget.
+    Yield,
     /// Close it now.
     Close,
 }
@@ -58,6 +69,8 @@ enum State {
     Head,
     /// Discarding a request body; the reply waits until it ends.
     Body(Box<Deferred>),
+    /// Waiting for the job thread to make the reply (a listing).
+    Await(Box<Deferred>),
     /// Blocked writing; then back to discarding a body, if one was.
     Write(Option<Box<Deferred>>),
     /// Last response out, write side shut: draining input until EOF.
@@ -75,7 +88,8 @@ enum End {
     Now,
 }
 
-/// A reply decided before the request body was read.
+/// A reply decided before the request body was read, or a request whose
+/// reply is being made.
 struct Deferred {
     reply: Reply,
     head_only: bool,
@@ -87,6 +101,8 @@ struct Deferred {
 pub struct Conn {
     sock: OwnedFd,
     peer: SocketAddr,
+    /// The worker's name for it (finished jobs are addressed by it).
+    token: u64,
     /// The slot held against `--max-connections`.
     ticket: Ticket,
     state: State,
@@ -95,16 +111,22 @@ pub struct Conn {
     end: End,
     /// The last request asked for the close (`Connection: close`, HTTP/1.0).
     client_closes: bool,
+    /// When the state times out: in Body and Write, the time since the
+    /// last progress.
     deadline: Instant,
+    /// In Body and Write with a minimum rate: when the rate window ends,
+    /// and the bytes moved (body read, or late bytes sent) when it began.
+    window: Option<(Instant, u64)>,
     /// When the current request's first byte arrived.
     started: Instant,
 }
 
 impl Conn {
-    pub fn new(sock: OwnedFd, peer: SocketAddr, ticket: Ticket, cx: &Ctx) -> Conn {
+    pub fn new(sock: OwnedFd, peer: SocketAddr, token: u64, ticket: Ticket, cx: &Ctx) -> Conn {
         Conn {
             sock,
             peer,
+            token,
             ticket,
             state: State::Idle,
             reader: RequestReader::new(cx.limits, cx.max_body),
@@ -112,6 +134,7 @@ impl Conn {
             end: End::Open,
             client_closes: false,
             deadline: cx.now + cx.timeouts.keepalive,
+            window: None,
             started: cx.now,
         }
     }
@@ -120,8 +143,12 @@ impl Conn {
         self.sock.as_fd()
     }
 
+    /// When the worker must call [`Conn::on_deadline`].
     pub fn deadline(&self) -> Instant {
-        self.deadline
+        match self.window {
+            Some((end, _)) => end.min(self.deadline),
+            None => self.deadline,
+        }
     }
 
     /// Whether the connection may simply be dropped at shutdown: no
@@ -132,7 +159,8 @@ impl Conn {
         matches!(self.state, State::Idle | State::Head) && self.output.is_empty()
     }
 
-    /// Enters `state` with its deadline.
+    /// Enters `state` with its deadline; Body and Write start a rate
+    /// window too.
     fn enter(&mut self, state: State, cx: &Ctx) {
         let t = &cx.timeouts;
         self.deadline = cx.now
@@ -140,10 +168,24 @@ impl Conn {
                 State::Idle => t.keepalive,
                 State::Head => t.header,
                 State::Body(_) => t.body,
-                State::Write(_) => t.write,
+                State::Await(_) | State::Write(_) => t.write,
                 State::Linger => t.linger,
             };
         self.state = state;
+        self.window = self
+            .rate_window(cx)
+            .map(|(window, _, moved)| (cx.now + window, moved));
+    }
+
+    /// For a state with a minimum rate: its window, the bytes the window
+    /// must move, and the bytes moved so far.
+    fn rate_window(&self, cx: &Ctx) -> Option<(Duration, u64, u64)> {
+        let (window, rate, moved) = match self.state {
+            State::Body(_) => (cx.timeouts.body, cx.min_body_rate, self.reader.body_read()),
+            State::Write(_) => (cx.timeouts.write, cx.min_send_rate, self.output.sent_late()),
+            _ => return None,
+        };
+        (rate > 0).then(|| (window, required(rate, window), moved))
     }
 
     /// A new connection: served, or beyond the limit answered 503.
@@ -160,12 +202,27 @@ impl Conn {
         self.flush(cx)
     }
 
-    /// The deadline passed. A client that started a request and stalled
-    /// gets a best-effort 408 before the close.
-    pub fn on_timeout(&mut self, cx: &mut Ctx) {
+    /// A deadline passed. At a rate window's end, a request body or a
+    /// response that kept up the minimum rate gets a new window; anything
+    /// else is closed, a client that started a request and stalled (or
+    /// sent its body too slowly) with a best-effort 408 first.
+    pub fn on_deadline(&mut self, cx: &mut Ctx) -> Flow {
+        if let (Some((end, mark)), Some((window, need, moved))) =
+            (self.window, self.rate_window(cx))
+            && cx.now < self.deadline
+            && cx.now >= end
+            && moved - mark >= need
+        {
+            self.window = Some((cx.now + window, moved));
+            return Flow::Wait(match self.state {
+                State::Write(_) => Interest::Write,
+                _ => Interest::Read,
+            });
+        }
         if matches!(self.state, State::Head | State::Body(_)) && self.output.is_empty() {
             self.last_word(Status::RequestTimeout, cx);
         }
+        Flow::Close
     }
 
     /// After a panic while handling this connection: a best-effort 500
@@ -188,12 +245,18 @@ impl Conn {
     }
 
     /// A closing error page behind whatever is staged, in one nonblocking
-    /// send, just before the close.
+    /// send, just before the close (no body for a HEAD).
     fn last_word(&mut self, status: Status, cx: &mut Ctx) {
+        let head_only = match &self.state {
+            State::Body(d) | State::Await(d) => d.head_only,
+            _ => h1::is_head(self.reader.buffered()),
+        };
         let reply = cx.site.error(status);
         cx.site
             .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
-        self.output.stage(reply.into_body(), &mut cx.out);
+        if !head_only {
+            self.output.stage(reply.into_body(), &mut cx.out);
+        }
         output::send_once(&self.sock, &cx.out);
         cx.out.clear();
     }
@@ -202,15 +265,45 @@ impl Conn {
         match self.state {
             State::Write(_) => self.flush(cx),
             State::Linger => self.drain_linger(cx),
+            // Input waits in the socket until the reply is made.
+            State::Await(_) => Flow::Wait(Interest::Read),
             State::Idle | State::Head | State::Body(_) => self.on_readable(cx),
         }
+    }
+
+    /// Carries on with buffered requests after yielding.
+    pub fn resume(&mut self, cx: &mut Ctx) -> Flow {
+        match self.state {
+            State::Idle | State::Head | State::Body(_) => {
+                let input = self.reader.resume();
+                self.process(input, cx)
+            }
+            State::Write(_) => Flow::Wait(Interest::Write),
+            State::Await(_) | State::Linger => Flow::Wait(Interest::Read),
+        }
+    }
+
+    /// A job this connection waited for is done: answer, then carry on
+    /// with what the client pipelined meanwhile.
+    pub fn on_done(&mut self, done: Done, cx: &mut Ctx) -> Flow {
+        let State::Await(d) = std::mem::replace(&mut self.state, State::Idle) else {
+            unreachable!("a job result for a connection that did not wait for one")
+        };
+        let reply = cx.site.finish(done);
+        self.respond(reply, d.head_only, d.persist, d.line.as_line(), cx);
+        let input = self.reader.resume();
+        self.process(input, cx)
+    }
+
+    /// Whether a job result for this connection is expected.
+    pub fn awaits(&self) -> bool {
+        matches!(self.state, State::Await(_))
     }
 
     fn on_readable(&mut self, cx: &mut Ctx) -> Flow {
         // Every read lands in the worker's scratch buffer; the reader keeps
         // only what must wait for more.
-        let scratch = std::mem::take(&mut cx.scratch);
-        let mut buf = scratch;
+        let mut buf = std::mem::take(&mut cx.scratch);
         let flow = match output::read(&self.sock, &mut buf[..]) {
             Err(Errno::AGAIN) => Flow::Wait(Interest::Read),
             Ok(0) | Err(_) => Flow::Close,
@@ -223,12 +316,25 @@ impl Conn {
         flow
     }
 
-    /// Answers as many requests as the input holds, then writes. Stops
-    /// early when a write blocks.
+    /// Answers as many requests as the input holds, up to the per-wake-up
+    /// budget, then writes. Stops early when a write blocks or a reply is
+    /// being made.
     fn process(&mut self, mut input: Input<'_>, cx: &mut Ctx) -> Flow {
-        while self.end == End::Open && !matches!(self.state, State::Write(_) | State::Linger) {
+        let mut answered = 0;
+        let mut yielded = false;
+        let body_before = self.reader.body_read();
+        while self.end == End::Open
+            && !matches!(
+                self.state,
+                State::Write(_) | State::Await(_) | State::Linger
+            )
+        {
             if matches!(self.state, State::Idle) {
                 if !input.has_more() {
+                    break;
+                }
+                if answered >= MAX_REQUESTS_PER_WAKE {
+                    yielded = true;
                     break;
                 }
                 self.started = cx.now;
@@ -236,13 +342,16 @@ impl Conn {
             }
             match self.reader.next(&mut input) {
                 Event::NeedMore => break,
-                Event::Head(req) => self.on_request(req, cx),
+                Event::Head(req) => {
+                    answered += 1;
+                    self.on_request(req, cx);
+                }
                 Event::BodyDone => {
                     if let State::Body(d) = std::mem::replace(&mut self.state, State::Idle) {
                         self.respond(d.reply, d.head_only, d.persist, d.line.as_line(), cx);
                     }
                 }
-                Event::Reject(status, req) => self.fail(status, req, cx),
+                Event::Reject(r) => self.fail(r, cx),
             }
             // A client pipelining without reading must not make us stage
             // unbounded output: write now; a full socket stops the parsing.
@@ -250,17 +359,21 @@ impl Conn {
                 self.send(cx);
             }
         }
-        if matches!(self.state, State::Body(_)) {
+        self.reader.end(input);
+        if matches!(self.state, State::Body(_)) && self.reader.body_read() > body_before {
             // The body made progress.
             self.deadline = cx.now + cx.timeouts.body;
         }
-        self.reader.end(input);
-        match self.state {
+        let flow = match self.state {
             _ if self.end == End::Now => Flow::Close,
             State::Write(_) => Flow::Wait(Interest::Write),
-            State::Linger => Flow::Wait(Interest::Read),
+            State::Linger | State::Await(_) => Flow::Wait(Interest::Read),
             _ => self.flush(cx),
+        };
+        if yielded && flow == Flow::Wait(Interest::Read) {
+            return Flow::Yield;
         }
+        flow
     }
 
     fn on_request(&mut self, req: Request<'_>, cx: &mut Ctx) {
@@ -272,7 +385,7 @@ impl Conn {
         };
         // The client itself ends the connection: it sends nothing after this.
         self.client_closes = req.persist == Persist::Close;
-        let reply = cx.site.respond(&req, cx.now);
+        let reply = cx.site.respond(&req, cx.now, self.token);
         if self.reader.phase() != Phase::Body {
             self.respond(reply, head_only, persist, ReqLine::of(&req), cx);
             return;
@@ -291,24 +404,26 @@ impl Conn {
         self.enter(State::Body(Box::new(deferred)), cx);
     }
 
-    /// An error that ends the connection: reply with `Connection: close`.
-    fn fail(&mut self, status: Status, req: Option<Request<'_>>, cx: &mut Ctx) {
-        let reply = cx.site.error(status);
-        match (req, std::mem::replace(&mut self.state, State::Idle)) {
+    /// An error that ends the connection: reply with `Connection: close`
+    /// (no body for a HEAD).
+    fn fail(&mut self, r: Rejection<'_>, cx: &mut Ctx) {
+        let reply = cx.site.error(r.status);
+        let head_only = r.head_only;
+        match (r.request, std::mem::replace(&mut self.state, State::Idle)) {
             (Some(req), _) => {
-                let head_only = req.method == Method::Head;
                 self.respond(reply, head_only, Persist::Close, ReqLine::of(&req), cx);
             }
             (None, State::Body(d)) => {
-                self.respond(reply, d.head_only, Persist::Close, d.line.as_line(), cx);
+                self.respond(reply, head_only, Persist::Close, d.line.as_line(), cx);
             }
-            (None, _) => self.respond(reply, false, Persist::Close, ReqLine::UNPARSED, cx),
+            (None, _) => self.respond(reply, head_only, Persist::Close, ReqLine::UNPARSED, cx),
         }
     }
 
     /// Stages the reply (head, and the body unless HEAD), logs it, and
     /// goes back to waiting for the next request; a file body goes out
-    /// now, before any later pipelined response is staged behind it.
+    /// now, before any later pipelined response is staged behind it. A
+    /// reply still being made parks the connection until it is.
     fn respond(
         &mut self,
         reply: Reply,
@@ -317,6 +432,16 @@ impl Conn {
         line: ReqLine<'_>,
         cx: &mut Ctx,
     ) {
+        if let Reply::Pending = reply {
+            let deferred = Deferred {
+                reply,
+                head_only,
+                persist,
+                line: line.to_owned(),
+            };
+            self.enter(State::Await(Box::new(deferred)), cx);
+            return;
+        }
         if !persist.keeps_alive() {
             // Nothing after a closing response is looked at.
             self.end = End::AfterResponse;
@@ -339,15 +464,16 @@ impl Conn {
 
     /// Writes what is staged; a full socket moves to the write state.
     fn send(&mut self, cx: &mut Ctx) -> Sent {
-        let mut progress = false;
-        let sent = self.output.flush(&self.sock, &mut cx.out, &mut progress);
+        let before = self.output.sent_late();
+        let sent = self.output.flush(&self.sock, &mut cx.out);
         match sent {
             Sent::Done => {}
             Sent::Failed => self.end = End::Now,
             Sent::Blocked | Sent::Yield => match std::mem::replace(&mut self.state, State::Idle) {
                 State::Write(after) => {
                     self.state = State::Write(after);
-                    if progress {
+                    if self.output.sent_late() > before {
+                        // The response made progress.
                         self.deadline = cx.now + cx.timeouts.write;
                     }
                 }
@@ -419,4 +545,9 @@ impl Conn {
         }
         Flow::Wait(Interest::Read)
     }
+}
+
+/// Bytes a window of `window` must move at `rate` bytes per second.
+fn required(rate: u64, window: Duration) -> u64 {
+    (u128::from(rate) * window.as_millis() / 1000) as u64
 }

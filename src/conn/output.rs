@@ -60,6 +60,9 @@ pub struct Output {
     pending: Vec<u8>,
     pending_pos: usize,
     file: Option<FileBody>,
+    /// Bytes that had to wait (pending or file bodies) and went out since,
+    /// over the connection's life (for the minimum send rate).
+    sent_late: u64,
 }
 
 impl Output {
@@ -116,10 +119,14 @@ impl Output {
         }
     }
 
+    /// Bytes that had to wait and went out since, over the connection's life.
+    pub fn sent_late(&self) -> u64 {
+        self.sent_late
+    }
+
     /// Writes what is staged in `out` (taking it), then what is pending,
-    /// then the file body. `progress` is set when any byte went out of what
-    /// had to wait (pending bytes or the file).
-    pub fn flush(&mut self, sock: &OwnedFd, out: &mut Vec<u8>, progress: &mut bool) -> Sent {
+    /// then the file body.
+    pub fn flush(&mut self, sock: &OwnedFd, out: &mut Vec<u8>) -> Sent {
         if !out.is_empty() {
             if self.pending.is_empty() {
                 match send_all(sock, out, more_flag(self.file.is_some())) {
@@ -145,7 +152,7 @@ impl Output {
             match send_all(sock, &self.pending[self.pending_pos..], more) {
                 Ok(n) => {
                     self.pending_pos += n;
-                    *progress |= n > 0;
+                    self.sent_late += n as u64;
                     if self.pending_pos < self.pending.len() {
                         return Sent::Blocked;
                     }
@@ -155,7 +162,7 @@ impl Output {
                 Err(_) => return Sent::Failed,
             }
         }
-        match self.send_file(sock, progress) {
+        match self.send_file(sock) {
             Sent::Done => {
                 self.file = None;
                 Sent::Done
@@ -165,7 +172,7 @@ impl Output {
     }
 
     /// Sends the body segments in order, until done or told to stop.
-    fn send_file(&mut self, sock: &OwnedFd, progress: &mut bool) -> Sent {
+    fn send_file(&mut self, sock: &OwnedFd) -> Sent {
         let mut budget = SENDFILE_BUDGET;
         let Some(body) = self.file.as_mut() else {
             return Sent::Done;
@@ -181,7 +188,7 @@ impl Output {
                         return Sent::Failed;
                     };
                     *pos += n;
-                    *progress |= n > 0;
+                    self.sent_late += n as u64;
                     if *pos < data.len() {
                         return Sent::Blocked;
                     }
@@ -196,7 +203,7 @@ impl Output {
                             Ok(0) => return Sent::Failed,
                             Ok(n) => {
                                 *pos += n as u64;
-                                *progress = true;
+                                self.sent_late += n as u64;
                                 budget = budget.saturating_sub(n as u64);
                                 if budget == 0 && *pos < *end {
                                     return Sent::Yield;

@@ -1,5 +1,20 @@
 //! Chunked transfer coding (RFC 9112 §7.1): finds where a chunked request
 //! body ends so it can be discarded and the next request found.
+//!
+//! The grammar is followed exactly, because a framing that two parsers
+//! read differently is how requests are smuggled:
+//!
+//! ```text
+//! chunk      = 1*HEXDIG *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] ) CRLF
+//!              chunk-data CRLF
+//! last-chunk = 1*"0" [ chunk-ext ] CRLF
+//! trailer    = *( field-name ":" OWS field-value OWS CRLF ) CRLF
+//! ```
+//! Line ends are CRLF only; quoted strings are ASCII; trailer lines follow
+//! the rules of header lines (a token name, no space before the colon, no
+//! folding, no control characters in the value).
+
+use crate::http::syntax::is_tchar;
 
 /// Why a chunked body was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,17 +33,53 @@ const FRAMING_ALLOWANCE: u64 = 64 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ChunkState {
-    Size { digits: u8 },
-    Extension,
+    Size {
+        digits: u8,
+    },
+    /// Whitespace after the size or a value: `;` or CR next.
+    ExtBeforeSemi,
+    /// After `;`: whitespace, then an extension name.
+    ExtNameStart,
+    ExtName,
+    /// Whitespace after a name: `=`, `;` or CR next.
+    ExtAfterName,
+    /// After `=`: whitespace, then a token or a quoted string.
+    ExtValueStart,
+    ExtToken,
+    ExtQuoted,
+    /// After a backslash inside a quoted string.
+    ExtQuotedPair,
     SizeLf,
-    Data { left: u64 },
+    Data {
+        left: u64,
+    },
     DataCr,
     DataLf,
     TrailerLineStart,
-    TrailerLine,
+    TrailerName,
+    TrailerValue,
     TrailerLf,
     EndLf,
     Done,
+}
+
+impl ChunkState {
+    /// Within a chunk-size line (size and extensions), whose length is capped.
+    fn in_size_line(self) -> bool {
+        use ChunkState::*;
+        matches!(
+            self,
+            Size { .. }
+                | ExtBeforeSemi
+                | ExtNameStart
+                | ExtName
+                | ExtAfterName
+                | ExtValueStart
+                | ExtToken
+                | ExtQuoted
+                | ExtQuotedPair
+        )
+    }
 }
 
 /// Incremental decoder for a chunked body whose content is discarded. It
@@ -71,6 +122,9 @@ impl ChunkedDecoder {
         let mut i = 0;
         while i < input.len() && self.state != Done {
             let b = input[i];
+            if self.state.in_size_line() {
+                self.line += 1;
+            }
             match self.state {
                 Data { left } => {
                     let take = (input.len() - i).min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -80,7 +134,6 @@ impl ChunkedDecoder {
                     continue;
                 }
                 Size { digits } => {
-                    self.line += 1;
                     if let Some(d) = (b as char).to_digit(16) {
                         if digits >= 16 {
                             return Err(ChunkError::Malformed);
@@ -89,22 +142,44 @@ impl ChunkedDecoder {
                         self.state = Size { digits: digits + 1 };
                     } else if digits == 0 {
                         return Err(ChunkError::Malformed);
-                    } else if b == b';' || b == b' ' || b == b'\t' {
-                        self.state = Extension;
-                    } else if b == b'\r' {
-                        self.state = SizeLf;
                     } else {
-                        return Err(ChunkError::Malformed);
+                        self.state = after_value(b)?;
                     }
                 }
-                Extension => {
-                    self.line += 1;
-                    if b == b'\r' {
-                        self.state = SizeLf;
-                    } else if b == b'\n' || (b < 0x20 && b != b'\t') || b == 0x7f {
-                        return Err(ChunkError::Malformed);
+                ExtBeforeSemi => self.state = after_value(b)?,
+                ExtNameStart if is_ws(b) => {}
+                ExtNameStart if is_tchar(b) => self.state = ExtName,
+                ExtName if is_tchar(b) => {}
+                ExtName | ExtAfterName => {
+                    self.state = match b {
+                        b' ' | b'\t' => ExtAfterName,
+                        b'=' => ExtValueStart,
+                        b';' => ExtNameStart,
+                        b'\r' => SizeLf,
+                        _ => return Err(ChunkError::Malformed),
                     }
                 }
+                ExtValueStart if is_ws(b) => {}
+                ExtValueStart if b == b'"' => self.state = ExtQuoted,
+                ExtValueStart if is_tchar(b) => self.state = ExtToken,
+                ExtToken if is_tchar(b) => {}
+                ExtToken => self.state = after_value(b)?,
+                ExtQuoted => {
+                    self.state = match b {
+                        b'"' => ExtBeforeSemi,
+                        b'\\' => ExtQuotedPair,
+                        // qdtext, ASCII only.
+                        b'\t' | b' ' | 0x21 | 0x23..=0x5b | 0x5d..=0x7e => ExtQuoted,
+                        _ => return Err(ChunkError::Malformed),
+                    }
+                }
+                ExtQuotedPair => {
+                    self.state = match b {
+                        b'\t' | b' ' | 0x21..=0x7e => ExtQuoted,
+                        _ => return Err(ChunkError::Malformed),
+                    }
+                }
+                ExtNameStart | ExtValueStart => return Err(ChunkError::Malformed),
                 SizeLf => {
                     if b != b'\n' {
                         return Err(ChunkError::Malformed);
@@ -134,21 +209,32 @@ impl ChunkedDecoder {
                     self.state = Size { digits: 0 };
                 }
                 TrailerLineStart => {
-                    if b == b'\r' {
-                        self.state = EndLf;
-                    } else if b == b'\n' {
-                        return Err(ChunkError::Malformed);
-                    } else {
-                        self.trailer += 1;
-                        self.state = TrailerLine;
-                    }
-                }
-                TrailerLine => {
                     self.trailer += 1;
                     if b == b'\r' {
-                        self.state = TrailerLf;
-                    } else if b == b'\n' || b == 0 {
+                        self.state = EndLf;
+                    } else if is_tchar(b) {
+                        self.state = TrailerName;
+                    } else {
+                        // Folding (a line starting with whitespace), a bare
+                        // LF, or no field name.
                         return Err(ChunkError::Malformed);
+                    }
+                }
+                TrailerName => {
+                    self.trailer += 1;
+                    if b == b':' {
+                        self.state = TrailerValue;
+                    } else if !is_tchar(b) {
+                        // Whitespace before the colon, or no colon at all.
+                        return Err(ChunkError::Malformed);
+                    }
+                }
+                TrailerValue => {
+                    self.trailer += 1;
+                    match b {
+                        b'\r' => self.state = TrailerLf,
+                        b'\t' | b' ' | 0x21..=0x7e | 0x80..=0xff => {}
+                        _ => return Err(ChunkError::Malformed),
                     }
                 }
                 TrailerLf => {
@@ -178,6 +264,20 @@ impl ChunkedDecoder {
     }
 }
 
+fn is_ws(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// After a chunk size or an extension value: whitespace, `;` or CR.
+fn after_value(b: u8) -> Result<ChunkState, ChunkError> {
+    match b {
+        b' ' | b'\t' => Ok(ChunkState::ExtBeforeSemi),
+        b';' => Ok(ChunkState::ExtNameStart),
+        b'\r' => Ok(ChunkState::SizeLf),
+        _ => Err(ChunkError::Malformed),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +294,19 @@ mod tests {
         assert_eq!(decode_all(body), Ok((body.len() - 14, true)));
         let simple = b"3\r\nabc\r\n0\r\n\r\n";
         assert_eq!(decode_all(simple), Ok((simple.len(), true)));
+    }
+
+    #[test]
+    fn extensions_and_trailers_follow_the_grammar() {
+        for good in [
+            &b"3;a\r\nabc\r\n0\r\n\r\n"[..],
+            b"3 ; a = b ; c\r\nabc\r\n0\r\n\r\n",
+            b"3;a=\"q \\\" ;\"\r\nabc\r\n0;last\r\n\r\n",
+            b"3\t;a=b\t\r\nabc\r\n0\r\n\r\n",
+            b"0\r\nX-T: v\r\nY:\r\nZ: caf\xc3\xa9 \r\n\r\n",
+        ] {
+            assert_eq!(decode_all(good), Ok((good.len(), true)), "{good:?}");
+        }
     }
 
     #[test]
@@ -216,6 +329,21 @@ mod tests {
             b"3\r\nabcX\r\n",
             b"11111111111111111\r\n",
             b"0\r\nbad\nline\r\n\r\n",
+            // RFC 9112 §7.1.1: an extension is `;` token [`=` value].
+            b"3 zzz\r\nabc\r\n0\r\n\r\n",
+            b"3;\r\nabc\r\n0\r\n\r\n",
+            b"3;=v\r\nabc\r\n0\r\n\r\n",
+            b"3;a=\r\nabc\r\n0\r\n\r\n",
+            b"3;a=\"open\r\nabc\r\n0\r\n\r\n",
+            b"3;a=\"caf\xc3\xa9\"\r\nabc\r\n0\r\n\r\n",
+            b"3;a\xc3\xa9\r\nabc\r\n0\r\n\r\n",
+            b"3;a=b c\r\nabc\r\n0\r\n\r\n",
+            // Trailers are field lines.
+            b"0\r\nGET /x HTTP/1.1\r\n\r\n",
+            b"0\r\nX : y\r\n\r\n",
+            b"0\r\nX: y\r\n folded\r\n\r\n",
+            b"0\r\n: y\r\n\r\n",
+            b"0\r\nX: a\x00b\r\n\r\n",
         ] {
             assert_eq!(
                 decode_all(bad).map(|r| r.1),

@@ -223,7 +223,8 @@ pub fn parse<'b>(
             17 if name.eq_ignore_ascii_case(b"transfer-encoding") => {
                 te_seen = true;
                 for item in value.split(|&b| b == b',') {
-                    let coding = trim_ows(item.split(|&b| b == b';').next().unwrap_or(b""));
+                    let mut parts = item.split(|&b| b == b';');
+                    let coding = trim_ows(parts.next().unwrap_or(b""));
                     if coding.is_empty() {
                         continue;
                     }
@@ -232,6 +233,10 @@ pub fn parse<'b>(
                         return Err(RequestError::BadFraming);
                     }
                     if coding.eq_ignore_ascii_case(b"chunked") {
+                        // `chunked` takes no parameters (RFC 9112 §7.1).
+                        if parts.next().is_some() {
+                            return Err(RequestError::BadFraming);
+                        }
                         chunked = true;
                     } else {
                         te_unknown = true;
@@ -646,6 +651,10 @@ mod tests {
         );
         assert_eq!(
             err("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            RequestError::BadFraming
+        );
+        assert_eq!(
+            err("POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;foo=bar\r\n\r\n"),
             RequestError::BadFraming
         );
     }

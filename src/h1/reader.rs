@@ -24,7 +24,7 @@
 
 use super::chunked::{ChunkError, ChunkedDecoder};
 use super::parse::{self, BodyFraming, Limits, Request, RequestError};
-use crate::http::Status;
+use crate::http::{Method, Status};
 
 /// What the reader found next in the input.
 #[derive(Debug)]
@@ -36,9 +36,20 @@ pub enum Event<'i> {
     BodyDone,
     /// Everything usable is consumed; what is left waits for more bytes.
     NeedMore,
-    /// The input can't be read on: answer `status` and close. The request
-    /// is there when its head was parsed (413 for a body over the limit).
-    Reject(Status, Option<Request<'i>>),
+    /// The input can't be read on: answer and close.
+    Reject(Rejection<'i>),
+}
+
+/// Why the reader stopped, and what is known of the request.
+#[derive(Debug)]
+pub struct Rejection<'i> {
+    pub status: Status,
+    /// The request, when its head was parsed (413 for a body over the
+    /// limit).
+    pub request: Option<Request<'i>>,
+    /// The request is a HEAD (as far as its first bytes tell), so the
+    /// answer has no body: a response to HEAD ends at the blank line.
+    pub head_only: bool,
 }
 
 /// Where the reader is between two reads.
@@ -73,6 +84,10 @@ pub struct RequestReader {
     state: State,
     /// Unconsumed input kept between reads.
     buf: Vec<u8>,
+    /// The request whose body is being read is a HEAD.
+    body_of_head: bool,
+    /// Request-body bytes read over the connection's life (for rates).
+    body_read: u64,
 }
 
 /// The bytes of one processing round: fresh from a read, or kept ones
@@ -120,7 +135,14 @@ impl RequestReader {
             max_body,
             state: State::Idle,
             buf: Vec::new(),
+            body_of_head: false,
+            body_read: 0,
         }
+    }
+
+    /// Request-body bytes read so far, over all requests.
+    pub fn body_read(&self) -> u64 {
+        self.body_read
     }
 
     pub fn phase(&self) -> Phase {
@@ -226,7 +248,7 @@ impl RequestReader {
                 if *limits_only {
                     return match parse::check_partial(data, &self.limits) {
                         Ok(()) => Event::NeedMore,
-                        Err(e) => self.reject(e.status(), None),
+                        Err(e) => self.reject(e.status(), None, is_head(data)),
                     };
                 }
                 let parsed = match parse::parse(data, &self.limits) {
@@ -238,7 +260,13 @@ impl RequestReader {
                         patched.extend_from_slice(&data[..data.len().min(self.limits.max_head)]);
                         match patched.get_mut(minor) {
                             Some(digit) => *digit = b'1',
-                            None => return self.reject(Status::HeaderFieldsTooLarge, None),
+                            None => {
+                                return self.reject(
+                                    Status::HeaderFieldsTooLarge,
+                                    None,
+                                    is_head(data),
+                                );
+                            }
                         }
                         let patched: &'i Vec<u8> = patched;
                         parse::parse(patched, &self.limits)
@@ -247,13 +275,15 @@ impl RequestReader {
                 };
                 match parsed {
                     Ok(None) => Event::NeedMore,
-                    Err(e) => self.reject(e.status(), None),
+                    Err(e) => self.reject(e.status(), None, is_head(data)),
                     Ok(Some((req, n))) => {
                         *at += n;
+                        self.body_of_head = req.method == Method::Head;
                         match req.body {
                             BodyFraming::None => self.state = State::Idle,
                             BodyFraming::Length(len) if len > self.max_body => {
-                                return self.reject(Status::ContentTooLarge, Some(req));
+                                let head = self.body_of_head;
+                                return self.reject(Status::ContentTooLarge, Some(req), head);
                             }
                             BodyFraming::Length(len) => {
                                 self.state = State::Body(BodyLeft::Length(len));
@@ -276,15 +306,17 @@ impl RequestReader {
                     }
                     BodyLeft::Chunked(dec) => match dec.feed(data) {
                         Ok(n) => (n, dec.is_done()),
-                        Err(ChunkError::Malformed) => {
-                            return self.reject(Status::BadRequest, None);
-                        }
-                        Err(ChunkError::TooLarge) => {
-                            return self.reject(Status::ContentTooLarge, None);
+                        Err(e) => {
+                            let status = match e {
+                                ChunkError::Malformed => Status::BadRequest,
+                                ChunkError::TooLarge => Status::ContentTooLarge,
+                            };
+                            return self.reject(status, None, self.body_of_head);
                         }
                     },
                 };
                 *at += used;
+                self.body_read += used as u64;
                 if done {
                     self.state = State::Idle;
                     Event::BodyDone
@@ -295,10 +327,30 @@ impl RequestReader {
         }
     }
 
-    fn reject<'i>(&mut self, status: Status, req: Option<Request<'i>>) -> Event<'i> {
+    fn reject<'i>(
+        &mut self,
+        status: Status,
+        request: Option<Request<'i>>,
+        head_only: bool,
+    ) -> Event<'i> {
         self.state = State::Stopped;
-        Event::Reject(status, req)
+        Event::Reject(Rejection {
+            status,
+            request,
+            head_only,
+        })
     }
+}
+
+/// Whether a head, complete or not, is a HEAD request: its request line
+/// (after the empty lines RFC 9112 §2.2 lets a server skip) starts with
+/// `HEAD `. Methods are case-sensitive.
+pub fn is_head(head: &[u8]) -> bool {
+    let start = head
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(head.len());
+    head[start..].starts_with(b"HEAD ")
 }
 
 #[cfg(test)]
@@ -315,7 +367,7 @@ mod tests {
                 match r.next(&mut input) {
                     Event::Head(req) => out.push(format!("head {} {}", req.method_str, req.path)),
                     Event::BodyDone => out.push("body done".into()),
-                    Event::Reject(s, _) => out.push(format!("reject {}", s.code())),
+                    Event::Reject(r) => out.push(format!("reject {}", r.status.code())),
                     Event::NeedMore => break,
                 }
             }

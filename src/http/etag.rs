@@ -35,7 +35,8 @@ impl<'a> EntityTag<'a> {
 pub enum Item<'a> {
     Star,
     Tag(EntityTag<'a>),
-    /// Not an entity tag: the rest of the line is not trusted.
+    /// Not an entity tag (it matches nothing); the list resumes after the
+    /// next comma, so a list means the same however it is split into lines.
     Invalid,
 }
 
@@ -70,8 +71,7 @@ impl<'a> Iterator for ListIter<'a> {
             rest => (false, rest),
         };
         if body.first() != Some(&b'"') {
-            self.rest = &[];
-            return Some(Item::Invalid);
+            return Some(self.invalid());
         }
         match body[1..].iter().position(|&b| b == b'"') {
             Some(end) => {
@@ -79,19 +79,27 @@ impl<'a> Iterator for ListIter<'a> {
                 let valid = opaque[1..end + 1]
                     .iter()
                     .all(|&c| c == 0x21 || (0x23..=0x7e).contains(&c) || c >= 0x80);
+                if !valid {
+                    return Some(self.invalid());
+                }
                 self.rest = &body[end + 2..];
-                if valid {
-                    Some(Item::Tag(EntityTag { weak, opaque }))
-                } else {
-                    self.rest = &[];
-                    Some(Item::Invalid)
+                // A tag must end its element.
+                match self.rest.iter().find(|&&b| b != b' ' && b != b'\t') {
+                    None | Some(b',') => Some(Item::Tag(EntityTag { weak, opaque })),
+                    Some(_) => Some(self.invalid()),
                 }
             }
-            None => {
-                self.rest = &[];
-                Some(Item::Invalid)
-            }
+            None => Some(self.invalid()),
         }
+    }
+}
+
+impl ListIter<'_> {
+    /// Skips the rest of an invalid element, to the next comma.
+    fn invalid<'x>(&mut self) -> Item<'x> {
+        let next = self.rest.iter().position(|&b| b == b',');
+        self.rest = next.map_or(&[][..], |i| &self.rest[i..]);
+        Item::Invalid
     }
 }
 
@@ -133,6 +141,17 @@ mod tests {
         );
         assert_eq!(items("*"), vec![Item::Star]);
         assert_eq!(items("abc"), vec![Item::Invalid]);
+        assert_eq!(items("abc, *"), vec![Item::Invalid, Item::Star]);
+        assert_eq!(
+            items(r#""a"b, "c""#),
+            vec![
+                Item::Invalid,
+                Item::Tag(EntityTag {
+                    weak: false,
+                    opaque: br#""c""#
+                })
+            ]
+        );
         assert_eq!(items(r#""unterminated"#), vec![Item::Invalid]);
         assert_eq!(items(""), vec![]);
     }

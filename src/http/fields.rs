@@ -57,21 +57,26 @@ impl HttpVersion {
     }
 }
 
-/// Lines of a list-valued field (several lines mean one comma-joined
-/// list). The first eight are kept; a client sending more gets fewer
-/// entries considered, never an allocation.
-#[derive(Debug, Clone, Copy, Default)]
+/// How many lines of one list field are kept without allocating.
+const INLINE_LINES: usize = 4;
+
+/// Lines of a list-valued field: several lines mean one comma-joined list
+/// (RFC 9110 §5.3), so every line is kept (as many as the header-count
+/// limit lets through). The first few live inline; more allocate.
+#[derive(Debug, Clone, Default)]
 pub struct Lines<'b> {
-    lines: [&'b [u8]; 8],
+    inline: [&'b [u8]; INLINE_LINES],
     n: usize,
+    more: Vec<&'b [u8]>,
 }
 
 impl<'b> Lines<'b> {
     pub fn push(&mut self, v: &'b [u8]) {
-        if self.n < self.lines.len() {
-            self.lines[self.n] = v;
-            self.n += 1;
+        match self.inline.get_mut(self.n) {
+            Some(slot) => *slot = v,
+            None => self.more.push(v),
         }
+        self.n += 1;
     }
 
     pub fn is_present(&self) -> bool {
@@ -79,7 +84,10 @@ impl<'b> Lines<'b> {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'b [u8]> + '_ {
-        self.lines[..self.n].iter().copied()
+        self.inline[..self.n.min(INLINE_LINES)]
+            .iter()
+            .chain(self.more.iter())
+            .copied()
     }
 }
 
@@ -107,7 +115,7 @@ impl<'b> Single<'b> {
 }
 
 /// Request fields that select or condition the response (RFC 9110 §12-14).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Fields<'b> {
     pub if_match: Lines<'b>,
     pub if_none_match: Lines<'b>,
@@ -122,4 +130,21 @@ pub struct Fields<'b> {
     pub origin: Single<'b>,
     pub cors_method: Single<'b>,
     pub cors_headers: Lines<'b>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_line_of_a_list_field_is_kept_in_order() {
+        let mut l = Lines::default();
+        let values: Vec<Vec<u8>> = (0..20).map(|i| format!("v{i}").into_bytes()).collect();
+        for v in &values {
+            l.push(v);
+        }
+        let got: Vec<&[u8]> = l.iter().collect();
+        let want: Vec<&[u8]> = values.iter().map(Vec::as_slice).collect();
+        assert_eq!(got, want);
+    }
 }

@@ -5,16 +5,18 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use crate::log;
+
 /// Everything said at startup, in order: notes on stderr first, so a
 /// script that waits for the stdout line has them all.
 pub fn announce(local: SocketAddr, root: &Path, open: bool) {
     if !local.ip().is_loopback() {
-        eprintln!(
-            "ferry: warning: {} is not a loopback address: anyone who can reach this machine \
+        log::note_now(format_args!(
+            "warning: {} is not a loopback address: anyone who can reach this machine \
              can read {} (ferry has no TLS and no authentication)",
             local.ip(),
             root.display()
-        );
+        ));
     }
     if local.ip().is_unspecified() {
         print_lan_urls(local);
@@ -47,10 +49,10 @@ fn print_lan_urls(local: SocketAddr) {
         if ip.is_loopback() || link_local || ip.is_ipv4() != local.is_ipv4() {
             continue;
         }
-        eprintln!(
-            "ferry: also at {}",
+        log::note_now(format_args!(
+            "also at {}",
             url_for(SocketAddr::new(ip, local.port()))
-        );
+        ));
     }
 }
 
@@ -82,8 +84,8 @@ fn open_browser(local: SocketAddr) {
                 .name("ferry-open".into())
                 .spawn(move || child.wait());
         }
-        Err(_) => {
-            eprintln!("ferry: --open: no browser launcher (xdg-open) found; open {url} yourself")
-        }
+        Err(_) => log::note(format_args!(
+            "--open: no browser launcher (xdg-open) found; open {url} yourself"
+        )),
     }
 }

@@ -18,7 +18,7 @@ use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::io::Errno;
@@ -27,6 +27,7 @@ use threadpool::ThreadPool;
 
 use crate::conn::{Admission, Admit};
 use crate::fs::Root;
+use crate::log;
 use crate::settings::Settings;
 use crate::site::{CustomPage, SiteShared};
 use crate::worker::{self, Inbox, Incoming, Shared};
@@ -91,7 +92,13 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     signal_rx
         .set_nonblocking(true)
         .map_err(|e| StartError::Io("cannot create signal pipe", e))?;
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+    // SIGHUP (the terminal closed) drains like SIGTERM: in-flight
+    // downloads finish instead of being cut.
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
         let tx = signal_tx
             .try_clone()
             .map_err(|e| StartError::Io("cannot create signal pipe", e))?;
@@ -112,8 +119,10 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     let threads = settings.threads;
     let admission = Admission::new(settings.max_connections);
     let (quiet, open) = (settings.quiet, settings.open);
+    let site = SiteShared::new(root, settings.site.clone(), not_found)
+        .map_err(|e| StartError::Io("cannot start the job thread", e))?;
     let shared = Arc::new(Shared {
-        site: Arc::new(SiteShared::new(root, settings.site.clone(), not_found)),
+        site: Arc::new(site),
         settings,
         shutdown: AtomicBool::new(false),
     });
@@ -123,35 +132,34 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
             Inbox::new().map_err(|e| StartError::Io("cannot create eventfd", e))?,
         ));
     }
-    let (log, log_done) = if quiet {
-        (None, None)
-    } else {
-        let (sink, done) = crate::log::start_writer()
-            .map_err(|e| StartError::Io("cannot start the log writer", e))?;
-        (Some(sink), Some(done))
-    };
+    // Every diagnostic from here on goes through the writer thread, so no
+    // serving or accepting thread ever blocks on or panics from stderr.
+    let writer =
+        log::start_writer().map_err(|e| StartError::Io("cannot start the log writer", e))?;
+    std::panic::set_hook(Box::new(|info| log::note(format_args!("panic: {info}"))));
+    let log = (!quiet).then(|| writer.sink());
     let pool = ThreadPool::with_name("ferry-worker".into(), threads);
     for inbox in &inboxes {
         let (shared, inbox, log) = (Arc::clone(&shared), Arc::clone(inbox), log.clone());
         pool.execute(move || worker::run(shared, inbox, log));
     }
-    // The workers hold the only senders: the writer ends after them.
     drop(log);
 
     banner::announce(local, shared.site.root().path(), open);
 
-    accept_loop(&listener, &signal_rx, &admission, &inboxes);
+    accept_loop(&listener, &signal_rx, &admission, &inboxes, &shared.site);
 
+    let deadline = Instant::now() + shared.settings.timeouts.shutdown;
     drop(listener);
     shared.shutdown.store(true, Ordering::Release);
     for inbox in &inboxes {
         inbox.wake();
     }
     pool.join();
-    if let Some(done) = log_done {
-        // Let the last lines out, but never hang on a blocked stderr.
-        let _ = done.recv_timeout(Duration::from_secs(2));
-    }
+    // Let the last lines out, but never wait long on a blocked stderr:
+    // the exit stays within the shutdown timeout.
+    let left = deadline.saturating_duration_since(Instant::now());
+    writer.finish(left.min(Duration::from_secs(1)));
     Ok(())
 }
 
@@ -160,10 +168,13 @@ fn accept_loop(
     signals: &UnixStream,
     admission: &Arc<Admission>,
     inboxes: &[Arc<Inbox>],
+    site: &SiteShared,
 ) {
     let mut backoff: Option<Duration> = None;
     let mut next = 0usize;
-    let mut warned = false;
+    // When descriptors last ran out; the shortage is reported once per
+    // episode, which ends after a second without one.
+    let mut short_since: Option<Instant> = None;
     loop {
         let mut fds = [
             PollFd::new(listener, PollFlags::IN),
@@ -182,7 +193,7 @@ fn accept_loop(
         match rustix::event::poll(fds, timeout.as_ref()) {
             Ok(_) | Err(Errno::INTR) => {}
             Err(e) => {
-                eprintln!("ferry: poll failed: {e}");
+                log::note(format_args!("poll failed: {e}"));
                 return;
             }
         }
@@ -196,7 +207,9 @@ fn accept_loop(
             ) {
                 Ok((sock, addr)) => {
                     backoff = None;
-                    warned = false;
+                    if short_since.is_some_and(|t| t.elapsed() > Duration::from_secs(1)) {
+                        short_since = None;
+                    }
                     let peer = addr
                         .and_then(|a| SocketAddr::try_from(a).ok())
                         .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
@@ -205,9 +218,17 @@ fn accept_loop(
                 Err(Errno::AGAIN) => break,
                 Err(Errno::INTR | Errno::CONNABORTED | Errno::PROTO) => continue,
                 Err(e @ (Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)) => {
-                    if !warned {
-                        eprintln!("ferry: accept: {e}; pausing accept until descriptors free up");
-                        warned = true;
+                    if short_since.is_none() {
+                        log::note(format_args!(
+                            "accept: {e}; pausing accept until descriptors free up"
+                        ));
+                    }
+                    short_since = Some(Instant::now());
+                    // Cached files must never starve accepting: the caches
+                    // close what no response is using.
+                    site.fd_budget().squeeze();
+                    for inbox in inboxes {
+                        inbox.wake();
                     }
                     let d = backoff.map_or(Duration::from_millis(10), |d| {
                         (d * 2).min(Duration::from_secs(1))
@@ -216,7 +237,7 @@ fn accept_loop(
                     break;
                 }
                 Err(e) => {
-                    eprintln!("ferry: accept: {e}");
+                    log::note(format_args!("accept: {e}"));
                     backoff = Some(Duration::from_millis(50));
                     break;
                 }
@@ -258,7 +279,7 @@ fn admit(
         }
     }
     let Some(best) = best else {
-        eprintln!("ferry: no worker is running; dropping connection");
+        log::note("no worker is running; dropping connection");
         return;
     };
     *next = best + 1;

@@ -20,9 +20,13 @@ pub enum Reply {
     /// A file: which representation, and 200/206/304/412/416.
     File(FileReply),
     /// 200 with a listing of a folder, HTML or JSON.
-    Listing { body: Vec<u8>, json: bool },
-    /// 304 for a response without validators (a listing, `If-None-Match: *`).
-    NotModified,
+    Listing { body: Arc<[u8]>, json: bool },
+    /// Not decided yet: a listing is being made on the job thread; the
+    /// connection waits for it in its worker's mailbox.
+    Pending,
+    /// 304 for a listing (`If-None-Match: *`: a listing has no validators),
+    /// with the `Vary: Accept` its 200 carries (RFC 9110 §15.4.5).
+    ListingNotModified,
     /// 301 to this Location: the same path with a slash appended.
     Redirect(String),
     /// 204 to OPTIONS with `Allow`, and for a CORS preflight its fields.
@@ -178,8 +182,8 @@ impl Reply {
                 Plan::PreconditionFailed => Status::PreconditionFailed,
                 Plan::Unsatisfiable => Status::RangeNotSatisfiable,
             },
-            Reply::Listing { .. } => Status::Ok,
-            Reply::NotModified => Status::NotModified,
+            Reply::Listing { .. } | Reply::Pending => Status::Ok,
+            Reply::ListingNotModified => Status::NotModified,
             Reply::Redirect(_) => Status::MovedPermanently,
             Reply::Options(_) => Status::NoContent,
             Reply::Error(status, _) => *status,
@@ -204,7 +208,14 @@ impl Reply {
                 fields.push(b"Content-Type", ctype).push(b"Vary", b"Accept");
                 Some(body.len() as u64)
             }
-            Reply::NotModified => None,
+            Reply::ListingNotModified => {
+                fields.push(b"Vary", b"Accept");
+                None
+            }
+            Reply::Pending => {
+                debug_assert!(false, "a pending reply has no head yet");
+                None
+            }
             Reply::Redirect(location) => {
                 fields
                     .push(b"Location", location.as_bytes())
@@ -258,8 +269,8 @@ impl Reply {
     pub fn into_body(self) -> Body {
         match self {
             Reply::File(f) => f.into_body(),
-            Reply::Listing { body, .. } => Body::Bytes(body),
-            Reply::NotModified | Reply::Options(_) => Body::Empty,
+            Reply::Listing { body, .. } => Body::Shared(body),
+            Reply::ListingNotModified | Reply::Options(_) | Reply::Pending => Body::Empty,
             Reply::Error(_, Some(custom)) => Body::Shared(custom.body),
             Reply::Redirect(_) | Reply::Error(..) | Reply::Overloaded => {
                 Body::Static(pages::page(self.status()))

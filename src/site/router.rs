@@ -3,19 +3,24 @@
 //! CORS preflight, the `--spa` fallback, and the statuses for everything
 //! else.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Instant;
 
 use rustix::fs::OFlags;
 
+use crate::fs::cache::{FdBudget, clean_key, key_of};
 use crate::fs::{CachedFile, CleanPath, FileCache, Root, clean_path};
 use crate::h1::Request;
 use crate::http::conditional::{Outcome, Validators};
 use crate::http::negotiate::{Coding, MediaWeights, choose_coding};
 use crate::http::{self, Fields, Method, Representation, Status};
 
-use super::listing::{self, View};
+use super::jobs::ListingJob;
+use super::listing::View;
+use super::listing::cache::FolderStamp;
 use super::reply::{FileReply, Reply};
 use super::{SiteOptions, cors};
 
@@ -28,8 +33,16 @@ enum Found {
     Folder {
         rel: String,
         dir: File,
+        stamp: FolderStamp,
     },
     Other(Reply),
+}
+
+/// Where a request was routed.
+pub enum Route {
+    Reply(Reply),
+    /// A listing to look up in the listing cache, or to make.
+    Listing(ListingJob),
 }
 
 /// One worker's router, with its file cache.
@@ -38,9 +51,9 @@ pub struct Router {
 }
 
 impl Router {
-    pub fn new() -> Router {
+    pub fn new(budget: Arc<FdBudget>) -> Router {
         Router {
-            cache: FileCache::default(),
+            cache: FileCache::new(budget),
         }
     }
 
@@ -56,26 +69,27 @@ impl Router {
         opts: &SiteOptions,
         req: &Request<'_>,
         now: Instant,
-    ) -> Reply {
+    ) -> Route {
         let f = &req.fields;
-        match self.find(root, req.method, req.path, now) {
+        let reply = match self.find(root, req.method, req.path, now) {
             Found::File(entry) => Reply::File(plan_file(entry, f, req.method)),
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
             Found::Folder { .. } if !opts.listing => Reply::error(Status::Forbidden),
-            Found::Folder { rel, dir } => match http::plan_without_validators(f, req.method) {
-                Outcome::Proceed => {
-                    let view = View::from_request(req.query, f.accept.iter());
-                    match listing::render(root, &rel, &dir, view) {
-                        Ok(body) => Reply::Listing {
-                            body,
-                            json: view.json,
-                        },
-                        Err(status) => Reply::error(status),
+            Found::Folder { rel, dir, stamp } => {
+                match http::plan_without_validators(f, req.method) {
+                    Outcome::Proceed => {
+                        let view = View::from_request(req.query, f.accept.iter());
+                        return Route::Listing(ListingJob {
+                            stamp,
+                            view,
+                            rel,
+                            dir,
+                        });
                     }
+                    Outcome::NotModified => Reply::ListingNotModified,
+                    Outcome::Failed => Reply::error(Status::PreconditionFailed),
                 }
-                Outcome::NotModified => Reply::NotModified,
-                Outcome::Failed => Reply::error(Status::PreconditionFailed),
-            },
+            }
             Found::Other(Reply::Error(Status::NotFound, _)) if opts.spa && wants_app(req) => {
                 match self.find(root, req.method, "/index.html", now) {
                     Found::File(entry) => Reply::File(plan_file(entry, f, req.method)),
@@ -84,7 +98,8 @@ impl Router {
             }
             Found::Other(Reply::Options(None)) if opts.cors => Reply::Options(cors::preflight(f)),
             Found::Other(reply) => reply,
-        }
+        };
+        Route::Reply(reply)
     }
 
     fn find(&mut self, root: &Root, method: Method, path: &str, now: Instant) -> Found {
@@ -102,16 +117,26 @@ impl Router {
         if path == "*" {
             return Found::Other(Reply::error(Status::BadRequest));
         }
-        // Hot path: the raw path is the cache key (decoding is a function
-        // of it, so escaped and plain paths cache alike).
-        if let Some(hit) = self.cache.get(path, now) {
+        // Hot path: a clean path is its own cache key, borrowed; aliases
+        // (escapes, `//`, `/./`) are cleaned first and share that key.
+        let (key, clean) = match clean_key(path, root.hidden()) {
+            Some(key) => (Cow::Borrowed(key), None),
+            None => match clean_path(path, root.hidden()) {
+                Ok(c) => (Cow::Owned(key_of(&c)), Some(c)),
+                Err(status) => return Found::Other(Reply::error(status)),
+            },
+        };
+        if let Some(hit) = self.cache.get(&key, now) {
             return Found::File(hit);
         }
-        let clean = match clean_path(path, root.hidden()) {
-            Ok(c) => c,
-            Err(status) => return Found::Other(Reply::error(status)),
+        let clean = match clean {
+            Some(c) => c,
+            None => match clean_path(path, root.hidden()) {
+                Ok(c) => c,
+                Err(status) => return Found::Other(Reply::error(status)),
+            },
         };
-        self.open(root, path, &clean, now)
+        self.open(root, &key, &clean, now)
     }
 
     fn open(&mut self, root: &Root, key: &str, clean: &CleanPath, now: Instant) -> Found {
@@ -147,6 +172,7 @@ impl Router {
             return Found::Folder {
                 rel: clean.rel.clone(),
                 dir: file,
+                stamp: FolderStamp::of(&meta),
             };
         }
         if !meta.is_file() {
@@ -158,12 +184,6 @@ impl Router {
             return Found::Other(Reply::error(Status::NotFound));
         }
         Found::File(self.cache.insert(root, key, file, &meta, &clean.rel, now))
-    }
-}
-
-impl Default for Router {
-    fn default() -> Self {
-        Router::new()
     }
 }
 

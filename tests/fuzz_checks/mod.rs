@@ -12,7 +12,7 @@ use ferry::fs::clean_path;
 use ferry::h1::{BodyFraming, Event as ReaderEvent, Limits, Phase, RequestReader};
 use ferry::http::conditional::{self, Outcome, Validators};
 use ferry::http::etag::{EntityTag, Item, ListIter};
-use ferry::http::negotiate::{Coding, choose_coding};
+use ferry::http::negotiate::{Coding, MediaWeights, choose_coding};
 use ferry::http::syntax::trim_ows;
 use ferry::http::{Fields, HttpVersion, Lines, Method, Persist, Single, date, range};
 
@@ -113,8 +113,8 @@ pub fn run_split(stream: &[u8], cuts: &[usize], limits: Limits, max_body: u64) -
                     events.push(Event::BodyDone { len: at - mark });
                     mark = at;
                 }
-                ReaderEvent::Reject(status, _) => {
-                    end = Some(End::Rejected(status.code()));
+                ReaderEvent::Reject(r) => {
+                    end = Some(End::Rejected(r.status.code()));
                     break;
                 }
             }
@@ -152,7 +152,7 @@ fn rejection_at_once(head: &[u8], limits: Limits, max_body: u64) -> Option<u16> 
     let mut reader = RequestReader::new(limits, max_body);
     let mut input = reader.begin(head);
     match reader.next(&mut input) {
-        ReaderEvent::Reject(status, _) => Some(status.code()),
+        ReaderEvent::Reject(r) => Some(r.status.code()),
         _ => None,
     }
 }
@@ -283,6 +283,70 @@ pub fn fuzz_head(data: &[u8]) {
         let one = [one[0] % stream.len()];
         check_head_stream(stream, &one, limits, max_body);
     }
+}
+
+// ---------------------------------------------------------------------------
+// List fields split into lines, through the real parser.
+// ---------------------------------------------------------------------------
+
+/// A request with `If-Match`, `If-None-Match`, `Accept-Encoding` and
+/// `Accept` each carrying `items`: once on one line, once split into lines
+/// before the items at `cuts` (taken modulo the count). Every reader of
+/// those fields must answer the same.
+pub fn check_list_lines(items: &[Vec<u8>], cuts: &[usize]) {
+    let mut at: Vec<usize> = cuts.iter().map(|c| c % (items.len() + 1)).collect();
+    at.sort_unstable();
+    at.dedup();
+    let groups: Vec<Vec<u8>> = {
+        let mut g = Vec::new();
+        let mut from = 0;
+        for &c in at.iter().chain([&items.len()]) {
+            if c > from {
+                g.push(items[from..c].join(&b", "[..]));
+                from = c;
+            }
+        }
+        g
+    };
+    let one = vec![items.join(&b", "[..])];
+    let request = |lines: &[Vec<u8>]| {
+        let mut r = b"GET / HTTP/1.1\r\nHost: h\r\n".to_vec();
+        for name in ["If-Match", "If-None-Match", "Accept-Encoding", "Accept"] {
+            for l in lines {
+                r.extend_from_slice(name.as_bytes());
+                r.extend_from_slice(b": ");
+                r.extend_from_slice(l);
+                r.extend_from_slice(b"\r\n");
+            }
+        }
+        r.extend_from_slice(b"\r\n");
+        r
+    };
+    let limits = Limits {
+        max_headers: 1000,
+        ..Limits::default()
+    };
+    let answers = |raw: &[u8]| {
+        let (req, _) = ferry::h1::parse::parse(raw, &limits)
+            .expect("valid")
+            .expect("complete");
+        let f = &req.fields;
+        let v = Validators {
+            etag: Some(b"\"abc\""),
+            last_modified: Some(0),
+        };
+        (
+            conditional::evaluate(f, &v, true),
+            choose_coding(f.accept_encoding.iter(), true, true),
+            MediaWeights::of(f.accept.iter()),
+        )
+    };
+    assert_eq!(
+        answers(&request(&groups)),
+        answers(&request(&one)),
+        "{} lines vs one: {groups:?}",
+        groups.len()
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -668,3 +668,545 @@ fn an_idle_worker_closes_a_deleted_file_it_cached() {
         deleted_files_held(s.pid())
     );
 }
+
+// ------------------------------------------------------- hardening II
+
+/// Was: pipelined `HEAD`s for a 10,000-entry folder were each answered by
+/// reading, statting, sorting and rendering the folder on the worker, so a
+/// few KiB of them froze the worker for minutes (a small file waited over
+/// 60 s; SIGTERM took 123 s) / now: a listing is read on the job thread,
+/// cached per folder version, and a connection is answered at most 32
+/// requests per wake-up before the others get their turn.
+#[test]
+fn pipelined_listing_heads_cannot_freeze_a_worker() {
+    let _serial = serial();
+    let dir = site(&[("small.txt", SMALL)]);
+    let big = dir.path().join("dir");
+    fs::create_dir(&big).unwrap();
+    for i in 0..10_000 {
+        fs::write(big.join(format!("entry-{i:05}.txt")), b"").unwrap();
+    }
+    let mut s = Server::start(dir.path(), &["--threads", "2", "--shutdown-timeout", "2s"]);
+    assert_ok(&s.get("/small.txt"), SMALL);
+    // Two flooding connections (the least-loaded worker takes each: one per
+    // worker), each 64 KiB of pipelined HEADs, drained by a reader so the
+    // flood keeps going.
+    let head = b"HEAD /dir/ HTTP/1.1\r\nHost: t\r\n\r\n";
+    let flood: Vec<u8> = head.repeat(64 * 1024 / head.len());
+    let mut readers = Vec::new();
+    for _ in 0..2 {
+        let mut c = connect(s.addr);
+        let mut r = c.try_clone().unwrap();
+        let batch = flood.clone();
+        std::thread::spawn(move || {
+            let _ = c.write_all(&batch);
+        });
+        readers.push(std::thread::spawn(move || {
+            let mut sink = vec![0u8; 64 * 1024];
+            let mut total = 0usize;
+            r.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+            while let Ok(n) = r.read(&mut sink) {
+                if n == 0 {
+                    break;
+                }
+                total += n;
+            }
+            total
+        }));
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let t = Instant::now();
+    let r = try_get(s.addr, "/small.txt", Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("a small file during the flood: {e}"));
+    let took = t.elapsed();
+    assert_ok(&r, SMALL);
+    let _ = writeln!(
+        std::io::stderr(),
+        "pipelined_listing_heads_cannot_freeze_a_worker: small file served in {took:?} during the flood"
+    );
+    assert!(took < Duration::from_secs(2), "small file took {took:?}");
+    // Shutdown is honoured whatever the load.
+    let t = Instant::now();
+    let status = s
+        .signal_and_wait(rustix::process::Signal::TERM, Duration::from_secs(4))
+        .expect("exited within 4 s of SIGTERM (--shutdown-timeout 2s)");
+    assert!(status.success(), "{status:?}");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    for r in readers {
+        let _ = r.join();
+    }
+}
+
+/// Was: entries skipped by a listing (dotfiles, special files, links out of
+/// the root) did not count toward its cap, so 100,000 outside symlinks cost
+/// 0.8 s per request for an empty listing / now: `--max-listing-read`
+/// counts every directory entry read, and a listing cut there says so.
+#[test]
+fn a_listing_reads_at_most_max_listing_read_entries_skipped_ones_included() {
+    let dir = site(&[("sub/visible.txt", b"v")]);
+    for i in 0..50 {
+        fs::write(dir.path().join(format!("sub/.hidden-{i}")), b"h").unwrap();
+    }
+    let s = Server::start(dir.path(), &["--max-listing-read", "20"]);
+    let r = s.get("/sub/?format=json");
+    assert_eq!(r.status_line, OK);
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["truncated"], true, "{}", r.text());
+    let html = s.get("/sub/").text();
+    assert!(
+        html.contains("only the first 20 entries of the folder were read (--max-listing-read)"),
+        "{html}"
+    );
+    // Without the cap the whole folder is read.
+    let s = Server::start(dir.path(), &[]);
+    let r = s.get("/sub/?format=json");
+    let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(v["truncated"], false);
+    assert_eq!(v["entries"].as_array().unwrap().len(), 1);
+}
+
+/// Was: the open-file cache was keyed by the raw path, so `/app.js`,
+/// `//app.js`, `/./app.js` and `/%61pp.js` each held the file and its
+/// sidecars open, and a client cycling aliases pinned thousands of
+/// descriptors until others got 503 / now: entries are keyed by the
+/// resolved path and all caches share a descriptor budget.
+#[test]
+fn aliases_of_one_file_share_one_cached_descriptor() {
+    let _serial = serial();
+    let dir = site(&[("app.js", b"x".repeat(100).as_slice())]);
+    fs::write(dir.path().join("app.js.gz"), b"gz").unwrap();
+    fs::write(dir.path().join("app.js.br"), b"br").unwrap();
+    let cmd = command_with_fd_limit(64, dir.path(), &["--quiet", "--threads", "1"]);
+    let s = Server::spawn(cmd, dir.path());
+    let mut held = Conn::new(connect(s.addr));
+    held.send(&get_req("/app.js"));
+    assert_eq!(held.read_response(false).status_line, OK);
+    // 1,400 aliases on one keep-alive connection.
+    let mut c = Conn::new(connect(s.addr));
+    for i in 0..1_400 {
+        let alias = match i % 4 {
+            0 => format!("{}app.js", "/".repeat(1 + i % 50)),
+            1 => format!("/{}app.js", "./".repeat(1 + i % 50)),
+            2 => format!("/%61pp.js?{i}"),
+            _ => format!("/{}%61pp.js", "//".repeat(i % 30)),
+        };
+        c.send(&get_req(&alias));
+        assert_eq!(c.read_response(false).status_line, OK, "alias {alias}");
+    }
+    let open: Vec<String> = fd_targets(s.pid())
+        .into_iter()
+        .filter(|t| t.contains("app.js"))
+        .collect();
+    assert_eq!(
+        open.len(),
+        3,
+        "one descriptor each for app.js, .gz, .br: {open:?}"
+    );
+    // The connection held from before and new ones are served.
+    held.send(&get_req("/app.js"));
+    assert_eq!(held.read_response(false).status_line, OK);
+    for _ in 0..20 {
+        assert_eq!(s.get("/app.js").status_line, OK);
+    }
+}
+
+/// Starts ferry under `ulimit -n 64`, not quiet, and fills its stderr pipe
+/// (nobody reads it) with access-log lines.
+fn server_with_full_stderr(dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--threads", "1", "--shutdown-timeout", "2s"];
+    args.extend_from_slice(extra);
+    let s = Server::spawn(command_with_fd_limit(64, dir, &args), dir);
+    let query = "q".repeat(4000);
+    let mut c = Conn::new(connect(s.addr));
+    for _ in 0..40 {
+        c.send(format!("GET /small.txt?{query} HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes());
+        assert_ok(&c.read_response(false), SMALL);
+    }
+    s
+}
+
+/// Was: running out of descriptors made the accept loop `eprintln!` its
+/// notice: with a stderr nobody reads, the accept thread blocked forever
+/// (no client accepted again, SIGTERM ignored) / now: every diagnostic goes
+/// through the log writer thread, and shutdown waits for it only briefly.
+#[test]
+fn a_blocked_stderr_never_stops_accepting_or_shutdown() {
+    let _serial = serial();
+    let dir = site(&[("small.txt", SMALL)]);
+    let mut s = server_with_full_stderr(dir.path(), &[]);
+    let _stderr = s.stderr(); // held, never read
+    // Descriptors run out: the notice has nowhere to go.
+    let crowd: Vec<TcpStream> = (0..80).map(|_| connect(s.addr)).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(crowd);
+    let r = try_get(s.addr, "/small.txt", Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("a new client after the shortage: {e}"));
+    assert_ok(&r, SMALL);
+    let t = Instant::now();
+    let status = s
+        .signal_and_wait(rustix::process::Signal::TERM, Duration::from_secs(4))
+        .expect("exited within 4 s of SIGTERM with a blocked stderr");
+    assert_eq!(status.code(), Some(0));
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+}
+
+/// Was: with stderr's reader gone (`ferry DIR 2>&1 | head -1`), the first
+/// `eprintln!` (out of descriptors, a contained panic) panicked and the
+/// process exited with status 101 / now: a broken stderr is survived.
+#[test]
+fn a_closed_stderr_does_not_crash_the_server() {
+    let _serial = serial();
+    let dir = site(&[("small.txt", SMALL)]);
+    let mut s = Server::spawn(
+        command_with_fd_limit(
+            64,
+            dir.path(),
+            &["--threads", "1", "--debug-panic-path", "/boom"],
+        ),
+        dir.path(),
+    );
+    drop(s.stderr()); // the reader is gone: writes fail with EPIPE
+    assert_eq!(s.get("/boom").status(), 500);
+    let crowd: Vec<TcpStream> = (0..80).map(|_| connect(s.addr)).collect();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(crowd);
+    let r = try_get(s.addr, "/small.txt", Duration::from_secs(2))
+        .unwrap_or_else(|e| panic!("a new client after the shortage: {e}"));
+    assert_ok(&r, SMALL);
+    assert!(s.alive(), "the server died with its stderr");
+    let status = s
+        .signal_and_wait(rustix::process::Signal::TERM, Duration::from_secs(5))
+        .expect("exit");
+    assert_eq!(status.code(), Some(0));
+}
+
+/// Was: a path with a symlink was resolved by `realpath`, checked to be in
+/// the root, then opened by its absolute path: swapping a directory for a
+/// symlink to outside in between (`renameat2(RENAME_EXCHANGE)` in a loop)
+/// served 58,571 of 168,093 responses from outside the root in 5 s / now:
+/// the links are resolved one at a time and the result is opened with
+/// `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`.
+#[test]
+fn a_directory_swapped_for_an_outside_symlink_never_serves_outside_bytes() {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    let site = Site::new();
+    site.file("d/f.txt", b"inside");
+    fs::create_dir_all(site.outside().join("o")).unwrap();
+    fs::write(site.outside().join("o/f.txt"), SECRET).unwrap();
+    site.symlink(site.outside().join("o"), "swap");
+    site.symlink(".", "via"); // a link on the way: the slow path
+    let s = Server::start(site.path(), &["--threads", "2"]);
+    let (d, swap) = (site.path().join("d"), site.path().join("swap"));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let swapper = {
+        let stop = std::sync::Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut swaps = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                if renameat_with(CWD, &d, CWD, &swap, RenameFlags::EXCHANGE).is_ok() {
+                    swaps += 1;
+                }
+            }
+            swaps
+        })
+    };
+    let until = Instant::now() + Duration::from_secs(10);
+    let (mut served, mut inside) = (0u64, 0u64);
+    let mut c = Conn::new(connect(s.addr));
+    while Instant::now() < until {
+        c.send(&get_req("/via/d/f.txt"));
+        let r = c.read_response(false);
+        served += 1;
+        assert!(
+            !r.body.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+            "response {served} came from outside the root"
+        );
+        if r.status() == 200 {
+            assert_eq!(r.body, b"inside");
+            inside += 1;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let swaps = swapper.join().unwrap();
+    let _ = writeln!(
+        std::io::stderr(),
+        "symlink race: {served} responses ({inside} served inside, 0 outside), {swaps} swaps in 10 s"
+    );
+    assert!(
+        swaps > 1000 && inside > 0,
+        "the race did not run: {swaps} swaps, {inside} served"
+    );
+}
+
+/// Was: a request body only had to make some progress every
+/// `--body-timeout`, so a byte every 29 s held a connection slot for good /
+/// now: it must also average `--min-body-rate` (default 1024 bytes/s) over
+/// each window, else 408, close, and the slot is free again.
+#[test]
+fn a_body_slower_than_the_minimum_rate_is_dropped_and_its_slot_freed() {
+    let _serial = serial();
+    let dir = site(&[("small.txt", SMALL)]);
+    let s = Server::start(
+        dir.path(),
+        &["--body-timeout", "2s", "--max-connections", "1"],
+    );
+    let mut c = connect(s.addr);
+    c.write_all(b"POST /small.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\nx")
+        .unwrap();
+    let t = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    c.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    for _ in 0..10 {
+        match c.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(_) => {
+                let _ = c.write_all(b"x"); // a byte every 1.5 s
+            }
+        }
+    }
+    let took = t.elapsed();
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with(&format!("{TIMEOUT}\r\n")), "{text}");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_millis(3500),
+        "408 after {took:?}; expected at the end of the 2 s window"
+    );
+    // The one slot is free again.
+    assert_ok(&s.get("/small.txt"), SMALL);
+}
+
+/// Was: a response only had to make some progress every `--write-timeout`,
+/// so a reader taking a little at a time held its slot for as long as the
+/// file lasted / now: it must average `--min-send-rate` over each window,
+/// else it is closed and its slot is free. (Kernel buffers make a rate far
+/// below a socket buffer a matter of the no-progress timeout; the rate here
+/// is raised so the reader is steady, yet too slow.)
+#[test]
+fn a_reader_slower_than_the_minimum_send_rate_is_dropped_and_its_slot_freed() {
+    let _serial = serial();
+    let big = pattern(16 << 20, 3);
+    let dir = site(&[("big.bin", &big), ("small.txt", SMALL)]);
+    let s = Server::start(
+        dir.path(),
+        &[
+            "--write-timeout",
+            "1s",
+            "--min-send-rate",
+            "20000000",
+            "--max-connections",
+            "1",
+        ],
+    );
+    let mut c = connect(s.addr);
+    c.write_all(&get_req("/big.bin")).unwrap();
+    // Read ~1.3 MB/s in the background, to the end.
+    let reader = std::thread::spawn(move || {
+        let mut total = 0usize;
+        let mut buf = vec![0u8; 64 * 1024];
+        c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        for _ in 0..2_000 {
+            match c.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => total += n,
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        total
+    });
+    // The slot comes free while the slow reader still drains its buffers.
+    let freed = wait_until(Duration::from_secs(5), || {
+        try_get(s.addr, "/small.txt", Duration::from_secs(1)).is_ok_and(|r| r.status() == 200)
+    });
+    assert!(freed, "the slow reader kept the only connection slot");
+    let total = reader.join().unwrap();
+    assert!(total < big.len(), "the slow reader got the whole file");
+}
+
+/// Was: a HEAD refused while its head was parsed (no Host, Content-Length
+/// with Transfer-Encoding, `#` in the target, 414, 505, 501) got the
+/// error page as content, which breaks the next response of a pipelining
+/// client / now: a response to HEAD ends at the blank line, always.
+#[test]
+fn a_head_rejected_while_parsing_ends_at_the_blank_line_rfc9110_9_3_2() {
+    let dir = site(&[("a.txt", b"hello")]);
+    let s = Server::start(dir.path(), &["--max-target", "64"]);
+    let long = format!("HEAD /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(100));
+    let cases: &[(&str, &[u8], &str)] = &[
+        ("no Host", b"HEAD /a.txt HTTP/1.1\r\n\r\n", BAD_REQUEST),
+        (
+            "Content-Length with Transfer-Encoding",
+            b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            BAD_REQUEST,
+        ),
+        ("# in the target", b"HEAD /a.txt#x HTTP/1.1\r\nHost: t\r\n\r\n", BAD_REQUEST),
+        ("asterisk target", b"HEAD * HTTP/1.1\r\nHost: t\r\n\r\n", BAD_REQUEST),
+        (
+            "bad Content-Length",
+            b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: x\r\n\r\n",
+            BAD_REQUEST,
+        ),
+        ("414", long.as_bytes(), URI_TOO_LONG),
+        ("505", b"HEAD /a.txt HTTP/2.0\r\nHost: t\r\n\r\n", BAD_VERSION),
+        (
+            "501",
+            b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            NOT_IMPLEMENTED,
+        ),
+    ];
+    table(
+        cases,
+        |c| c.0.to_string(),
+        |&(_, raw, status)| {
+            let raw = s.exchange(raw);
+            let end = head_end(&raw).expect("a response head");
+            let head = String::from_utf8_lossy(&raw[..end]);
+            assert!(head.starts_with(&format!("{status}\r\n")), "{head}");
+            assert!(head.contains("\r\nConnection: close\r\n"), "{head}");
+            assert_eq!(
+                String::from_utf8_lossy(&raw[end..]),
+                "",
+                "content after the head"
+            );
+        },
+    );
+}
+
+/// Was: the 304 for a folder listing (`If-None-Match: *`) omitted the
+/// `Vary: Accept` its 200 carries (RFC 9110 §15.4.5) / now: it has it.
+#[test]
+fn a_304_for_a_listing_carries_vary_accept_rfc9110_15_4_5() {
+    let dir = site(&[("sub/a.txt", b"a")]);
+    let s = Server::start(dir.path(), &[]);
+    assert_eq!(s.get("/sub/").header("Vary"), Some("Accept"));
+    let r = s.ask("GET", "/sub/", &[("If-None-Match", "*")]);
+    assert_eq!(r.status_line, NOT_MODIFIED);
+    assert_eq!(r.header("Vary"), Some("Accept"));
+}
+
+/// Was: chunked framing accepted a size line `3 zzz`, unbalanced quotes and
+/// non-ASCII bytes in extensions, trailer lines that are not fields, and
+/// `Transfer-Encoding: chunked;foo=bar` / now: RFC 9112 §7.1 exactly; each
+/// is a 400 and a close.
+#[test]
+fn chunked_framing_follows_the_grammar_exactly_rfc9112_7_1() {
+    let dir = site(&[("a.txt", b"hello")]);
+    let s = Server::start(dir.path(), &[]);
+    let chunked = |te: &str, body: &[u8]| {
+        let mut r = format!("POST /a.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: {te}\r\n\r\n")
+            .into_bytes();
+        r.extend_from_slice(body);
+        r.extend_from_slice(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\n");
+        r
+    };
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "size line with junk",
+            chunked("chunked", b"3 zzz\r\nabc\r\n0\r\n\r\n"),
+        ),
+        (
+            "unbalanced quote",
+            chunked("chunked", b"3;a=\"x\r\nabc\r\n0\r\n\r\n"),
+        ),
+        (
+            "non-ASCII extension",
+            chunked("chunked", "3;a=\"é\"\r\nabc\r\n0\r\n\r\n".as_bytes()),
+        ),
+        (
+            "extension without a name",
+            chunked("chunked", b"3;=v\r\nabc\r\n0\r\n\r\n"),
+        ),
+        (
+            "request line as a trailer",
+            chunked("chunked", b"0\r\nGET /x HTTP/1.1\r\n\r\n"),
+        ),
+        (
+            "space before a trailer's colon",
+            chunked("chunked", b"0\r\nX : y\r\n\r\n"),
+        ),
+        (
+            "folded trailer",
+            chunked("chunked", b"0\r\nX: y\r\n folded\r\n\r\n"),
+        ),
+        (
+            "chunked with a parameter",
+            chunked("chunked;foo=bar", b"0\r\n\r\n"),
+        ),
+    ];
+    table(
+        &cases,
+        |c| c.0.to_string(),
+        |(_, raw)| {
+            let rs = parse_all(&s.exchange(raw), &[false]);
+            assert_eq!(rs.len(), 1, "the pipelined GET after it must not run");
+            assert_eq!(rs[0].status_line, BAD_REQUEST);
+            assert_eq!(rs[0].header("Connection"), Some("close"));
+        },
+    );
+    // The grammar's full range is accepted.
+    let mut good = chunked(
+        "chunked",
+        b"3 ; e = v ;f;q=\"a \\\" b\"\r\nabc\r\n0\r\nX-T: v\r\n\r\n",
+    );
+    good.truncate(good.len() - 2);
+    good.extend_from_slice(b"Connection: close\r\n\r\n");
+    let rs = parse_all(&s.exchange(&good), &[false, false]);
+    assert_eq!(rs.len(), 2, "{rs:?}");
+    assert_eq!(rs[0].status_line, NOT_ALLOWED);
+    assert_ok(&rs[1], b"hello");
+}
+
+/// Was: only the first 8 lines of `If-Match`, `If-None-Match`,
+/// `Accept-Encoding` and `Accept` were read, so a list split over 9 lines
+/// gave 412 instead of 200 (If-Match) and 200 instead of 304
+/// (If-None-Match) / now: every line counts (up to --max-headers).
+#[test]
+fn a_list_field_split_over_nine_lines_means_the_same_as_on_one() {
+    let dir = site(&[("a.txt", b"hello")]);
+    let s = Server::start(dir.path(), &[]);
+    let tag = s.get("/a.txt").header("ETag").unwrap().to_owned();
+    let lines = |name: &str| {
+        let mut f: Vec<(String, String)> = (0..8)
+            .map(|i| (name.to_owned(), format!("\"other-{i}\"")))
+            .collect();
+        f.push((name.to_owned(), tag.clone()));
+        f
+    };
+    let ask = |fields: &[(String, String)]| {
+        let refs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        s.ask("GET", "/a.txt", &refs)
+    };
+    assert_ok(&ask(&lines("If-Match")), b"hello");
+    assert_eq!(ask(&lines("If-None-Match")).status_line, NOT_MODIFIED);
+}
+
+/// Was: SIGHUP (the terminal closed) killed the server at once, cutting
+/// in-flight downloads / now: it drains like SIGTERM and exits 0.
+#[test]
+fn sighup_drains_in_flight_downloads_and_exits_zero() {
+    let _serial = serial();
+    let big = pattern(32 << 20, 9);
+    let dir = site(&[("big.bin", &big)]);
+    let mut s = Server::start(dir.path(), &["--shutdown-timeout", "10s"]);
+    let mut c = connect_small_rcvbuf(s.addr, 64 * 1024);
+    c.write_all(&get_req("/big.bin")).unwrap();
+    let mut first = [0u8; 4096];
+    c.read_exact(&mut first).unwrap(); // the download is under way
+    s.signal(rustix::process::Signal::HUP);
+    let mut rest = Vec::new();
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let _ = c.read_to_end(&mut rest);
+    let mut all = first.to_vec();
+    all.extend_from_slice(&rest);
+    let end = head_end(&all).expect("head");
+    assert_eq!(&all[end..], &big[..], "the download was cut");
+    let status = s
+        .wait_exit(Duration::from_secs(5))
+        .expect("exit after the drain");
+    assert_eq!(status.code(), Some(0));
+}

@@ -414,6 +414,7 @@ fn lingering_after_a_closing_response_ends_at_the_linger_timeout() {
 fn a_body_trickled_slower_than_the_body_timeout_gets_408_while_a_steady_one_is_served() {
     let _serial = serial();
     let dir = site(&[("small.txt", SMALL)]);
+    // Progress alone is judged here: no minimum rate (see regressions for it).
     let server = Server::start(
         dir.path(),
         &[
@@ -423,6 +424,8 @@ fn a_body_trickled_slower_than_the_body_timeout_gets_408_while_a_steady_one_is_s
             "1s",
             "--linger-timeout",
             "500ms",
+            "--min-body-rate",
+            "0",
         ],
     );
     assert_ok(&fetch(server.addr, "/small.txt"), SMALL);

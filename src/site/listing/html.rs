@@ -6,7 +6,7 @@
 
 use percent_encoding::utf8_percent_encode;
 
-use super::{Entry, HREF, MAX_ENTRIES, SortKey, View, display_path};
+use super::{Cut, Entry, HREF, MAX_ENTRIES, SortKey, View, display_path};
 
 const STYLE: &str = "\
 :root{color-scheme:light dark;--fg:#1d2430;--muted:#6b7480;--bg:#fff;--row:#f4f6f9;--link:#0b5cad;--line:#e3e7ee}\
@@ -21,7 +21,7 @@ tr:hover td{background:var(--row)}td a{color:var(--link);text-decoration:none;wo
 footer{margin-top:1rem;color:var(--muted);font-size:.85rem}\
 @media (max-width:40rem){.time{display:none}body{padding:.8rem}}";
 
-pub fn render(rel: &str, entries: &[Entry], truncated: bool, view: View) -> Vec<u8> {
+pub fn render(rel: &str, entries: &[&Entry], cut: Cut, view: View) -> Vec<u8> {
     let title = escape(&display_path(rel));
     let mut out = String::with_capacity(2048 + entries.len() * 220);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -106,9 +106,14 @@ pub fn render(rel: &str, entries: &[Entry], truncated: bool, view: View) -> Vec<
         if files == 1 { "" } else { "s" },
         human_size(bytes)
     ));
-    if truncated {
+    if cut.shown {
         out.push_str(&format!(
             " — only the first {MAX_ENTRIES} entries are listed"
+        ));
+    }
+    if let Some(max) = cut.read {
+        out.push_str(&format!(
+            " — only the first {max} entries of the folder were read (--max-listing-read)"
         ));
     }
     out.push_str(" · served by ferry</footer>\n</main></body></html>\n");
@@ -175,7 +180,12 @@ mod tests {
     use super::*;
 
     fn html(rel: &str, entries: &[Entry], truncated: bool, view: View) -> Vec<u8> {
-        render(rel, entries, truncated, view)
+        let refs: Vec<&Entry> = entries.iter().collect();
+        let cut = Cut {
+            shown: truncated,
+            read: None,
+        };
+        render(rel, &refs, cut, view)
     }
 
     #[test]

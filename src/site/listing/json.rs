@@ -4,20 +4,20 @@
 
 use serde::Serialize;
 
-use super::Entry;
+use super::{Cut, Entry};
 
 #[derive(Serialize)]
 struct JsonListing<'a> {
     path: &'a str,
-    entries: &'a [Entry],
+    entries: &'a [&'a Entry],
     truncated: bool,
 }
 
-pub fn render(path: &str, entries: &[Entry], truncated: bool) -> Vec<u8> {
+pub fn render(path: &str, entries: &[&Entry], cut: Cut) -> Vec<u8> {
     let doc = JsonListing {
         path,
         entries,
-        truncated,
+        truncated: cut.any(),
     };
     let mut body = serde_json::to_vec_pretty(&doc).unwrap_or_else(|_| b"{}".to_vec());
     body.push(b'\n');

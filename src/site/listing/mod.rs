@@ -2,14 +2,19 @@
 //! ([`json`]): reading the folder, the entries, their order, and which of
 //! the two the client wants.
 //!
-//! Each entry is opened through [`Root::open_beneath`], so a symlink that
-//! leads outside the root (or nowhere) is not listed, and its target's size
-//! and time are never shown.
+//! Entries are read with one `statat` each; a symlink is opened through
+//! [`Root::open_beneath`], so one that leads outside the root (or nowhere,
+//! or to a dotfile) is not listed, and its target's size and time are never
+//! shown. Reading is capped (`--max-listing-read`) and happens on the job
+//! thread, never on a worker ([`crate::site::jobs`]); the rendered listing
+//! is cached per folder version ([`cache`]).
+
+pub mod cache;
 
 use std::fs::File;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
-use rustix::fs::{Dir, FileType, OFlags};
+use rustix::fs::{AtFlags, Dir, FileType, OFlags};
 use serde::Serialize;
 
 use crate::fs::Root;
@@ -28,10 +33,11 @@ pub(crate) const HREF: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
-/// Most entries listed; a folder with more is cut, and says so.
+/// Most entries shown; a folder with more is cut (after sorting), and says
+/// so.
 pub const MAX_ENTRIES: usize = 10_000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum SortKey {
     #[default]
     Name,
@@ -40,7 +46,7 @@ pub enum SortKey {
 }
 
 /// How the client wants the listing: from the query and `Accept`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct View {
     pub json: bool,
     pub sort: SortKey,
@@ -88,49 +94,96 @@ pub struct Entry {
     pub mtime: i64,
 }
 
-/// Reads the folder `rel` (already open as `dir`) and renders it as the
-/// client asked: the body, and whether it is JSON.
-pub fn render(root: &Root, rel: &str, dir: &File, view: View) -> Result<Vec<u8>, Status> {
-    let (mut entries, truncated) = read(root, rel, dir)?;
-    sort(&mut entries, view);
-    Ok(if view.json {
-        json::render(&display_path(rel), &entries, truncated)
-    } else {
-        html::render(rel, &entries, truncated, view)
-    })
+/// A folder as read: its listable entries (in no particular order) and
+/// whether the read stopped at the read cap before the folder's end.
+#[derive(Debug, Clone, Default)]
+pub struct Folder {
+    pub entries: Vec<Entry>,
+    pub partial: bool,
 }
 
-/// The folder's entries (unsorted) and whether the list was cut at
-/// [`MAX_ENTRIES`].
-fn read(root: &Root, rel: &str, dir: &File) -> Result<(Vec<Entry>, bool), Status> {
+impl Folder {
+    /// Memory held, roughly, for the listing cache's budget.
+    pub fn weight(&self) -> usize {
+        self.entries
+            .iter()
+            .map(|e| std::mem::size_of::<Entry>() + e.name.len() + e.href.len() + e.modified.len())
+            .sum()
+    }
+}
+
+/// How a rendered listing was cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cut {
+    /// Only the first [`MAX_ENTRIES`] (in the chosen order) are shown.
+    pub shown: bool,
+    /// The folder was read only up to the read cap.
+    pub read: Option<usize>,
+}
+
+impl Cut {
+    pub fn any(self) -> bool {
+        self.shown || self.read.is_some()
+    }
+}
+
+/// Renders `folder` (the folder `rel`) as the client asked.
+pub fn render(folder: &Folder, rel: &str, view: View, max_read: usize) -> Vec<u8> {
+    let mut entries: Vec<&Entry> = folder.entries.iter().collect();
+    sort(&mut entries, view);
+    let cut = Cut {
+        shown: entries.len() > MAX_ENTRIES,
+        read: folder.partial.then_some(max_read),
+    };
+    entries.truncate(MAX_ENTRIES);
+    if view.json {
+        json::render(&display_path(rel), &entries, cut)
+    } else {
+        html::render(rel, &entries, cut, view)
+    }
+}
+
+/// Reads the folder `rel` (already open as `dir`): at most `max_read`
+/// directory entries, the skipped ones (dotfiles, special files, links out
+/// of the root) included, so no folder costs more than that to read.
+pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folder, Status> {
     let Ok(mut reader) = Dir::read_from(dir) else {
         return Err(Status::Forbidden);
     };
-    let mut entries = Vec::new();
-    let mut truncated = false;
+    let mut folder = Folder::default();
+    let mut seen = 0;
     while let Some(item) = reader.read() {
         let Ok(item) = item else { break };
+        if seen >= max_read {
+            folder.partial = true;
+            break;
+        }
+        seen += 1;
         let Ok(name) = item.file_name().to_str() else {
             continue; // not UTF-8: could not be requested by URL anyway
         };
         if name == "." || name == ".." || (name.starts_with('.') && !root.hidden()) {
             continue;
         }
-        if entries.len() >= MAX_ENTRIES {
-            truncated = true;
-            break;
+        let Ok(mut st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
+            continue;
+        };
+        if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
+            // Listed only if it leads to a file or folder beneath the root
+            // (and no dotfile): the target's size and time, never more.
+            let path = if rel.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{rel}/{name}")
+            };
+            let Ok(fd) = root.open_beneath(&path, OFlags::PATH) else {
+                continue;
+            };
+            let Ok(target) = rustix::fs::fstat(&fd) else {
+                continue;
+            };
+            st = target;
         }
-        let path = if rel.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let Ok(fd) = root.open_beneath(&path, OFlags::PATH) else {
-            continue;
-        };
-        let Ok(st) = rustix::fs::fstat(&fd) else {
-            continue;
-        };
         let kind = FileType::from_raw_mode(st.st_mode);
         if kind != FileType::Directory && kind != FileType::RegularFile {
             continue;
@@ -140,7 +193,7 @@ fn read(root: &Root, rel: &str, dir: &File) -> Result<(Vec<Entry>, bool), Status
         if is_dir {
             href.push('/');
         }
-        entries.push(Entry {
+        folder.entries.push(Entry {
             name: name.to_owned(),
             kind: if is_dir { "directory" } else { "file" },
             size: if is_dir { 0 } else { st.st_size.max(0) as u64 },
@@ -150,11 +203,11 @@ fn read(root: &Root, rel: &str, dir: &File) -> Result<(Vec<Entry>, bool), Status
             mtime: st.st_mtime,
         });
     }
-    Ok((entries, truncated))
+    Ok(folder)
 }
 
 /// Folders first, then by the chosen key (names break ties).
-fn sort(entries: &mut [Entry], view: View) {
+fn sort(entries: &mut [&Entry], view: View) {
     entries.sort_by(|a, b| {
         let key = match view.sort {
             SortKey::Name => a.name.cmp(&b.name),
@@ -193,13 +246,14 @@ pub(super) mod tests {
 
     #[test]
     fn sorting_keeps_folders_first() {
-        let mut e = vec![
+        let owned = [
             entry("b.txt", false, 10, 5),
             entry("z", true, 0, 1),
             entry("a.txt", false, 30, 9),
             entry("c.txt", false, 20, 7),
         ];
-        let names = |e: &[Entry]| e.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
+        let mut e: Vec<&Entry> = owned.iter().collect();
+        let names = |e: &[&Entry]| e.iter().map(|x| x.name.clone()).collect::<Vec<_>>();
         sort(&mut e, View::default());
         assert_eq!(names(&e), ["z", "a.txt", "b.txt", "c.txt"]);
         let by_size_desc = View {

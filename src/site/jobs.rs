@@ -1,0 +1,109 @@
+//! Work too slow for a worker, done on its own thread: reading and
+//! rendering a folder listing (a folder may hold 100,000 entries). The
+//! requesting worker gets the result in its [`Mailbox`], which wakes its
+//! event loop; the connection that asked waits meanwhile, and the worker
+//! serves everyone else.
+
+use std::fs::File;
+use std::sync::mpsc::{Sender, channel};
+use std::sync::{Arc, Mutex};
+
+use super::listing::cache::{FolderStamp, ListingCache, Rendered};
+use super::listing::{self, View};
+use crate::fs::Root;
+use crate::http::Status;
+
+/// A result for the connection with `token`.
+pub enum Done {
+    Listing(Result<Rendered, Status>),
+}
+
+/// A worker's mailbox for finished jobs.
+pub struct Mailbox {
+    done: Mutex<Vec<(u64, Done)>>,
+    wake: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Mailbox {
+    /// `wake`: makes the worker's event loop look at the mailbox.
+    pub fn new(wake: Box<dyn Fn() + Send + Sync>) -> Arc<Mailbox> {
+        Arc::new(Mailbox {
+            done: Mutex::new(Vec::new()),
+            wake,
+        })
+    }
+
+    pub fn post(&self, token: u64, done: Done) {
+        self.done
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((token, done));
+        (self.wake)();
+    }
+
+    /// Moves every posted result into `into`.
+    pub fn take(&self, into: &mut Vec<(u64, Done)>) {
+        into.append(&mut self.done.lock().unwrap_or_else(|p| p.into_inner()));
+    }
+}
+
+/// Who waits for a job: a connection of a worker.
+pub struct Waiter {
+    pub token: u64,
+    pub mailbox: Arc<Mailbox>,
+}
+
+/// A listing to read (unless its folder version was read already) and
+/// render.
+pub struct ListingJob {
+    pub stamp: FolderStamp,
+    pub view: View,
+    pub rel: String,
+    pub dir: File,
+}
+
+/// The job thread's queue.
+pub struct Jobs {
+    tx: Mutex<Sender<ListingJob>>,
+}
+
+impl Jobs {
+    /// Starts the job thread.
+    pub fn start(
+        root: Arc<Root>,
+        cache: Arc<ListingCache>,
+        max_read: usize,
+    ) -> std::io::Result<Jobs> {
+        let (tx, rx) = channel::<ListingJob>();
+        std::thread::Builder::new()
+            .name("ferry-listing".into())
+            .spawn(move || {
+                for job in rx {
+                    run_listing(&root, &cache, max_read, job);
+                }
+            })?;
+        Ok(Jobs { tx: Mutex::new(tx) })
+    }
+
+    pub fn submit(&self, job: ListingJob) {
+        let _ = self.tx.lock().unwrap_or_else(|p| p.into_inner()).send(job);
+    }
+}
+
+fn run_listing(root: &Root, cache: &ListingCache, max_read: usize, job: ListingJob) {
+    let folder = match cache.folder(job.stamp) {
+        Some(folder) => Ok(folder),
+        None => listing::read(root, &job.rel, &job.dir, max_read).map(Arc::new),
+    };
+    let (waiters, result) = match folder {
+        Ok(folder) => {
+            let body: Arc<[u8]> = listing::render(&folder, &job.rel, job.view, max_read).into();
+            let waiters = cache.fill(job.stamp, job.view, folder, Arc::clone(&body));
+            (waiters, Ok((body, job.view.json)))
+        }
+        Err(status) => (cache.fail(job.stamp, job.view), Err(status)),
+    };
+    for w in waiters {
+        w.mailbox.post(w.token, Done::Listing(result.clone()));
+    }
+}
