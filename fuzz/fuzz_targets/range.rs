@@ -1,5 +1,5 @@
 //! cargo-fuzz target `range`: see fuzz/README.md. The properties live in
-//! tests/fuzz_checks/mod.rs, shared with tests/fuzz_props.rs.
+//! tests/fuzz_checks/mod.rs, shared with tests/it/properties.rs.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -1,5 +1,5 @@
 //! The properties checked by the fuzz targets (`fuzz/fuzz_targets/*.rs`)
-//! and by the proptest suite (`tests/fuzz_props.rs`): one copy, included
+//! and by the proptest suite (`tests/it/properties.rs`): one copy, included
 //! by both (`#[path = ...] mod fuzz_checks;`), so the two run exactly the
 //! same checks. Every `check_*` function panics when a property fails;
 //! every `fuzz_*` function decodes one raw libFuzzer input and runs checks.

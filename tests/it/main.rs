@@ -1,7 +1,12 @@
-//! ferry's black-box tests: the real binary, started on port 0, over real
-//! sockets. One module per behaviour; `tests/README.md` maps them.
+//! ferry's integration tests: the real binary, started on port 0, over real
+//! sockets, one module per behaviour; and the library's parsers and
+//! semantics under properties (`properties`). `tests/README.md` maps them.
 
 mod support;
+
+/// The fuzz targets' properties, one copy shared with `fuzz/`.
+#[path = "../fuzz_checks/mod.rs"]
+mod fuzz_checks;
 
 mod browser;
 mod caching;
@@ -15,6 +20,7 @@ mod framing;
 mod listing;
 mod operations;
 mod paths;
+mod properties;
 mod protocol;
 mod ranges;
 mod regressions;

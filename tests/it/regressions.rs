@@ -619,6 +619,13 @@ fn a_version_token_cut_by_a_read_boundary_still_gets_505() {
     let r = c.read_response(false);
     assert_eq!(r.status_line, BAD_VERSION);
     assert_eq!(r.header("Connection"), Some("close"));
+    // The parser itself: the cut token asks for more, the whole one is 505.
+    use ferry::h1::parse::parse;
+    use ferry::h1::{Limits, RequestError};
+    let cut = parse(b"GET / HTTP/2", &Limits::default());
+    assert!(matches!(cut, Ok(None)), "{cut:?}");
+    let whole = parse(b"GET / HTTP/2.0\r\nHost: h\r\n\r\n", &Limits::default());
+    assert_eq!(whole.unwrap_err(), RequestError::VersionNotSupported);
 }
 
 // ----------------------------------------------------------------- other

@@ -1,6 +1,8 @@
-//! The fuzz targets' properties (fuzz/fuzz_targets/*.rs) as proptest
-//! properties, so `cargo test` checks them on stable without libFuzzer.
-//! The checks themselves are shared: tests/fuzz_checks/mod.rs.
+//! Properties of the parsers and the semantics, called on the library
+//! directly: the fuzz targets' properties (fuzz/fuzz_targets/*.rs) as
+//! proptest properties, so `cargo test` checks them on stable without
+//! libFuzzer (the checks are shared: tests/fuzz_checks/mod.rs), and the
+//! request parser's, the chunked decoder's and the range parser's own.
 //!
 //! - head: the request head parser + body framing fed the way the server
 //!   feeds it gives the same trace however the bytes are split;
@@ -11,15 +13,15 @@
 //! - path: `clean_path` results have no `..`, empty, dot or dotfile
 //!   segment, no backslash, NUL or leading `/`, and stay under the root.
 //!
-//! (Range properties and the plain parser/decoder properties are in
-//! tests/parser_props.rs.) Each `raw_*` test also runs the libFuzzer entry
-//! function itself on random bytes and on the seed corpus.
+//! Each `raw_*` test also runs the libFuzzer entry function itself on
+//! random bytes and on the seed corpus.
 
-#[path = "fuzz_checks/mod.rs"]
-mod fuzz_checks;
-
-use fuzz_checks::*;
+use ferry::h1::Limits;
+use ferry::h1::chunked::ChunkedDecoder;
+use ferry::h1::parse::parse;
 use proptest::prelude::*;
+
+use crate::fuzz_checks::*;
 
 fn config(cases: u32) -> ProptestConfig {
     ProptestConfig {
@@ -500,4 +502,121 @@ fn seed_corpora_pass() {
         }
     }
     assert!(ran >= 5, "no seeds found under {}", dir.display());
+}
+
+// ---------------------------------------------------------------------------
+// The request parser, the chunked decoder and the range parser on their own:
+// any input gives a request, "need more", or a rejection — never a panic,
+// never a length past the input — and splitting never changes the verdict.
+// ---------------------------------------------------------------------------
+
+/// Bytes biased towards HTTP syntax, so the parser gets deep.
+fn http_ish() -> impl Strategy<Value = Vec<u8>> {
+    let atoms = prop_oneof![
+        Just(b"GET ".to_vec()),
+        Just(b"POST ".to_vec()),
+        Just(b"/".to_vec()),
+        Just(b" HTTP/1.1".to_vec()),
+        Just(b" HTTP/1.0".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"Host: h".to_vec()),
+        Just(b"Content-Length: ".to_vec()),
+        Just(b"Transfer-Encoding: chunked".to_vec()),
+        Just(b"Connection: close".to_vec()),
+        Just(b":".to_vec()),
+        Just(b" ".to_vec()),
+        "[0-9]{1,3}".prop_map(|s| s.into_bytes()),
+        proptest::collection::vec(any::<u8>(), 0..4),
+    ];
+    proptest::collection::vec(atoms, 0..40).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(config(400))]
+
+    #[test]
+    fn parse_never_panics_and_stays_in_bounds(input in http_ish()) {
+        let limits = Limits { max_target: 64, max_head: 512, max_headers: 8 };
+        if let Ok(Some((_, n))) = parse(&input, &limits) {
+            prop_assert!(n <= input.len());
+        }
+    }
+
+    #[test]
+    fn parse_of_random_bytes_never_panics(input in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let _ = parse(&input, &Limits::default());
+    }
+
+    #[test]
+    fn a_complete_head_parses_the_same_with_more_bytes_behind_it(input in http_ish(), tail in proptest::collection::vec(any::<u8>(), 0..20)) {
+        let limits = Limits::default();
+        if let Ok(Some((req, n))) = parse(&input, &limits) {
+            let (path, body) = (req.path.to_owned(), req.body);
+            let mut longer = input.clone();
+            longer.extend_from_slice(&tail);
+            let (again, m) = parse(&longer, &limits).expect("still valid").expect("still complete");
+            prop_assert_eq!(n, m);
+            prop_assert_eq!(again.path, path.as_str());
+            prop_assert_eq!(again.body, body);
+        }
+    }
+
+    #[test]
+    fn chunked_decoder_never_overreads_and_splitting_is_invisible(
+        input in proptest::collection::vec(prop_oneof![
+            Just(b'0'), Just(b'5'), Just(b'a'), Just(b'\r'), Just(b'\n'), Just(b';'), any::<u8>()
+        ], 0..200),
+        split in 0usize..200,
+    ) {
+        let mut whole = ChunkedDecoder::new(1 << 20);
+        let r1 = whole.feed(&input);
+        if let Ok(n) = r1 {
+            prop_assert!(n <= input.len());
+        }
+        let split = split.min(input.len());
+        let mut parts = ChunkedDecoder::new(1 << 20);
+        let r2 = parts.feed(&input[..split]).and_then(|a| {
+            if parts.is_done() { Ok(a) } else { parts.feed(&input[split..]).map(|b| a + b) }
+        });
+        prop_assert_eq!(r1, r2);
+        prop_assert_eq!(whole.is_done(), parts.is_done());
+    }
+}
+
+/// Range field values biased towards the grammar.
+fn range_ish() -> impl Strategy<Value = Vec<u8>> {
+    let atoms = prop_oneof![
+        Just(b"bytes=".to_vec()),
+        Just(b"-".to_vec()),
+        Just(b",".to_vec()),
+        Just(b" ".to_vec()),
+        "[0-9]{1,4}".prop_map(|s| s.into_bytes()),
+        "[0-9]{18,21}".prop_map(|s| s.into_bytes()),
+        proptest::collection::vec(any::<u8>(), 0..3),
+    ];
+    proptest::collection::vec(atoms, 0..30).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(config(400))]
+
+    #[test]
+    fn range_plans_stay_inside_the_representation(value in range_ish(), len in 0u64..5000) {
+        use ferry::http::range::{MAX_RANGES, RangePlan, parse};
+        match parse(&value, len) {
+            RangePlan::Ignore => {}
+            RangePlan::Unsatisfiable => {}
+            RangePlan::Ranges(ranges) => {
+                prop_assert!(!ranges.is_empty() && ranges.len() <= MAX_RANGES);
+                for r in &ranges {
+                    prop_assert!(r.first <= r.last && r.last < len, "{:?} of {}", r, len);
+                }
+                for w in ranges.windows(2) {
+                    // Sorted, disjoint and not adjacent (coalesced).
+                    prop_assert!(w[0].last + 1 < w[1].first, "{:?}", w);
+                }
+            }
+        }
+    }
 }
