@@ -170,16 +170,17 @@ NGINX
 }
 
 # --- results -------------------------------------------------------------------
-# save_result NAME FILE: keeps FILE as benches/results/DATE-NAME.txt, with
-# the commit, the machine and the command on top (SAVE=0: don't).
+# save_result NAME FILE: keeps FILE as benches/results/DATE-NAME-TAG.txt
+# (TAG: $RESULT_TAG, else the commit), with the commit, the binary, the
+# machine and the command on top (SAVE=0: don't).
 save_result() {
   [[ ${SAVE:-1} == 1 ]] || return 0
   local dir="$ROOT/benches/results" out commit
   mkdir -p "$dir"
-  out="$dir/$(date -u +%Y-%m-%d)-$1.txt"
   commit=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+  out="$dir/$(date -u +%Y-%m-%d)-$1-${RESULT_TAG:-$commit}.txt"
   {
-    echo "# $1, $(date -u '+%Y-%m-%d %H:%M UTC'), ferry $commit"
+    echo "# $1, $(date -u '+%Y-%m-%d %H:%M UTC'), tree $commit, binary ${FERRY_BIN:-?}"
     echo "# machine: $(nproc) CPUs, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), load before: ${LOAD_BEFORE:-$(cut -d' ' -f1-3 /proc/loadavg)}"
     echo "# command: ${SAVE_COMMAND:-$0}"
     cat "$2"
