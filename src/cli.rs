@@ -42,14 +42,19 @@ pub struct Config {
     #[arg(long)]
     pub hidden: bool,
 
-    /// Cache-Control value for file responses [default: none, so browsers
-    /// revalidate with the ETag / Last-Modified each time].
+    /// Cache-Control value for file and listing responses [default:
+    /// no-cache, so browsers revalidate (cheaply, with 304) every time].
     #[arg(long, value_name = "VALUE", conflicts_with = "no_cache", value_parser = parse_field_value)]
     pub cache_control: Option<String>,
 
-    /// Development shortcut for `--cache-control no-cache`.
+    /// `--cache-control no-cache` (the default; kept as a spelling).
     #[arg(long)]
     pub no_cache: bool,
+
+    /// Live reload: pages reload by themselves when a file they loaded
+    /// changes (a changed stylesheet is swapped in place).
+    #[arg(long)]
+    pub watch: bool,
 
     /// Answer folders without index.html with 403 instead of a listing.
     #[arg(long)]
@@ -137,6 +142,16 @@ pub struct Config {
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub cache_fds: Option<usize>,
 
+    /// Directory watches the caches and live reload may hold together
+    /// [default: a quarter of the user's inotify limit, at most 8192];
+    /// files in folders beyond it are checked with a stat per request.
+    #[arg(long, value_name = "N")]
+    pub max_watches: Option<usize>,
+
+    /// Time between heartbeats on a live-reload event stream.
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub heartbeat: Duration,
+
     /// Slowest request body accepted, in bytes per second, averaged over
     /// each --body-timeout; slower: 408 and close (0: no minimum).
     #[arg(long, value_name = "BYTES", default_value_t = 1024)]
@@ -155,10 +170,20 @@ pub struct Config {
 impl Config {
     /// The settings the server runs with.
     pub fn into_settings(self) -> Settings {
-        let cache_control = if self.no_cache {
-            Some("no-cache".to_owned())
+        // A `--header Cache-Control: …` is the user's choice over the
+        // default.
+        let own_header = self
+            .headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("cache-control"));
+        let cache_control = if own_header && self.cache_control.is_none() && !self.no_cache {
+            None
         } else {
-            self.cache_control
+            Some(
+                self.cache_control
+                    .filter(|_| !self.no_cache)
+                    .unwrap_or_else(|| "no-cache".to_owned()),
+            )
         };
         // One worker per core. More threads than cores never raised
         // throughput in our measurements but raised p99 twelvefold.
@@ -185,6 +210,8 @@ impl Config {
                 max_listing_read: self.max_listing_read,
                 listing_cache: self.listing_cache,
                 cache_fds: self.cache_fds,
+                max_watches: self.max_watches,
+                watch: self.watch,
             },
             timeouts: Timeouts {
                 header: self.header_timeout,
@@ -192,6 +219,7 @@ impl Config {
                 write: self.write_timeout,
                 body: self.body_timeout,
                 linger: self.linger_timeout,
+                heartbeat: self.heartbeat,
                 shutdown: self.shutdown_timeout,
             },
             limits: Limits {

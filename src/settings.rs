@@ -23,6 +23,8 @@ pub struct Timeouts {
     pub linger: Duration,
     /// On SIGINT/SIGTERM, in-flight responses get this long.
     pub shutdown: Duration,
+    /// Between heartbeats on a live-reload event stream.
+    pub heartbeat: Duration,
 }
 
 impl Timeouts {

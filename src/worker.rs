@@ -36,6 +36,8 @@ use crate::site::{Site, SiteShared};
 
 /// Token of the inbox wake-up eventfd (connection tokens are slab keys).
 const WAKE: u64 = u64::MAX;
+/// Token of the file cache's change notifications.
+const CHANGED: u64 = u64::MAX - 1;
 /// Events taken per `epoll_wait`.
 const MAX_EVENTS: usize = 256;
 
@@ -119,6 +121,9 @@ struct Worker {
     /// Connections that yielded with requests still buffered: resumed
     /// after the events of the next (immediate) wake-up.
     ready: Vec<u64>,
+    /// The change notifications could not join the epoll set: read them
+    /// at every wake-up instead.
+    sync_always: bool,
     sweep_every: Duration,
     next_sweep: Instant,
     drain_deadline: Option<Instant>,
@@ -160,7 +165,12 @@ impl Worker {
         let waker = Arc::clone(&inbox);
         let mailbox = Mailbox::new(Box::new(move || waker.wake()));
         let site = Site::new(Arc::clone(&shared.site), mailbox);
-        let cx = Ctx::new(&shared.settings, site, AccessLog::new(log));
+        let mut cx = Ctx::new(&shared.settings, site, AccessLog::new(log));
+        let mut sync_always = false;
+        if let Some(fd) = cx.watch_fd() {
+            let data = EventData::new_u64(CHANGED);
+            sync_always = epoll::add(&epoll, fd, data, EventFlags::IN).is_err();
+        }
         let now = cx.now();
         Worker {
             shared,
@@ -170,6 +180,7 @@ impl Worker {
             next_gen: 0,
             cx,
             ready: Vec::new(),
+            sync_always,
             sweep_every,
             next_sweep: now + sweep_every,
             drain_deadline: None,
@@ -195,6 +206,16 @@ impl Worker {
                 }
             }
             self.cx.tick();
+            // A change made before a request was sent is seen by it: the
+            // notifications are read before the requests. A notification
+            // pending when epoll_wait returned is in `events`, unless the
+            // batch was full.
+            if self.sync_always
+                || events.len() == MAX_EVENTS
+                || events.iter().any(|e| e.data.u64() == CHANGED)
+            {
+                self.cx.sync();
+            }
             for ev in &events {
                 let token = ev.data.u64();
                 if token == WAKE {
@@ -211,7 +232,7 @@ impl Worker {
                     if self.shared.shutdown.load(Ordering::Acquire) {
                         self.begin_drain();
                     }
-                } else {
+                } else if token != CHANGED {
                     self.run_conn(token, |conn, cx| conn.on_event(cx));
                 }
             }

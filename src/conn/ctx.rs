@@ -86,6 +86,16 @@ impl Ctx {
         self.log.flush(self.now);
     }
 
+    /// Reads the file-change notifications before requests are answered.
+    pub fn sync(&mut self) {
+        self.site.sync();
+    }
+
+    /// The descriptor that becomes readable when a cached file changes.
+    pub fn watch_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.site.watch_fd()
+    }
+
     /// Finished jobs for this worker's connections.
     pub fn take_done(&mut self, into: &mut Vec<(u64, crate::site::jobs::Done)>) {
         self.site.take_done(into);

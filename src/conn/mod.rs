@@ -33,6 +33,7 @@ use crate::http::{Method, Persist, Status};
 use crate::log::{OwnedReqLine, ReqLine};
 use crate::site::Reply;
 use crate::site::jobs::Done;
+use crate::site::live::Subscription;
 
 pub use admission::{Admission, Admit, Ticket};
 pub use ctx::Ctx;
@@ -75,6 +76,9 @@ enum State {
     Write(Option<Box<Deferred>>),
     /// Last response out, write side shut: draining input until EOF.
     Linger,
+    /// A live-reload event stream: events and heartbeats go out until the
+    /// client leaves (or shutdown).
+    Stream { _subscription: Subscription },
 }
 
 /// How the connection ends.
@@ -156,7 +160,8 @@ impl Conn {
     /// not idle: dropping one early could reset away the response the
     /// client is still reading.
     pub fn is_idle(&self) -> bool {
-        matches!(self.state, State::Idle | State::Head) && self.output.is_empty()
+        matches!(self.state, State::Idle | State::Head | State::Stream { .. })
+            && self.output.is_empty()
     }
 
     /// Enters `state` with its deadline; Body and Write start a rate
@@ -170,6 +175,7 @@ impl Conn {
                 State::Body(_) => t.body,
                 State::Await(_) | State::Write(_) => t.write,
                 State::Linger => t.linger,
+                State::Stream { .. } => t.heartbeat,
             };
         self.state = state;
         self.window = self
@@ -207,6 +213,11 @@ impl Conn {
     /// else is closed, a client that started a request and stalled (or
     /// sent its body too slowly) with a best-effort 408 first.
     pub fn on_deadline(&mut self, cx: &mut Ctx) -> Flow {
+        if let State::Stream { .. } = self.state {
+            // A heartbeat finds clients that are gone.
+            self.deadline = cx.now + cx.timeouts.heartbeat;
+            return self.stream(b": ferry\n\n", cx);
+        }
         if let (Some((end, mark)), Some((window, need, moved))) =
             (self.window, self.rate_window(cx))
             && cx.now < self.deadline
@@ -264,7 +275,7 @@ impl Conn {
     pub fn on_event(&mut self, cx: &mut Ctx) -> Flow {
         match self.state {
             State::Write(_) => self.flush(cx),
-            State::Linger => self.drain_linger(cx),
+            State::Linger | State::Stream { .. } => self.drain_linger(cx),
             // Input waits in the socket until the reply is made.
             State::Await(_) => Flow::Wait(Interest::Read),
             State::Idle | State::Head | State::Body(_) => self.on_readable(cx),
@@ -279,13 +290,19 @@ impl Conn {
                 self.process(input, cx)
             }
             State::Write(_) => Flow::Wait(Interest::Write),
-            State::Await(_) | State::Linger => Flow::Wait(Interest::Read),
+            State::Await(_) | State::Linger | State::Stream { .. } => Flow::Wait(Interest::Read),
         }
     }
 
     /// A job this connection waited for is done: answer, then carry on
     /// with what the client pipelined meanwhile.
     pub fn on_done(&mut self, done: Done, cx: &mut Ctx) -> Flow {
+        if let Done::Live(event) = done {
+            return match self.state {
+                State::Stream { .. } => self.stream(&event.to_bytes(), cx),
+                _ => Flow::Wait(Interest::Read),
+            };
+        }
         let State::Await(d) = std::mem::replace(&mut self.state, State::Idle) else {
             unreachable!("a job result for a connection that did not wait for one")
         };
@@ -295,9 +312,17 @@ impl Conn {
         self.process(input, cx)
     }
 
-    /// Whether a job result for this connection is expected.
-    pub fn awaits(&self) -> bool {
-        matches!(self.state, State::Await(_))
+    /// Sends `bytes` on the event stream; a client that does not take
+    /// them at once (or has gone) is closed.
+    fn stream(&mut self, bytes: &[u8], cx: &mut Ctx) -> Flow {
+        if !self.output.is_empty() {
+            return Flow::Close;
+        }
+        cx.out.extend_from_slice(bytes);
+        match self.output.flush(&self.sock, &mut cx.out) {
+            Sent::Done => Flow::Wait(Interest::Read),
+            _ => Flow::Close,
+        }
     }
 
     fn on_readable(&mut self, cx: &mut Ctx) -> Flow {
@@ -432,6 +457,24 @@ impl Conn {
         line: ReqLine<'_>,
         cx: &mut Ctx,
     ) {
+        if let Reply::EventStream { page } = &reply {
+            let Some(sub) = cx.site.subscribe(page.clone(), self.token) else {
+                return;
+            };
+            // Nothing else is read on this connection; the stream is
+            // close-delimited.
+            self.reader.stop();
+            cx.site
+                .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
+            cx.log
+                .record(&self.peer, line, Status::Ok, 0, self.started, &cx.date);
+            self.output.stage(reply.into_body(), &mut cx.out);
+            self.enter(State::Stream { _subscription: sub }, cx);
+            if self.output.flush(&self.sock, &mut cx.out) != Sent::Done {
+                self.end = End::Now;
+            }
+            return;
+        }
         if let Reply::Pending = reply {
             let deferred = Deferred {
                 reply,

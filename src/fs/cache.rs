@@ -1,15 +1,26 @@
 //! The per-worker open-file cache: `key → open file, metadata, content type,
 //! validators, sidecars, and the bytes of small files`, so a keep-alive hit
-//! costs no open, stat or close.
+//! costs no open, stat or close — and is never stale.
+//!
+//! Coherence: the directory of every cached file (and its ancestors) is
+//! watched ([`super::watch`]); the worker reads the events before it
+//! answers the requests of a wake-up, and an event evicts every entry it
+//! touches — the file, its sidecars, anything under a moved or removed
+//! folder — so a change made on disk before a request was sent is seen by
+//! that request. An entry whose folder cannot be watched is checked with
+//! one `stat` of its path (and its sidecars') per request instead.
 //!
 //! Policy:
-//! - an entry is trusted for [`REVALIDATE_AFTER`]; after that the next
-//!   request resolves the path again, and an unchanged file keeps its entry
-//!   (and its bytes);
+//! - a watched entry is resolved again every [`REVALIDATE_AFTER`] all the
+//!   same (a safety net for changes notifications cannot see, such as a
+//!   write through another hard link); an unchanged file keeps its entry;
 //! - files of at most [`SMALL_FILE`] bytes are held in memory while the
 //!   worker's [`CACHE_BYTES`] allow; larger ones are sent from their
-//!   descriptor and checked with one `fstat` per response, so a file
-//!   rewritten in place is never announced with its old length or tag;
+//!   descriptor;
+//! - a `.br` / `.gz` sidecar older than its source is not used (it would
+//!   send old content to some clients only), and that is logged once;
+//! - with live reload, HTML is held in memory with the reload script
+//!   injected, as its own representation (its own ETag);
 //! - entries are keyed by the resolved path (`/a.js`, `//a.js`, `/./a.js`
 //!   and `/%61.js` share one), so aliases cannot multiply descriptors;
 //! - at most [`CACHE_ENTRIES`] entries; a full cache drops an arbitrary one
@@ -24,20 +35,21 @@
 //!   deleted files free their space and idle entries hold no descriptor.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::{File, Metadata};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::fs::OFlags;
 
 use super::Root;
+use super::watch::{Change, Watches, parent};
 
-/// How long a cached file is trusted before it is resolved again.
-pub const REVALIDATE_AFTER: Duration = Duration::from_secs(1);
+/// How long a watched entry is trusted before it is resolved again.
+pub const REVALIDATE_AFTER: Duration = Duration::from_secs(5);
 /// A cached file not revalidated (so not requested) for this long is closed.
 pub const IDLE_EVICT: Duration = Duration::from_secs(2);
 /// Files up to this size are kept in memory and sent with one write.
@@ -46,45 +58,49 @@ pub const SMALL_FILE: u64 = 32 * 1024;
 pub const CACHE_ENTRIES: usize = 1024;
 /// Most bytes of small files held in memory per worker.
 pub const CACHE_BYTES: usize = 8 << 20;
+/// Largest HTML file the live-reload script is injected into.
+pub const INJECT_MAX: u64 = 16 << 20;
 
 /// An open regular file, as cached, with its validators and its
 /// precompressed sidecars.
 pub struct CachedFile {
     pub file: File,
+    /// The representation's length (with the live-reload script, for HTML
+    /// under `--watch`).
     pub len: u64,
     /// The original's type, also for a sidecar.
     pub content_type: Box<str>,
-    /// The whole content, for small files.
+    /// The whole content, for small files (and injected HTML).
     pub bytes: Option<Box<[u8]>>,
     /// Strong entity tag from metadata, quotes included.
     pub etag: Box<str>,
     /// `Last-Modified` value: the mtime, but never later than now.
     pub last_modified: Box<str>,
     pub last_modified_secs: i64,
-    /// `name.br` / `name.gz` next to the file, if any.
+    /// `name.br` / `name.gz` next to the file, if any (and not stale).
     pub br: Option<Rc<CachedFile>>,
     pub gz: Option<Rc<CachedFile>>,
+    /// The file's path relative to the root, symlinks resolved.
+    pub rel: Box<str>,
     stamp: FileStamp,
+    /// What was found at `rel.br` and `rel.gz` (used or not); None when
+    /// sidecars are not looked for.
+    sidecars: Option<[Option<FileStamp>; 2]>,
     checked: Cell<Instant>,
+    /// Its folders are watched; else it is checked by a stat per request.
+    watched: Cell<bool>,
 }
 
 impl CachedFile {
-    /// For a file sent from disk (not from memory): one fstat, so a file
-    /// rewritten or truncated in place is never announced with the old
-    /// length or ETag. A file held in memory is a consistent snapshot and
-    /// needs no check within the revalidation second.
-    fn unchanged_on_disk(&self) -> bool {
-        self.file
-            .metadata()
-            .is_ok_and(|m| m.nlink() > 0 && FileStamp::of(&m) == self.stamp)
-            && self
-                .br
-                .as_ref()
-                .is_none_or(|f| f.bytes.is_some() || f.unchanged_on_disk())
-            && self
-                .gz
-                .as_ref()
-                .is_none_or(|f| f.bytes.is_some() || f.unchanged_on_disk())
+    /// An unwatched entry's check: the path still names this version, and
+    /// its sidecars are as they were.
+    fn unchanged_at(&self, root: &Root) -> bool {
+        let now = |rel: &str| root.stat(rel).map(|st| FileStamp::of_stat(&st));
+        now(&self.rel) == Some(self.stamp)
+            && self.sidecars.is_none_or(|cars| {
+                now(&format!("{}.br", self.rel)) == cars[0]
+                    && now(&format!("{}.gz", self.rel)) == cars[1]
+            })
     }
 
     /// Descriptors held by this entry and its sidecars.
@@ -98,17 +114,34 @@ impl CachedFile {
             + self.br.as_ref().map_or(0, |f| f.held())
             + self.gz.as_ref().map_or(0, |f| f.held())
     }
+
+    /// Whether a change at `path` touches this entry: the file, a folder on
+    /// its way (or on the way of the name asked for), or one of its
+    /// sidecars (also one appearing).
+    fn touched_by(&self, key: &str, path: &str) -> bool {
+        let under = |p: &str| {
+            p == path
+                || p.strip_prefix(path)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        };
+        let sidecar = path
+            .strip_suffix(".br")
+            .or_else(|| path.strip_suffix(".gz"))
+            .is_some_and(|base| base == &*self.rel);
+        under(&self.rel) || under(key.trim_end_matches('/')) || sidecar
+    }
 }
 
 /// A file's identity and version: a changed file, or one replaced by
-/// rename, differs in at least one of these.
+/// rename, differs in at least one of these (the ctime also when it was
+/// rewritten with the same size and its old mtime put back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileStamp {
     dev: u64,
     ino: u64,
     len: u64,
-    mtime: i64,
-    mtime_nsec: i64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
 }
 
 impl FileStamp {
@@ -117,9 +150,23 @@ impl FileStamp {
             dev: m.dev(),
             ino: m.ino(),
             len: m.len(),
-            mtime: m.mtime(),
-            mtime_nsec: m.mtime_nsec(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
         }
+    }
+
+    fn of_stat(st: &rustix::fs::Stat) -> FileStamp {
+        FileStamp {
+            dev: st.st_dev,
+            ino: st.st_ino,
+            len: st.st_size.max(0) as u64,
+            mtime: (st.st_mtime, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime, st.st_ctime_nsec as i64),
+        }
+    }
+
+    fn nanos(t: (i64, i64)) -> i128 {
+        i128::from(t.0) * 1_000_000_000 + i128::from(t.1)
     }
 }
 
@@ -174,6 +221,19 @@ impl FdBudget {
     }
 }
 
+/// Sidecars found older than their source, reported once each.
+static STALE_SIDECARS: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+fn report_stale_sidecar(rel: &str) {
+    let mut seen = STALE_SIDECARS.lock().unwrap_or_else(|p| p.into_inner());
+    let seen = seen.get_or_insert_with(HashSet::new);
+    if seen.len() < 10_000 && seen.insert(rel.to_owned()) {
+        crate::log::note(format_args!(
+            "{rel} is older than its source: not used (serving the source)"
+        ));
+    }
+}
+
 /// One worker's cache.
 pub struct FileCache {
     entries: HashMap<Box<str>, Rc<CachedFile>>,
@@ -182,24 +242,63 @@ pub struct FileCache {
     budget: Arc<FdBudget>,
     /// The last squeeze this cache answered.
     squeezed: u64,
+    watches: Watches,
+    /// The live-reload script, to inject into HTML (`--watch`).
+    inject: Option<Arc<[u8]>>,
+    changes: Vec<Change>,
 }
 
 impl FileCache {
-    pub fn new(budget: Arc<FdBudget>) -> FileCache {
+    pub fn new(budget: Arc<FdBudget>, watches: Watches, inject: Option<Arc<[u8]>>) -> FileCache {
         FileCache {
             entries: HashMap::new(),
             held: 0,
             squeezed: budget.squeeze.load(Ordering::Acquire),
             budget,
+            watches,
+            inject,
+            changes: Vec::new(),
         }
     }
 
+    /// The descriptor that becomes readable when a watched file changes.
+    pub fn watch_fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.watches.fd()
+    }
+
+    /// Reads the change notifications and evicts what they touch. The
+    /// worker calls it before answering the requests of a wake-up.
+    pub fn sync(&mut self) {
+        self.watches.drain(&mut self.changes);
+        if self.changes.is_empty() {
+            return;
+        }
+        let changes = std::mem::take(&mut self.changes);
+        let mut gone: Vec<Box<str>> = Vec::new();
+        for change in &changes {
+            match change {
+                Change::Overflow => gone.extend(self.entries.keys().cloned()),
+                Change::Entry { path, .. } | Change::Dir(path) => gone.extend(
+                    self.entries
+                        .iter()
+                        .filter(|(k, e)| path.is_empty() || e.touched_by(k, path))
+                        .map(|(k, _)| k.clone()),
+                ),
+            }
+        }
+        for key in gone {
+            self.forget(&key);
+        }
+        self.changes = changes;
+        self.changes.clear();
+    }
+
     /// The entry for `key`, if it may be served without resolving again.
-    pub fn get(&self, key: &str, now: Instant) -> Option<Rc<CachedFile>> {
+    pub fn get(&self, root: &Root, key: &str, now: Instant) -> Option<Rc<CachedFile>> {
         let hit = self.entries.get(key)?;
-        (now.duration_since(hit.checked.get()) < REVALIDATE_AFTER
-            && (hit.bytes.is_some() || hit.unchanged_on_disk()))
-        .then(|| Rc::clone(hit))
+        let fresh = now.duration_since(hit.checked.get()) < REVALIDATE_AFTER
+            && (hit.watched.get() || hit.unchanged_at(root));
+        fresh.then(|| Rc::clone(hit))
     }
 
     /// Caches the file at `rel` (just opened) with its sidecars under
@@ -215,24 +314,58 @@ impl FileCache {
         rel: &str,
         now: Instant,
     ) -> Rc<CachedFile> {
-        let sidecars = !(rel.ends_with(".br") || rel.ends_with(".gz"));
-        let br = sidecars.then(|| open_sidecar(root, rel, "br")).flatten();
-        let gz = sidecars.then(|| open_sidecar(root, rel, "gz")).flatten();
-        let stamp_of = |f: &Option<(File, Metadata)>| f.as_ref().map(|(_, m)| FileStamp::of(m));
+        let content_type: Box<str> = super::mime::content_type(rel).into();
+        let inject = self
+            .inject
+            .clone()
+            .filter(|_| content_type.starts_with("text/html") && meta.len() <= INJECT_MAX);
+        let look = inject.is_none() && !(rel.ends_with(".br") || rel.ends_with(".gz"));
+        let br = look.then(|| open_sidecar(root, rel, "br")).flatten();
+        let gz = look.then(|| open_sidecar(root, rel, "gz")).flatten();
+        let sidecars = look.then(|| {
+            let stamp_of = |f: &Option<(File, Metadata)>| f.as_ref().map(|(_, m)| FileStamp::of(m));
+            [stamp_of(&br), stamp_of(&gz)]
+        });
         if let Some(old) = self.entries.get(key)
             && old.stamp == FileStamp::of(meta)
-            && old.br.as_ref().map(|f| f.stamp) == stamp_of(&br)
-            && old.gz.as_ref().map(|f| f.stamp) == stamp_of(&gz)
+            && old.sidecars == sidecars
+            && *old.rel == *rel
         {
-            // Unchanged: keep the cached bytes, trust it for another second.
+            // Unchanged: keep the cached bytes, trust it anew.
             old.checked.set(now);
             return Rc::clone(old);
         }
         self.forget(key);
-        let content_type: Box<str> = super::mime::content_type(rel).into();
-        let mut entry = self.load(file, meta, content_type.clone(), now);
-        entry.br = br.map(|(f, m)| Rc::new(self.load(f, &m, content_type.clone(), now)));
-        entry.gz = gz.map(|(f, m)| Rc::new(self.load(f, &m, content_type, now)));
+        let stamp = FileStamp::of(meta);
+        let mut entry = self.load(
+            file,
+            meta,
+            content_type.clone(),
+            rel,
+            now,
+            inject.as_deref(),
+        );
+        entry.sidecars = sidecars;
+        // A sidecar older than its source would send old content to the
+        // clients that take it: not used.
+        let fresh = |car: Option<(File, Metadata)>, ext: &str| {
+            let (f, m) = car?;
+            if FileStamp::of(&m).mtime < stamp.mtime {
+                report_stale_sidecar(&format!("{rel}.{ext}"));
+                return None;
+            }
+            let path = format!("{rel}.{ext}");
+            Some(Rc::new(self.load(
+                f,
+                &m,
+                content_type.clone(),
+                &path,
+                now,
+                None,
+            )))
+        };
+        entry.br = fresh(br, "br");
+        entry.gz = fresh(gz, "gz");
         let entry = Rc::new(entry);
         if self.entries.len() >= CACHE_ENTRIES
             && let Some(victim) = self.entries.keys().next().cloned()
@@ -242,9 +375,39 @@ impl FileCache {
         if !self.make_room(entry.fds()) {
             return entry; // served, then closed
         }
+        // Watch before trusting: then check that nothing changed between
+        // the open and the watch (a change after it is an event).
+        let watched = self.hold_watches(root, key, rel);
+        if watched && !entry.unchanged_at(root) {
+            self.release_watches(key, rel);
+            self.budget.give(entry.fds());
+            return entry;
+        }
+        entry.watched.set(watched);
         self.held += entry.held();
         self.entries.insert(key.into(), Rc::clone(&entry));
         entry
+    }
+
+    /// Watches the folder of the file and, when the request named it
+    /// through a link, the folder of the name asked for.
+    fn hold_watches(&mut self, root: &Root, key: &str, rel: &str) -> bool {
+        let key_dir = key_dir(key);
+        if !self.watches.hold(root, parent(rel)) {
+            return false;
+        }
+        if key_dir != parent(rel) && !self.watches.hold(root, key_dir) {
+            self.watches.release(parent(rel));
+            return false;
+        }
+        true
+    }
+
+    fn release_watches(&mut self, key: &str, rel: &str) {
+        self.watches.release(parent(rel));
+        if key_dir(key) != parent(rel) {
+            self.watches.release(key_dir(key));
+        }
     }
 
     /// Takes `fds` descriptors from the budget, closing this cache's least
@@ -266,42 +429,61 @@ impl FileCache {
     }
 
     /// Builds an entry, reading a small file's bytes while the memory
-    /// budget allows.
+    /// budget allows (and an HTML file's, to inject `inject` into it).
     fn load(
         &self,
         file: File,
         meta: &Metadata,
         content_type: Box<str>,
+        rel: &str,
         now: Instant,
+        inject: Option<&[u8]>,
     ) -> CachedFile {
         let stamp = FileStamp::of(meta);
-        let len = meta.len();
+        let mut len = meta.len();
         let mut bytes = None;
-        if len <= SMALL_FILE && self.held + len as usize <= CACHE_BYTES {
+        let in_memory =
+            inject.is_some() || (len <= SMALL_FILE && self.held + len as usize <= CACHE_BYTES);
+        if in_memory {
             let mut buf = vec![0u8; len as usize];
             // A file that shrank under us is served by sendfile instead.
             if matches!(read_full_at(&file, &mut buf), Ok(n) if n == buf.len()) {
-                bytes = Some(buf.into_boxed_slice());
+                bytes = Some(buf);
             }
         }
-        let mtime_ns = i128::from(stamp.mtime) * 1_000_000_000 + i128::from(stamp.mtime_nsec);
+        let mut variant = "";
+        if let (Some(script), Some(page)) = (inject, bytes.as_mut()) {
+            inject_before_body_end(page, script);
+            len = page.len() as u64;
+            variant = "lr";
+        }
         // Last-Modified is never later than Date (RFC 9110 §8.8.2.1).
         let now_secs = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
-        let lm_secs = stamp.mtime.min(now_secs);
+        let lm_secs = stamp.mtime.0.min(now_secs);
+        let etag = crate::http::etag::for_file(
+            stamp.ino,
+            meta.len(),
+            FileStamp::nanos(stamp.mtime),
+            FileStamp::nanos(stamp.ctime),
+            variant,
+        );
         CachedFile {
             file,
             len,
             content_type,
-            bytes,
-            etag: crate::http::etag::for_file(stamp.ino, len, mtime_ns).into(),
+            bytes: bytes.map(Vec::into_boxed_slice),
+            etag: etag.into(),
             last_modified: crate::http::date::format(lm_secs).into(),
             last_modified_secs: lm_secs,
             br: None,
             gz: None,
+            rel: rel.into(),
             stamp,
+            sidecars: None,
             checked: Cell::new(now),
+            watched: Cell::new(false),
         }
     }
 
@@ -341,7 +523,15 @@ impl FileCache {
         if let Some(old) = self.entries.remove(key) {
             self.held -= old.held();
             self.budget.give(old.fds());
+            if old.watched.get() {
+                self.release_watches(key, &old.rel);
+            }
         }
+    }
+
+    /// Directories this cache watches.
+    pub fn watched_dirs(&self) -> usize {
+        self.watches.len()
     }
 }
 
@@ -350,6 +540,25 @@ impl Drop for FileCache {
         let fds: usize = self.entries.values().map(|e| e.fds()).sum();
         self.budget.give(fds);
     }
+}
+
+/// The folder of the name a request asked for: `a/b.js` → `a`, `dir/` →
+/// `dir`.
+fn key_dir(key: &str) -> &str {
+    match key.strip_suffix('/') {
+        Some(dir) => dir,
+        None => parent(key),
+    }
+}
+
+/// Puts `script` just before the last `</body>` (any case), or at the end
+/// when there is none.
+pub fn inject_before_body_end(page: &mut Vec<u8>, script: &[u8]) {
+    let at = page
+        .windows(7)
+        .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
+        .unwrap_or(page.len());
+    page.splice(at..at, script.iter().copied());
 }
 
 /// The cache key of a request path that is already clean (no escapes,
@@ -407,6 +616,11 @@ fn read_full_at(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 #[cfg(test)]
+pub(crate) fn unwatched() -> Watches {
+    Watches::new(super::watch::WatchBudget::new(0), false)
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -418,7 +632,7 @@ mod tests {
             std::fs::write(dir.path().join(format!("f{i}.txt")), vec![b'x'; 16 * 1024]).unwrap();
         }
         let root = Root::open(dir.path(), false).unwrap();
-        let mut cache = FileCache::new(FdBudget::new(usize::MAX / 2));
+        let mut cache = FileCache::new(FdBudget::new(usize::MAX / 2), unwatched(), None);
         let now = Instant::now();
         for i in 0..n {
             let rel = format!("f{i}.txt");
@@ -478,7 +692,7 @@ mod key_tests {
         }
         let root = Root::open(dir.path(), false).unwrap();
         let budget = FdBudget::new(4);
-        let mut cache = FileCache::new(Arc::clone(&budget));
+        let mut cache = FileCache::new(Arc::clone(&budget), unwatched(), None);
         let now = Instant::now();
         let open = |cache: &mut FileCache, i: usize| {
             let rel = format!("f{i}");
@@ -501,5 +715,68 @@ mod key_tests {
         cache.evict_idle(now);
         assert_eq!(budget.held(), 0);
         assert!(cache.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod coherence_tests {
+    use super::*;
+    use crate::fs::watch::WatchBudget;
+
+    fn open(root: &Root, rel: &str) -> (File, Metadata) {
+        let file = File::from(root.open_beneath(rel, OFlags::RDONLY).unwrap());
+        let meta = file.metadata().unwrap();
+        (file, meta)
+    }
+
+    #[test]
+    fn a_watched_entry_is_evicted_by_a_change_and_an_unwatched_one_by_its_stat() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("d/f.txt"), b"one").unwrap();
+        let root = Root::open(dir.path(), false).unwrap();
+        let now = Instant::now();
+        for watched in [true, false] {
+            let budget = WatchBudget::new(if watched { 10 } else { 0 });
+            let mut cache = FileCache::new(
+                FdBudget::new(100),
+                Watches::new(Arc::clone(&budget), watched),
+                None,
+            );
+            let (f, m) = open(&root, "d/f.txt");
+            let e = cache.insert(&root, "d/f.txt", f, &m, "d/f.txt", now);
+            assert_eq!(e.watched.get(), watched);
+            assert_eq!(budget.held(), if watched { 2 } else { 0 });
+            assert!(cache.get(&root, "d/f.txt", now).is_some());
+            // Same size, mtime put back: only the ctime moves.
+            let mtime = std::fs::metadata(dir.path().join("d/f.txt"))
+                .unwrap()
+                .modified()
+                .unwrap();
+            std::fs::write(dir.path().join("d/f.txt"), b"two").unwrap();
+            std::fs::File::options()
+                .write(true)
+                .open(dir.path().join("d/f.txt"))
+                .unwrap()
+                .set_modified(mtime)
+                .unwrap();
+            cache.sync();
+            assert!(
+                cache.get(&root, "d/f.txt", now).is_none(),
+                "watched {watched}: stale"
+            );
+            cache.forget("d/f.txt");
+            assert_eq!(budget.held(), 0, "watches given back");
+        }
+    }
+
+    #[test]
+    fn html_gets_the_script_before_the_last_body_end_tag() {
+        let mut page = b"<html><BODY>x</body><!-- </Body> --></html>".to_vec();
+        inject_before_body_end(&mut page, b"<s>");
+        assert_eq!(page, b"<html><BODY>x</body><!-- <s></Body> --></html>");
+        let mut bare = b"plain".to_vec();
+        inject_before_body_end(&mut bare, b"<s>");
+        assert_eq!(bare, b"plain<s>");
     }
 }

@@ -67,6 +67,18 @@ impl Root {
         self.hidden
     }
 
+    /// The root's own descriptor (`O_PATH`).
+    pub fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.dir.as_fd()
+    }
+
+    /// The metadata of `rel` (a resolved path: no symlink is followed at
+    /// its end), for revalidating what cannot be watched.
+    pub fn stat(&self, rel: &str) -> Option<rustix::fs::Stat> {
+        let rel = if rel.is_empty() { "." } else { rel };
+        rustix::fs::statat(&self.dir, rel, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).ok()
+    }
+
     /// Opens `rel` (segments already checked) beneath the root.
     pub fn open_beneath(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, Status> {
         // NONBLOCK: opening a FIFO must not block the worker. openat2

@@ -192,6 +192,8 @@ pub fn parse<'b>(
             }
             6 if name.eq_ignore_ascii_case(b"accept") => fields.accept.push(value),
             6 if name.eq_ignore_ascii_case(b"origin") => fields.origin.set(value),
+            7 if name.eq_ignore_ascii_case(b"referer") => fields.referer.set(value),
+            14 if name.eq_ignore_ascii_case(b"sec-fetch-dest") => fields.sec_fetch_dest.set(value),
             29 if name.eq_ignore_ascii_case(b"access-control-request-method") => {
                 fields.cors_method.set(value)
             }

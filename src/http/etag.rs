@@ -103,13 +103,24 @@ impl ListIter<'_> {
     }
 }
 
-/// Our tag for a file: strong, from metadata only (inode, size, mtime in
-/// nanoseconds), so it is stable across requests and restarts and changes
-/// whenever the file does.
-/// A negative (pre-1970) mtime is written as `-` and its magnitude.
-pub fn for_file(ino: u64, len: u64, mtime_ns: i128) -> String {
-    let sign = if mtime_ns < 0 { "-" } else { "" };
-    format!("\"{ino:x}-{len:x}-{sign}{:x}\"", mtime_ns.unsigned_abs())
+/// Our tag for a file: strong, from metadata only (inode, size, and the
+/// modification and change times in nanoseconds), so it is stable across
+/// requests and restarts and changes whenever the file does — also when
+/// it is rewritten with the same size and its old mtime put back (`cp -p`,
+/// `touch -r`), which changes the ctime. `variant` marks a representation
+/// made from the file (`lr`: with the live-reload script).
+/// A negative (pre-1970) time is written as `-` and its magnitude.
+pub fn for_file(ino: u64, len: u64, mtime_ns: i128, ctime_ns: i128, variant: &str) -> String {
+    let signed = |t: i128| {
+        let sign = if t < 0 { "-" } else { "" };
+        format!("{sign}{:x}", t.unsigned_abs())
+    };
+    let dash = if variant.is_empty() { "" } else { "-" };
+    format!(
+        "\"{ino:x}-{len:x}-{}-{}{dash}{variant}\"",
+        signed(mtime_ns),
+        signed(ctime_ns)
+    )
 }
 
 #[cfg(test)]
@@ -169,7 +180,8 @@ mod tests {
 
     #[test]
     fn file_tags_are_quoted_hex() {
-        assert_eq!(for_file(255, 16, 1), "\"ff-10-1\"");
-        assert_eq!(for_file(255, 16, -1), "\"ff-10--1\"");
+        assert_eq!(for_file(255, 16, 1, 2, ""), "\"ff-10-1-2\"");
+        assert_eq!(for_file(255, 16, -1, 2, ""), "\"ff-10--1-2\"");
+        assert_eq!(for_file(255, 16, 1, 2, "lr"), "\"ff-10-1-2-lr\"");
     }
 }

@@ -126,6 +126,9 @@ pub struct Fields<'b> {
     pub accept_encoding: Lines<'b>,
     /// For listings (HTML or JSON) and `--spa`.
     pub accept: Lines<'b>,
+    /// For live reload: which page loaded this.
+    pub referer: Single<'b>,
+    pub sec_fetch_dest: Single<'b>,
     /// For `--cors` preflight requests.
     pub origin: Single<'b>,
     pub cors_method: Single<'b>,

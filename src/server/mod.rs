@@ -29,7 +29,7 @@ use crate::conn::{Admission, Admit};
 use crate::fs::Root;
 use crate::log;
 use crate::settings::Settings;
-use crate::site::{CustomPage, SiteShared};
+use crate::site::SiteShared;
 use crate::worker::{self, Inbox, Incoming, Shared};
 
 /// Why the server could not start. Each is one line for the user.
@@ -106,21 +106,16 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
             .map_err(|e| StartError::Io("cannot install signal handler", e))?;
     }
 
-    let not_found = match &settings.not_found_page {
-        Some(path) => {
-            let body = std::fs::read(path).map_err(|e| StartError::Page(path.clone(), e))?;
-            Some(CustomPage {
-                body: body.into(),
-                content_type: crate::fs::mime::content_type(&path.to_string_lossy()).into(),
-            })
-        }
-        None => None,
-    };
+    // The 404 page must be readable at startup; later it follows changes.
+    if let Some(path) = &settings.not_found_page {
+        std::fs::read(path).map_err(|e| StartError::Page(path.clone(), e))?;
+    }
+    let not_found = settings.not_found_page.clone();
     let threads = settings.threads;
     let admission = Admission::new(settings.max_connections);
     let (quiet, open) = (settings.quiet, settings.open);
     let site = SiteShared::new(root, settings.site.clone(), not_found)
-        .map_err(|e| StartError::Io("cannot start the job thread", e))?;
+        .map_err(|e| StartError::Io("cannot start the job or watch thread", e))?;
     let shared = Arc::new(Shared {
         site: Arc::new(site),
         settings,

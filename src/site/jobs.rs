@@ -16,6 +16,8 @@ use crate::http::Status;
 /// A result for the connection with `token`.
 pub enum Done {
     Listing(Result<Rendered, Status>),
+    /// For a live-reload event stream.
+    Live(super::live::LiveEvent),
 }
 
 /// A worker's mailbox for finished jobs.
@@ -91,17 +93,32 @@ impl Jobs {
 }
 
 fn run_listing(root: &Root, cache: &ListingCache, max_read: usize, job: ListingJob) {
-    let folder = match cache.folder(job.stamp) {
-        Some(folder) => Ok(folder),
-        None => listing::read(root, &job.rel, &job.dir, max_read).map(Arc::new),
+    // Watch before reading, so a change during the read is known.
+    let (folder, watched) = match cache.folder(job.stamp) {
+        Some(folder) => (Ok(folder), false),
+        None => {
+            let watched = cache.begin_read(root, &job.rel);
+            let read = listing::read(root, &job.rel, &job.dir, max_read).map(Arc::new);
+            (read, watched)
+        }
     };
     let (waiters, result) = match folder {
         Ok(folder) => {
             let body: Arc<[u8]> = listing::render(&folder, &job.rel, job.view, max_read).into();
-            let waiters = cache.fill(job.stamp, job.view, folder, Arc::clone(&body));
+            let waiters = cache.fill(
+                job.stamp,
+                &job.rel,
+                job.view,
+                folder,
+                Arc::clone(&body),
+                watched,
+            );
             (waiters, Ok((body, job.view.json)))
         }
-        Err(status) => (cache.fail(job.stamp, job.view), Err(status)),
+        Err(status) => (
+            cache.fail(job.stamp, &job.rel, job.view, watched),
+            Err(status),
+        ),
     };
     for w in waiters {
         w.mailbox.post(w.token, Done::Listing(result.clone()));

@@ -1,24 +1,29 @@
 //! What to answer: the router (method + path → a route), the [`Reply`] and
-//! [`Body`] types, folder listings, CORS, and the pages and fields that
-//! decorate every response. A new route (a live-reload endpoint, say) is a
-//! new arm in the router and, if it needs one, a new `Body` variant.
+//! [`Body`] types, folder listings, CORS, live reload, and the pages and
+//! fields that decorate every response. A new route is a new arm in the
+//! router and, if it needs one, a new `Body` variant.
 
 pub mod cors;
 pub mod jobs;
 pub mod listing;
+pub mod live;
 pub mod pages;
 pub mod reply;
 pub mod router;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::fs::Root;
 use crate::fs::cache::FdBudget;
+use crate::fs::watch::{WatchBudget, Watches, notifies};
+use crate::fs::{CachedFile, Root};
 use crate::h1::{DateCache, Request};
-use crate::http::{Persist, Status};
+use crate::http::{Method, Persist, Single, Status};
 use jobs::{Done, Jobs, ListingJob, Mailbox, Waiter};
 use listing::cache::{ListingCache, Lookup};
+use live::{LiveReload, Subscription};
+use pages::NotFoundPage;
 use router::Route;
 
 pub use pages::CustomPage;
@@ -34,7 +39,7 @@ pub struct SiteOptions {
     pub spa: bool,
     /// `--cors`: `Access-Control-Allow-Origin: *` and preflight answers.
     pub cors: bool,
-    /// `Cache-Control` for file responses.
+    /// `Cache-Control` for file and listing responses.
     pub cache_control: Option<String>,
     /// `--header` fields, validated.
     pub headers: Vec<(String, String)>,
@@ -47,6 +52,11 @@ pub struct SiteOptions {
     /// Descriptors the file caches may hold together (None: a quarter of
     /// the open-file limit, at most 4096).
     pub cache_fds: Option<usize>,
+    /// Directory watches all caches may hold together (None: a quarter of
+    /// the user's inotify limit, at most 8192).
+    pub max_watches: Option<usize>,
+    /// `--watch`: live reload.
+    pub watch: bool,
 }
 
 impl Default for SiteOptions {
@@ -55,12 +65,14 @@ impl Default for SiteOptions {
             listing: true,
             spa: false,
             cors: false,
-            cache_control: None,
+            cache_control: Some("no-cache".into()),
             headers: Vec::new(),
             debug_panic_path: None,
             max_listing_read: 100_000,
             listing_cache: 32 << 20,
             cache_fds: None,
+            max_watches: None,
+            watch: false,
         }
     }
 }
@@ -69,44 +81,74 @@ impl Default for SiteOptions {
 pub struct SiteShared {
     root: Arc<Root>,
     options: SiteOptions,
-    not_found: Option<CustomPage>,
+    not_found: Option<NotFoundPage>,
     /// `--cors` and `--header` lines, pre-rendered.
     preamble: Box<[u8]>,
     listings: Arc<ListingCache>,
     jobs: Jobs,
     fd_budget: Arc<FdBudget>,
+    watch_budget: Arc<WatchBudget>,
+    /// The root's file system reports changes (not a network one).
+    notifies: bool,
+    live: Option<Arc<LiveReload>>,
 }
 
 impl SiteShared {
-    /// Starts the job thread too.
+    /// Starts the job thread (and, with `--watch`, the live-reload one).
     pub fn new(
         root: Root,
         options: SiteOptions,
-        not_found: Option<CustomPage>,
+        not_found: Option<PathBuf>,
     ) -> std::io::Result<SiteShared> {
         let preamble = pages::preamble(options.cors, &options.headers);
         let root = Arc::new(root);
-        let listings = Arc::new(ListingCache::new(options.listing_cache));
+        let notifies = notifies(&root);
+        let watch_budget = WatchBudget::new(
+            options
+                .max_watches
+                .unwrap_or_else(WatchBudget::default_size),
+        );
+        let listings = Arc::new(ListingCache::new(
+            options.listing_cache,
+            Watches::new(Arc::clone(&watch_budget), notifies),
+        ));
         let jobs = Jobs::start(
             Arc::clone(&root),
             Arc::clone(&listings),
             options.max_listing_read,
         )?;
         let fd_budget = FdBudget::new(options.cache_fds.unwrap_or_else(FdBudget::default_size));
+        let live = if options.watch {
+            Some(LiveReload::start(
+                Arc::clone(&root),
+                Arc::clone(&watch_budget),
+                notifies,
+            )?)
+        } else {
+            None
+        };
         Ok(SiteShared {
             root,
             options,
-            not_found,
+            not_found: not_found.map(NotFoundPage::new),
             preamble,
             listings,
             jobs,
             fd_budget,
+            watch_budget,
+            notifies,
+            live,
         })
     }
 
     /// The descriptors the file caches hold together.
     pub fn fd_budget(&self) -> &FdBudget {
         &self.fd_budget
+    }
+
+    /// The directory watches all caches hold together.
+    pub fn watch_budget(&self) -> &WatchBudget {
+        &self.watch_budget
     }
 
     /// The listing cache (for tests and benchmarks).
@@ -129,8 +171,13 @@ pub struct Site {
 
 impl Site {
     pub fn new(shared: Arc<SiteShared>, mailbox: Arc<Mailbox>) -> Site {
+        let watches = Watches::new(Arc::clone(&shared.watch_budget), shared.notifies);
+        let inject = shared
+            .live
+            .as_ref()
+            .map(|_| Arc::from(live::SCRIPT.as_bytes()));
         Site {
-            router: Router::new(Arc::clone(&shared.fd_budget)),
+            router: Router::new(Arc::clone(&shared.fd_budget), watches, inject),
             shared,
             mailbox,
         }
@@ -145,6 +192,11 @@ impl Site {
         {
             panic!("--debug-panic-path {p} requested");
         }
+        if let Some(hub) = &self.shared.live
+            && req.path.starts_with("/.ferry/")
+        {
+            return self.internal(req, hub);
+        }
         let reply = match self
             .router
             .route(&self.shared.root, &self.shared.options, req, now)
@@ -152,7 +204,62 @@ impl Site {
             Route::Reply(reply) => reply,
             Route::Listing(job) => self.listing(job, token),
         };
+        if let (Some(hub), Reply::File(f)) = (&self.shared.live, &reply) {
+            self.record(hub, req, f);
+        }
         self.decorate(reply)
+    }
+
+    /// The routes under `/.ferry/`, reserved with `--watch`.
+    fn internal(&self, req: &Request<'_>, hub: &Arc<LiveReload>) -> Reply {
+        if req.path != live::ROUTE {
+            return self.error(Status::NotFound);
+        }
+        if req.method != Method::Get {
+            return self.error(Status::MethodNotAllowed);
+        }
+        let page = req
+            .query
+            .unwrap_or("")
+            .split('&')
+            .find_map(|p| p.strip_prefix("page="))
+            .and_then(|p| live::request_key(p, self.shared.root.hidden()))
+            .unwrap_or_default();
+        debug_assert!(hub.subscribers() < usize::MAX);
+        Reply::EventStream { page }
+    }
+
+    /// Live reload: what this file response tells about the page's
+    /// dependencies.
+    fn record(&self, hub: &LiveReload, req: &Request<'_>, reply: &reply::FileReply) {
+        let file: &CachedFile = &reply.file;
+        let hidden = self.shared.root.hidden();
+        let Some(key) = live::request_key(req.path, hidden) else {
+            return;
+        };
+        let navigation = match req.fields.sec_fetch_dest {
+            Single::One(dest) => dest.eq_ignore_ascii_case(b"document"),
+            _ => file.content_type.starts_with("text/html"),
+        };
+        let referer = match req.fields.referer {
+            Single::One(v) if !navigation => live::referer_key(v, hidden),
+            _ => None,
+        };
+        // A sidecar is served for its source: the source is what changes.
+        let rel = match reply.coding {
+            crate::http::negotiate::Coding::Identity => &*file.rel,
+            _ => file
+                .rel
+                .rsplit_once('.')
+                .map_or(&*file.rel, |(source, _)| source),
+        };
+        hub.served(&key, rel, referer.as_deref());
+    }
+
+    /// Subscribes connection `token`'s event stream for `page`.
+    pub fn subscribe(&self, page: String, token: u64) -> Option<Subscription> {
+        let hub = self.shared.live.as_ref()?;
+        Some(hub.subscribe(page, token, Arc::clone(&self.mailbox)))
     }
 
     /// A cached listing, or a wait for one (starting its job if no one
@@ -185,11 +292,12 @@ impl Site {
         self.mailbox.take(into);
     }
 
-    /// The reply a finished job makes.
+    /// The reply a finished listing job makes.
     pub fn finish(&self, done: Done) -> Reply {
         match done {
             Done::Listing(Ok((body, json))) => Reply::Listing { body, json },
             Done::Listing(Err(status)) => self.error(status),
+            Done::Live(_) => self.error(Status::InternalServerError),
         }
     }
 
@@ -199,11 +307,11 @@ impl Site {
     }
 
     fn decorate(&self, reply: Reply) -> Reply {
-        match reply {
-            Reply::Error(Status::NotFound, None) if self.shared.not_found.is_some() => {
-                Reply::Error(Status::NotFound, self.shared.not_found.clone())
+        match (reply, &self.shared.not_found) {
+            (Reply::Error(Status::NotFound, None), Some(page)) => {
+                Reply::Error(Status::NotFound, page.current())
             }
-            other => other,
+            (other, _) => other,
         }
     }
 
@@ -225,6 +333,17 @@ impl Site {
                 .map(str::as_bytes),
         };
         reply.encode_head(&decor, persist, date, dst);
+    }
+
+    /// Reads the file-change notifications and evicts what they touch;
+    /// called before the requests of a wake-up are answered.
+    pub fn sync(&mut self) {
+        self.router.cache().sync();
+    }
+
+    /// The descriptor that becomes readable when a watched file changes.
+    pub fn watch_fd(&mut self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.router.cache().watch_fd()
     }
 
     /// Closes cached files not asked for lately.

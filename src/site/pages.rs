@@ -2,7 +2,8 @@
 //! `--404` page, and the fields the command line adds to every head
 //! (`--header`, `--cors`).
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use crate::http::Status;
 
@@ -50,11 +51,69 @@ pub fn page(status: Status) -> &'static [u8] {
 /// The content type of the built-in pages.
 pub const HTML: &[u8] = b"text/html; charset=utf-8";
 
-/// A custom page for 404 responses (`--404 FILE`), read at startup.
+/// A custom page for 404 responses (`--404 FILE`).
 #[derive(Debug, Clone)]
 pub struct CustomPage {
     pub body: Arc<[u8]>,
     pub content_type: Box<str>,
+}
+
+/// `--404 FILE`, which follows changes to that file: one `stat` per 404
+/// (not a hot path) says whether to read it again. While it cannot be read,
+/// the built-in page is used.
+pub struct NotFoundPage {
+    path: PathBuf,
+    content_type: Box<str>,
+    current: Mutex<Option<(PageStamp, CustomPage)>>,
+}
+
+/// What tells a version of the page from the next.
+type PageStamp = (u64, u64, u64, i64, i64, i64, i64);
+
+impl NotFoundPage {
+    pub fn new(path: PathBuf) -> NotFoundPage {
+        let content_type = crate::fs::mime::content_type(&path.to_string_lossy()).into();
+        NotFoundPage {
+            path,
+            content_type,
+            current: Mutex::new(None),
+        }
+    }
+
+    /// Reads the page, for the startup check.
+    pub fn load(&self) -> std::io::Result<()> {
+        std::fs::read(&self.path).map(|_| ())
+    }
+
+    /// The page as it is now on disk, or None (the built-in page).
+    pub fn current(&self) -> Option<CustomPage> {
+        use std::os::unix::fs::MetadataExt;
+        let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
+        let Ok(m) = std::fs::metadata(&self.path) else {
+            *current = None;
+            return None;
+        };
+        let stamp = (
+            m.dev(),
+            m.ino(),
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ctime(),
+            m.ctime_nsec(),
+        );
+        if let Some((seen, page)) = current.as_ref()
+            && *seen == stamp
+        {
+            return Some(page.clone());
+        }
+        let page = CustomPage {
+            body: std::fs::read(&self.path).ok()?.into(),
+            content_type: self.content_type.clone(),
+        };
+        *current = Some((stamp, page.clone()));
+        Some(page)
+    }
 }
 
 /// Pre-rendered `Name: value\r\n` lines for every response: CORS's

@@ -36,6 +36,9 @@ pub enum Reply {
     Error(Status, Option<CustomPage>),
     /// 503 for a connection beyond `--max-connections`, with `Retry-After`.
     Overloaded,
+    /// 200 with a live-reload event stream for `page` (a request key): the
+    /// body never ends, the connection does.
+    EventStream { page: String },
 }
 
 /// A file response decided: the representation and the plan for it.
@@ -163,7 +166,7 @@ impl Body {
 pub struct Decor<'a> {
     /// `--header` and `--cors` lines.
     pub preamble: &'a [u8],
-    /// `Cache-Control` for file responses.
+    /// `Cache-Control` for file and listing responses.
     pub cache_control: Option<&'a [u8]>,
 }
 
@@ -188,6 +191,7 @@ impl Reply {
             Reply::Options(_) => Status::NoContent,
             Reply::Error(status, _) => *status,
             Reply::Overloaded => Status::ServiceUnavailable,
+            Reply::EventStream { .. } => Status::Ok,
         }
     }
 
@@ -206,10 +210,22 @@ impl Reply {
             Reply::Listing { body, json } => {
                 let ctype: &[u8] = if *json { b"application/json" } else { HTML };
                 fields.push(b"Content-Type", ctype).push(b"Vary", b"Accept");
+                if let Some(cc) = decor.cache_control {
+                    fields.push(b"Cache-Control", cc);
+                }
                 Some(body.len() as u64)
+            }
+            Reply::EventStream { .. } => {
+                fields
+                    .push(b"Content-Type", b"text/event-stream")
+                    .push(b"Cache-Control", b"no-cache");
+                None
             }
             Reply::ListingNotModified => {
                 fields.push(b"Vary", b"Accept");
+                if let Some(cc) = decor.cache_control {
+                    fields.push(b"Cache-Control", cc);
+                }
                 None
             }
             Reply::Pending => {
@@ -271,6 +287,9 @@ impl Reply {
             Reply::File(f) => f.into_body(),
             Reply::Listing { body, .. } => Body::Shared(body),
             Reply::ListingNotModified | Reply::Options(_) | Reply::Pending => Body::Empty,
+            // The stream's first bytes: reconnect half a second after a
+            // drop (the server restarting).
+            Reply::EventStream { .. } => Body::Static(b"retry: 500\n\n"),
             Reply::Error(_, Some(custom)) => Body::Shared(custom.body),
             Reply::Redirect(_) | Reply::Error(..) | Reply::Overloaded => {
                 Body::Static(pages::page(self.status()))

@@ -12,6 +12,7 @@ use std::time::Instant;
 use rustix::fs::OFlags;
 
 use crate::fs::cache::{FdBudget, clean_key, key_of};
+use crate::fs::watch::Watches;
 use crate::fs::{CachedFile, CleanPath, FileCache, Root, clean_path};
 use crate::h1::Request;
 use crate::http::conditional::{Outcome, Validators};
@@ -51,9 +52,10 @@ pub struct Router {
 }
 
 impl Router {
-    pub fn new(budget: Arc<FdBudget>) -> Router {
+    /// `inject`: the live-reload script for HTML (`--watch`).
+    pub fn new(budget: Arc<FdBudget>, watches: Watches, inject: Option<Arc<[u8]>>) -> Router {
         Router {
-            cache: FileCache::new(budget),
+            cache: FileCache::new(budget, watches, inject),
         }
     }
 
@@ -126,7 +128,7 @@ impl Router {
                 Err(status) => return Found::Other(Reply::error(status)),
             },
         };
-        if let Some(hit) = self.cache.get(&key, now) {
+        if let Some(hit) = self.cache.get(root, &key, now) {
             return Found::File(hit);
         }
         let clean = match clean {

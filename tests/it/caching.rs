@@ -497,10 +497,13 @@ fn http_1_0_keep_alive_carries_304s_and_206s() {
     assert_200(&send(""), &data);
 }
 
-/// No Cache-Control (and, without sidecars, no Vary) unless asked for.
+/// By default files and listings are `Cache-Control: no-cache`: a browser
+/// revalidates every time (cheaply, with a 304) instead of guessing a
+/// freshness from Last-Modified; without sidecars, no Vary.
 #[test]
-fn there_is_no_cache_control_or_vary_by_default() {
+fn files_and_listings_default_to_no_cache_so_browsers_always_revalidate() {
     let (dir, _) = bin_site(50);
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
     let s = Server::start(dir.path(), &[]);
     let g = s.ask("GET", "/f.bin", &[]);
     let e = etag(&g);
@@ -509,9 +512,25 @@ fn there_is_no_cache_control_or_vary_by_default() {
         s.ask("GET", "/f.bin", &[("Range", "bytes=0-1")]),
         s.ask("GET", "/f.bin", &[("If-None-Match", &e)]),
     ] {
-        assert_eq!(r.header("Cache-Control"), None, "{}", r.status_line);
+        assert_eq!(
+            r.header("Cache-Control"),
+            Some("no-cache"),
+            "{}",
+            r.status_line
+        );
         assert_eq!(r.header("Vary"), None, "{}", r.status_line);
     }
+    let listing = s.ask("GET", "/sub/", &[]);
+    assert_eq!(listing.status_line, OK);
+    assert_eq!(listing.header("Cache-Control"), Some("no-cache"));
+    let listing_304 = s.ask("GET", "/sub/", &[("If-None-Match", "*")]);
+    assert_eq!(listing_304.status_line, NOT_MODIFIED);
+    assert_eq!(listing_304.header("Cache-Control"), Some("no-cache"));
+    assert_eq!(
+        s.get("/missing").header("Cache-Control"),
+        None,
+        "not on errors"
+    );
 }
 
 /// --cache-control VALUE and --no-cache go on 200, HEAD, 206 and 304

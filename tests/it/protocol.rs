@@ -32,6 +32,7 @@ fn get_returns_exact_headers_and_body() {
             "date",
             "last-modified",
             "etag",
+            "cache-control",
             "accept-ranges",
             "content-type",
             "content-length",

@@ -3,8 +3,11 @@
 //! kept once per version, and each rendering (HTML or JSON, sort, order)
 //! beside them. A folder's version is its identity and its modification
 //! and change times: adding, removing or renaming an entry makes a new one.
-//! Least recently used versions go when the cache is over its budget
-//! (`--listing-cache`).
+//! A change inside an entry (a file growing) leaves the folder's times as
+//! they are, so every cached folder is watched too, and each lookup first
+//! reads the notifications and drops what they touch: a listing is never
+//! stale. A folder that cannot be watched is not cached. Least recently
+//! used versions go when the cache is over its budget (`--listing-cache`).
 //!
 //! The cache also knows which listings are being made, and who waits for
 //! each, so a burst of requests for one big folder starts one read.
@@ -15,6 +18,8 @@ use std::os::unix::fs::MetadataExt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::{Folder, View};
+use crate::fs::Root;
+use crate::fs::watch::{Change, Watches};
 use crate::site::jobs::Waiter;
 
 /// A folder's identity and version.
@@ -41,18 +46,68 @@ impl FolderStamp {
 pub type Rendered = (Arc<[u8]>, bool);
 
 struct Slot {
+    rel: String,
     folder: Arc<Folder>,
     bodies: Vec<(View, Arc<[u8]>)>,
     weight: usize,
     used: u64,
 }
 
-#[derive(Default)]
 struct Inner {
     slots: HashMap<FolderStamp, Slot>,
     held: usize,
     clock: u64,
     waiting: HashMap<(FolderStamp, View), Vec<Waiter>>,
+    watches: Watches,
+    /// Folders being read, and whether a change touched them meanwhile
+    /// (then what was read is not kept).
+    reading: HashMap<String, bool>,
+    changes: Vec<Change>,
+}
+
+impl Inner {
+    /// Reads the notifications and drops every version they touch.
+    fn sync(&mut self) {
+        self.watches.drain(&mut self.changes);
+        if self.changes.is_empty() {
+            return;
+        }
+        let changes = std::mem::take(&mut self.changes);
+        for c in &changes {
+            let touched = |rel: &str| match c {
+                Change::Overflow => true,
+                Change::Entry { dir, .. } => rel == dir,
+                Change::Dir(d) => {
+                    d.is_empty()
+                        || rel == d
+                        || rel
+                            .strip_prefix(d.as_str())
+                            .is_some_and(|r| r.starts_with('/'))
+                }
+            };
+            let gone: Vec<FolderStamp> = self
+                .slots
+                .iter()
+                .filter(|(_, s)| touched(&s.rel))
+                .map(|(k, _)| *k)
+                .collect();
+            for k in gone {
+                self.remove(k);
+            }
+            for (rel, dirty) in self.reading.iter_mut() {
+                *dirty |= touched(rel);
+            }
+        }
+        self.changes = changes;
+        self.changes.clear();
+    }
+
+    fn remove(&mut self, k: FolderStamp) {
+        if let Some(gone) = self.slots.remove(&k) {
+            self.held -= gone.weight;
+            self.watches.release(&gone.rel);
+        }
+    }
 }
 
 /// What [`ListingCache::get_or_wait`] found.
@@ -69,9 +124,17 @@ pub struct ListingCache {
 
 impl ListingCache {
     /// `budget`: bytes of entries and renderings kept.
-    pub fn new(budget: usize) -> ListingCache {
+    pub fn new(budget: usize, watches: Watches) -> ListingCache {
         ListingCache {
-            inner: Mutex::default(),
+            inner: Mutex::new(Inner {
+                slots: HashMap::new(),
+                held: 0,
+                clock: 0,
+                waiting: HashMap::new(),
+                watches,
+                reading: HashMap::new(),
+                changes: Vec::new(),
+            }),
             budget,
         }
     }
@@ -83,6 +146,7 @@ impl ListingCache {
     /// The rendering, or else `waiter` is registered to hear of it.
     pub fn get_or_wait(&self, stamp: FolderStamp, view: View, waiter: Waiter) -> Lookup {
         let mut inner = self.lock();
+        inner.sync();
         inner.clock += 1;
         let now = inner.clock;
         if let Some(slot) = inner.slots.get_mut(&stamp) {
@@ -96,24 +160,58 @@ impl ListingCache {
         Lookup::Wait(waiters.len() == 1)
     }
 
-    /// The folder's entries, if this version was read already.
+    /// The folder's entries, if this version was read already (and has
+    /// not changed since).
     pub fn folder(&self, stamp: FolderStamp) -> Option<Arc<Folder>> {
-        self.lock().slots.get(&stamp).map(|s| Arc::clone(&s.folder))
+        let mut inner = self.lock();
+        inner.sync();
+        inner.slots.get(&stamp).map(|s| Arc::clone(&s.folder))
+    }
+
+    /// A read of the folder `rel` begins: watch it first, so a change
+    /// during the read is known. False if it cannot be watched.
+    pub fn begin_read(&self, root: &Root, rel: &str) -> bool {
+        let mut inner = self.lock();
+        if !inner.watches.hold(root, rel) {
+            return false;
+        }
+        inner.reading.insert(rel.to_owned(), false);
+        true
     }
 
     /// Keeps a rendering (and its folder) and returns who waited for it.
+    /// `watched`: the read of `rel` began with [`ListingCache::begin_read`]
+    /// (or the folder was cached already); if it changed meanwhile, or it
+    /// could not be watched, nothing is kept.
     pub fn fill(
         &self,
         stamp: FolderStamp,
+        rel: &str,
         view: View,
         folder: Arc<Folder>,
         body: Arc<[u8]>,
+        watched: bool,
     ) -> Vec<Waiter> {
         let mut inner = self.lock();
+        inner.sync();
+        let dirty = inner.reading.remove(rel);
+        let waiters = inner.waiting.remove(&(stamp, view)).unwrap_or_default();
+        let cached = inner.slots.contains_key(&stamp);
+        if dirty == Some(true) || (!watched && !cached) {
+            if watched && !cached {
+                inner.watches.release(rel);
+            }
+            return waiters;
+        }
+        if cached && dirty.is_some() {
+            // Read again while cached: one watch is enough.
+            inner.watches.release(rel);
+        }
         inner.clock += 1;
         let now = inner.clock;
         let added = body.len();
         let slot = inner.slots.entry(stamp).or_insert_with(|| Slot {
+            rel: rel.to_owned(),
             weight: folder.weight(),
             folder,
             bodies: Vec::new(),
@@ -135,19 +233,18 @@ impl ListingCache {
             else {
                 break;
             };
-            if let Some(gone) = inner.slots.remove(&oldest) {
-                inner.held -= gone.weight;
-            }
+            inner.remove(oldest);
         }
-        inner.waiting.remove(&(stamp, view)).unwrap_or_default()
+        waiters
     }
 
     /// The listing could not be made: returns who waited for it.
-    pub fn fail(&self, stamp: FolderStamp, view: View) -> Vec<Waiter> {
-        self.lock()
-            .waiting
-            .remove(&(stamp, view))
-            .unwrap_or_default()
+    pub fn fail(&self, stamp: FolderStamp, rel: &str, view: View, watched: bool) -> Vec<Waiter> {
+        let mut inner = self.lock();
+        if watched && inner.reading.remove(rel).is_some() {
+            inner.watches.release(rel);
+        }
+        inner.waiting.remove(&(stamp, view)).unwrap_or_default()
     }
 
     /// Bytes held (for tests and the budget).

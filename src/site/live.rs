@@ -1,0 +1,361 @@
+//! Live reload (`--watch`): the browser reloads a page by itself when a
+//! file it loaded changes, and swaps a changed stylesheet in place.
+//!
+//! - Every HTML response gets [`SCRIPT`] injected before `</body>` (by the
+//!   file cache, as its own representation). The script opens an
+//!   `EventSource` to the reserved route [`ROUTE`] (under `/.ferry/`, a
+//!   dot-path the dotfile rule already keeps from clashing with served
+//!   content), naming its page.
+//! - The server records what each page loaded: every request that carries
+//!   a page as `Referer` (stylesheets, scripts, modules, images, fetches),
+//!   and transitively those whose `Referer` is one of these (a module
+//!   imported by a module, an image or `@import` from a stylesheet).
+//!   Navigations (`Sec-Fetch-Dest: document`, or HTML without it) are not
+//!   dependencies.
+//! - A thread of its own watches the folders of the files served (lazily,
+//!   within the shared watch budget) and, when a change is complete — the
+//!   file closed after writing, renamed into place or away, removed; never a
+//!   write in progress — folds the rest of the editor's burst (events
+//!   arriving within [`SETTLE`]), then tells each page that loaded the file:
+//!   `css` with the stylesheets to swap when only stylesheets changed,
+//!   `reload` otherwise. Files no page loaded (`node_modules/`, `.git/`,
+//!   swap files) trigger nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+
+use super::jobs::{Done, Mailbox};
+use crate::fs::Root;
+use crate::fs::cache::{clean_key, key_of};
+use crate::fs::clean_path;
+use crate::fs::watch::{Change, WatchBudget, Watches, parent};
+
+/// The event stream's route.
+pub const ROUTE: &str = "/.ferry/live";
+/// Events of one burst are folded while they keep coming this close.
+pub const SETTLE: Duration = Duration::from_millis(8);
+/// A burst is sent at the latest this long after its first event.
+const SETTLE_MAX: Duration = Duration::from_millis(50);
+
+/// The script injected into HTML under `--watch`. It reconnects by itself
+/// (`retry`), and reloads once after a reconnection (the server restarted).
+pub const SCRIPT: &str = concat!(
+    "<script>/* ferry --watch */(()=>{",
+    "const es=new EventSource('/.ferry/live?page='+encodeURIComponent(location.pathname));",
+    "let up=false,lost=false;",
+    "es.onopen=()=>{if(lost){location.reload()}up=true};",
+    "es.onerror=()=>{if(up){lost=true}};",
+    "es.addEventListener('reload',()=>location.reload());",
+    "es.addEventListener('css',e=>{const want=e.data.split('\\n');let hit=0;",
+    "for(const l of document.querySelectorAll('link[rel~=\"stylesheet\"]')){",
+    "const u=new URL(l.href,location.href);",
+    "if(want.includes(decodeURIComponent(u.pathname))){hit++;const n=l.cloneNode();",
+    "u.searchParams.set('ferry-reload',Date.now());n.href=u.href;",
+    "n.onload=()=>l.remove();l.after(n)}}",
+    "if(!hit){location.reload()}})",
+    "})();</script>"
+);
+
+/// What a page is told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveEvent {
+    Reload,
+    /// Swap these stylesheets (paths, decoded, from the root).
+    Css(Vec<String>),
+}
+
+impl LiveEvent {
+    /// The event-stream bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        match self {
+            LiveEvent::Reload => b"event: reload\ndata: \n\n".to_vec(),
+            LiveEvent::Css(paths) => {
+                let mut out = b"event: css\n".to_vec();
+                for p in paths {
+                    out.extend_from_slice(b"data: ");
+                    out.extend_from_slice(p.as_bytes());
+                    out.push(b'\n');
+                }
+                out.push(b'\n');
+                out
+            }
+        }
+    }
+}
+
+struct Sub {
+    page: String,
+    mailbox: Arc<Mailbox>,
+}
+
+struct Inner {
+    watches: Watches,
+    /// File (resolved path) → the request keys served from it.
+    keys: HashMap<String, HashSet<String>>,
+    /// Key → the keys of the pages (or resources) that referred to it.
+    referers: HashMap<String, HashSet<String>>,
+    /// Folders watched (or that could not be).
+    dirs: HashSet<String>,
+    subs: HashMap<u64, Sub>,
+}
+
+/// The live-reload hub, shared by the workers and its watch thread.
+pub struct LiveReload {
+    root: Arc<Root>,
+    inner: Mutex<Inner>,
+}
+
+/// A page's event stream, subscribed while it is held.
+pub struct Subscription {
+    hub: Arc<LiveReload>,
+    token: u64,
+}
+
+impl Drop for Subscription {
+    fn drop(&mut self) {
+        self.hub.lock().subs.remove(&self.token);
+    }
+}
+
+impl LiveReload {
+    /// Starts the hub and its watch thread.
+    pub fn start(
+        root: Arc<Root>,
+        budget: Arc<WatchBudget>,
+        notifies: bool,
+    ) -> std::io::Result<Arc<LiveReload>> {
+        let watches = Watches::new(budget, notifies);
+        let fd = watches.fd().map(|fd| fd.try_clone_to_owned()).transpose()?;
+        let hub = Arc::new(LiveReload {
+            root,
+            inner: Mutex::new(Inner {
+                watches,
+                keys: HashMap::new(),
+                referers: HashMap::new(),
+                dirs: HashSet::new(),
+                subs: HashMap::new(),
+            }),
+        });
+        if let Some(fd) = fd {
+            let hub = Arc::clone(&hub);
+            std::thread::Builder::new()
+                .name("ferry-watch".into())
+                .spawn(move || hub.watch(fd))?;
+        }
+        Ok(hub)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A file response: `key` (the name asked for) served from `rel`,
+    /// with the page or resource that referred to it, if any.
+    pub fn served(&self, key: &str, rel: &str, referer: Option<&str>) {
+        let mut inner = self.lock();
+        let dir = parent(rel);
+        if !inner.dirs.contains(dir) {
+            let root = &self.root;
+            inner.watches.hold(root, dir);
+            inner.dirs.insert(dir.to_owned());
+        }
+        inner
+            .keys
+            .entry(rel.to_owned())
+            .or_default()
+            .insert(key.to_owned());
+        if let Some(from) = referer
+            && from != key
+        {
+            inner
+                .referers
+                .entry(key.to_owned())
+                .or_default()
+                .insert(from.to_owned());
+        }
+    }
+
+    /// Subscribes the event stream of connection `token` for `page`.
+    pub fn subscribe(
+        self: &Arc<Self>,
+        page: String,
+        token: u64,
+        mailbox: Arc<Mailbox>,
+    ) -> Subscription {
+        self.lock().subs.insert(token, Sub { page, mailbox });
+        Subscription {
+            hub: Arc::clone(self),
+            token,
+        }
+    }
+
+    /// Subscribed pages (for tests).
+    pub fn subscribers(&self) -> usize {
+        self.lock().subs.len()
+    }
+
+    /// Folders watched for live reload.
+    pub fn watched_dirs(&self) -> usize {
+        self.lock().watches.len()
+    }
+
+    /// The watch thread: waits for events, folds a burst, tells the pages.
+    fn watch(&self, fd: OwnedFd) {
+        let mut changes = Vec::new();
+        loop {
+            if !wait_readable(&fd, None) {
+                continue;
+            }
+            let mut changed: HashSet<String> = HashSet::new();
+            let first = Instant::now();
+            loop {
+                self.lock().watches.drain(&mut changes);
+                for c in changes.drain(..) {
+                    match c {
+                        Change::Entry {
+                            path,
+                            complete: true,
+                            ..
+                        } => {
+                            changed.insert(path);
+                        }
+                        Change::Overflow => {
+                            changed.insert(String::new());
+                        }
+                        _ => {}
+                    }
+                }
+                if changed.is_empty() {
+                    break; // only writes in progress: wait for their end
+                }
+                let left = SETTLE_MAX.saturating_sub(first.elapsed());
+                if left.is_zero() || !wait_readable(&fd, Some(SETTLE.min(left))) {
+                    break;
+                }
+            }
+            if !changed.is_empty() {
+                self.notify(&changed);
+            }
+        }
+    }
+
+    /// Tells every page that loaded one of `changed` (`""`: anything).
+    fn notify(&self, changed: &HashSet<String>) {
+        let inner = self.lock();
+        let mut touched: HashSet<&str> = HashSet::new();
+        let mut only_css = true;
+        for rel in changed {
+            if rel.is_empty() {
+                touched.extend(inner.subs.values().map(|s| s.page.as_str()));
+                only_css = false;
+                continue;
+            }
+            if let Some(keys) = inner.keys.get(rel) {
+                touched.extend(keys.iter().map(String::as_str));
+                only_css &= rel.ends_with(".css");
+            }
+        }
+        if touched.is_empty() {
+            return;
+        }
+        // Everything that (transitively) referred to a touched key.
+        let mut affected: HashSet<&str> = touched.clone();
+        let mut todo: Vec<&str> = touched.into_iter().collect();
+        while let Some(k) = todo.pop() {
+            for r in inner.referers.get(k).into_iter().flatten() {
+                if affected.insert(r.as_str()) {
+                    todo.push(r.as_str());
+                }
+            }
+        }
+        for (token, sub) in &inner.subs {
+            if !affected.contains(sub.page.as_str()) {
+                continue;
+            }
+            // The page's own stylesheets on the way to the change.
+            let sheets: Vec<String> = affected
+                .iter()
+                .filter(|k| {
+                    k.ends_with(".css")
+                        && inner
+                            .referers
+                            .get(**k)
+                            .is_some_and(|r| r.contains(&sub.page))
+                })
+                .map(|k| format!("/{k}"))
+                .collect();
+            let event = if only_css && !sheets.is_empty() && !changed.contains(&sub.page) {
+                LiveEvent::Css(sheets)
+            } else {
+                LiveEvent::Reload
+            };
+            sub.mailbox.post(*token, Done::Live(event));
+        }
+    }
+}
+
+/// The request key a `Referer` value names (its path, cleaned), if any.
+pub fn referer_key(value: &[u8], hidden: bool) -> Option<String> {
+    let v = std::str::from_utf8(value).ok()?;
+    let path = match v.find("://") {
+        Some(i) => {
+            let rest = &v[i + 3..];
+            &rest[rest.find('/')?..]
+        }
+        None if v.starts_with('/') => v,
+        None => return None,
+    };
+    let path = path.split(['?', '#']).next().unwrap_or("/");
+    request_key(path, hidden)
+}
+
+/// The cache key of a request path (see [`clean_key`]).
+pub fn request_key(path: &str, hidden: bool) -> Option<String> {
+    match clean_key(path, hidden) {
+        Some(k) => Some(k.to_owned()),
+        None => clean_path(path, hidden).ok().map(|c| key_of(&c)),
+    }
+}
+
+/// Waits until `fd` is readable, or `timeout` passes (false then).
+fn wait_readable(fd: &OwnedFd, timeout: Option<Duration>) -> bool {
+    let fd = fd.as_fd();
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    let t = timeout.map(|d| Timespec {
+        tv_sec: d.as_secs() as i64,
+        tv_nsec: i64::from(d.subsec_nanos()),
+    });
+    matches!(rustix::event::poll(&mut fds, t.as_ref()), Ok(n) if n > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn referers_name_request_keys() {
+        assert_eq!(
+            referer_key(b"http://127.0.0.1:8000/dir/?x=1#y", false).as_deref(),
+            Some("dir/")
+        );
+        assert_eq!(
+            referer_key(b"http://127.0.0.1:8000/a%20b.css", false).as_deref(),
+            Some("a b.css")
+        );
+        assert_eq!(referer_key(b"http://h:1", false), None);
+        assert_eq!(referer_key(b"/x.js", false).as_deref(), Some("x.js"));
+    }
+
+    #[test]
+    fn events_are_event_stream_frames() {
+        assert_eq!(LiveEvent::Reload.to_bytes(), b"event: reload\ndata: \n\n");
+        assert_eq!(
+            LiveEvent::Css(vec!["/a.css".into(), "/b.css".into()]).to_bytes(),
+            b"event: css\ndata: /a.css\ndata: /b.css\n\n"
+        );
+    }
+}
