@@ -13,6 +13,8 @@
 #   5 idle       10,000 idle keep-alive connections held by a python3 client
 #                (half made one request first): server RSS before and with
 #                them, and the time a new client takes to be served
+#   6 streams    scenario 1 while 200 live-reload event streams are open
+#                (ferry --watch; nginx holds 200 idle keep-alive connections)
 #
 # Fairness: both servers serve the same files from the same temp dir, get the
 # same connection counts, have access logs off and one core each: the server
@@ -26,7 +28,7 @@
 # Environment:
 #   DURATION=10      seconds per wrk run (scenarios 1-4)
 #   ROUNDS=2         number of (ferry, nginx) pairs per scenario
-#   SCENARIOS=all    comma list: keepalive,close,large,c1000,idle (or 1,2,3,4,5)
+#   SCENARIOS=all    comma list: keepalive,close,large,c1000,idle,streams (or 1-6)
 #   FERRY_ONLY=1     measure ferry alone (no nginx, no ratio), for regressions
 #   IDLE_CONNS=10000 connections held in scenario 5
 #   SERVER_CPU, CLIENT_CPU   override core pinning
@@ -63,7 +65,7 @@ for v in DURATION ROUNDS IDLE_CONNS; do
 done
 [[ $FERRY_ONLY == 0 || $FERRY_ONLY == 1 ]] || { echo "FERRY_ONLY must be 0 or 1" >&2; exit 2; }
 
-ALL_SCENARIOS=(keepalive close large c1000 idle)
+ALL_SCENARIOS=(keepalive close large c1000 idle streams)
 SELECTED=()
 if [[ $SCENARIOS == all ]]; then
   SELECTED=("${ALL_SCENARIOS[@]}")
@@ -77,7 +79,8 @@ else
       3|large) s=large ;;
       4|c1000) s=c1000 ;;
       5|idle) s=idle ;;
-      *) echo "unknown scenario '$s' (use keepalive,close,large,c1000,idle or 1-5)" >&2; exit 2 ;;
+      6|streams) s=streams ;;
+      *) echo "unknown scenario '$s' (use keepalive,close,large,c1000,idle,streams or 1-6)" >&2; exit 2 ;;
     esac
     SELECTED+=("$s")
   done
@@ -140,6 +143,7 @@ cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   stop_pid "$CLIENT_PID"
+  stop_pid "${HOLDER_PID:-}"
   stop_pid "$SERVER_PID"
   rm -rf -- "$TMP"
   exit "$rc"
@@ -245,14 +249,15 @@ start_nginx() {
   fi
 }
 
-# start_server NAME LIMIT: a fresh, checked server on CPU SERVER_CPU. LIMIT is
-# ferry's --max-connections (empty: ferry's default, 10000) or nginx's
-# worker_connections (empty: 4096).
+# start_server NAME LIMIT [FERRY ARGS...]: a fresh, checked server on CPU
+# SERVER_CPU. LIMIT is ferry's --max-connections (empty: ferry's default,
+# 10000) or nginx's worker_connections (empty: 4096).
 start_server() {
   local name=$1 maxconn=$2
+  shift 2
   if [[ $name == ferry ]]; then
-    if [[ -n $maxconn ]]; then start_ferry --max-connections "$maxconn" || return 1
-    else start_ferry || return 1; fi
+    if [[ -n $maxconn ]]; then start_ferry --max-connections "$maxconn" "$@" || return 1
+    else start_ferry "$@" || return 1; fi
   else
     start_nginx "${maxconn:-4096}" || return 1
   fi
@@ -507,6 +512,51 @@ scenario_idle() {
   record idle held "$name" "$held"
 }
 
+# The scenario-6 holder: opens STREAMS connections and holds them: for
+# ferry live-reload event streams (`/.ferry/live`), for nginx keep-alive
+# connections after one request. Prints "held=N" once they are open.
+cat >"$TMP/streams.py" <<'PY'
+import socket, sys, time
+port, n, kind = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+path = b"/.ferry/live?page=%2F" if kind == "ferry" else b"/1k.bin"
+socks = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(b"GET " + path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    got = b""
+    while b"\r\n\r\n" not in got:
+        b = s.recv(65536)
+        if not b:
+            sys.exit("closed before its head")
+        got += b
+    socks.append(s)
+print(f"held={len(socks)}", flush=True)
+time.sleep(600)
+PY
+
+STREAMS=200
+HOLDER_PID=""
+scenario_streams() {
+  local name=$1 round=$2 i
+  taskset -c "$CLIENT_CPU" python3 "$TMP/streams.py" "$SERVER_PORT" "$STREAMS" "$name" \
+    >"$TMP/holder.out" 2>&1 &
+  HOLDER_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    grep -q '^held=' "$TMP/holder.out" 2>/dev/null && break
+    alive "$HOLDER_PID" || break
+    sleep 0.1
+  done
+  if ! grep -q "^held=$STREAMS" "$TMP/holder.out" 2>/dev/null; then
+    echo "streams holder against $name failed: $(cat "$TMP/holder.out")" >&2
+    stop_pid "$HOLDER_PID"; HOLDER_PID=""
+    return 1
+  fi
+  local st=0
+  wrk_scenario streams "$name" "$round" -c50 "http://127.0.0.1:$SERVER_PORT/1k.bin" || st=$?
+  stop_pid "$HOLDER_PID"; HOLDER_PID=""
+  return "$st"
+}
+
 # --- run ---------------------------------------------------------------------
 # Connection limits per scenario, as "FERRY_MAX NGINX_WORKER_CONNECTIONS"
 # (empty: the defaults, ferry 10000 and nginx 4096). Scenario 5 holds
@@ -516,6 +566,11 @@ scenario_idle() {
 # so it gets IDLE_CONNS * 9/8 + 100.
 max_conns_for() {
   if [[ $1 == idle ]]; then echo "$((IDLE_CONNS + 100)) $((IDLE_CONNS * 9 / 8 + 100))"; fi
+}
+
+# ferry_args_for SCENARIO: extra ferry flags.
+ferry_args_for() {
+  if [[ $1 == streams ]]; then echo --watch; fi
 }
 
 # show_server_log NAME: print what the server wrote to its error output.
@@ -538,7 +593,8 @@ run_scenario() {
       if [[ -n $limits ]]; then
         if [[ $name == ferry ]]; then maxconn=${limits% *}; else maxconn=${limits#* }; fi
       fi
-      if ! start_server "$name" "$maxconn"; then
+      # shellcheck disable=SC2046  # word splitting intended
+      if ! start_server "$name" "$maxconn" $(ferry_args_for "$sc"); then
         FAILED+=("$sc/$name/$r (server did not start)")
         continue
       fi
@@ -577,6 +633,8 @@ ROWS=(
   "idle|rss_with|5 idle: server RSS with $IDLE_CONNS idle conns, MiB|%.1f|lower"
   "idle|rss_per_conn|5 idle: RSS per idle conn, KiB|%.2f|lower"
   "idle|new_client|5 idle: new client served, ms|%.2f|lower"
+  "streams|rps|6 1 KiB keep-alive c50 + 200 event streams: req/s|%.0f|higher"
+  "streams|cpu|6 1 KiB keep-alive c50 + 200 event streams: CPU us/req|%.2f|lower"
 )
 
 # fmt_median SCENARIO METRIC SERVER FORMAT -> the formatted median or "-".

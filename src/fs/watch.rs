@@ -115,7 +115,8 @@ struct Watched {
 
 /// One inotify instance and the directories it watches.
 pub struct Watches {
-    fd: Option<OwnedFd>,
+    /// Shared with a thread that waits on it (live reload), never dup'ed.
+    fd: Option<Arc<OwnedFd>>,
     by_wd: HashMap<i32, Watched>,
     by_dir: HashMap<String, i32>,
     budget: Arc<WatchBudget>,
@@ -128,7 +129,7 @@ impl Watches {
     pub fn new(budget: Arc<WatchBudget>, enabled: bool) -> Watches {
         let fd = if enabled && budget.max > 0 {
             match inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK) {
-                Ok(fd) => Some(fd),
+                Ok(fd) => Some(Arc::new(fd)),
                 Err(e) => {
                     budget.refused_once(format_args!("inotify: {e}"));
                     None
@@ -150,6 +151,11 @@ impl Watches {
     pub fn fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
         use std::os::fd::AsFd;
         self.fd.as_ref().map(|fd| fd.as_fd())
+    }
+
+    /// The same descriptor, for a thread that waits on it.
+    pub fn shared_fd(&self) -> Option<Arc<OwnedFd>> {
+        self.fd.clone()
     }
 
     /// Watches the directory `dir` (relative to the root, `""` for the
@@ -189,7 +195,7 @@ impl Watches {
                     true
                 }
                 Ok(wd) => {
-                    let _ = inotify::remove_watch(fd, wd);
+                    let _ = inotify::remove_watch(&**fd, wd);
                     self.budget
                         .refused_once("the --max-watches budget is spent");
                     false
@@ -236,7 +242,7 @@ impl Watches {
         if w.names.is_empty() {
             self.by_wd.remove(&wd);
             if let Some(fd) = &self.fd {
-                let _ = inotify::remove_watch(fd, wd);
+                let _ = inotify::remove_watch(&**fd, wd);
             }
             self.budget.give();
         }
@@ -251,7 +257,7 @@ impl Watches {
             return;
         };
         let mut gone: Vec<i32> = Vec::new();
-        let mut reader = inotify::Reader::new(fd, &mut self.buf);
+        let mut reader = inotify::Reader::new(&**fd, &mut self.buf);
         for n in 0.. {
             if n == MAX_DRAIN {
                 out.push(Change::Overflow);

@@ -129,7 +129,7 @@ impl LiveReload {
         notifies: bool,
     ) -> std::io::Result<Arc<LiveReload>> {
         let watches = Watches::new(budget, notifies);
-        let fd = watches.fd().map(|fd| fd.try_clone_to_owned()).transpose()?;
+        let fd = watches.shared_fd();
         let hub = Arc::new(LiveReload {
             root,
             inner: Mutex::new(Inner {
@@ -204,7 +204,7 @@ impl LiveReload {
     }
 
     /// The watch thread: waits for events, folds a burst, tells the pages.
-    fn watch(&self, fd: OwnedFd) {
+    fn watch(&self, fd: Arc<OwnedFd>) {
         let mut changes = Vec::new();
         loop {
             if !wait_readable(&fd, None) {
