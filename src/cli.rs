@@ -56,6 +56,10 @@ pub struct Config {
     #[arg(long)]
     pub watch: bool,
 
+    /// Don't compress responses on the fly (br, zstd, gzip).
+    #[arg(long)]
+    pub no_compress: bool,
+
     /// Answer folders without index.html with 403 instead of a listing.
     #[arg(long)]
     pub no_listing: bool,
@@ -142,6 +146,16 @@ pub struct Config {
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub cache_fds: Option<usize>,
 
+    /// Memory for compressed forms kept (each file version is compressed
+    /// once per coding), in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    pub compress_cache: usize,
+
+    /// Largest file compressed on the fly, in bytes; larger ones are sent
+    /// as they are.
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    pub compress_max: u64,
+
     /// Directory watches the caches and live reload may hold together
     /// [default: a quarter of the user's inotify limit, at most 8192];
     /// files in folders beyond it are checked with a stat per request.
@@ -212,6 +226,9 @@ impl Config {
                 cache_fds: self.cache_fds,
                 max_watches: self.max_watches,
                 watch: self.watch,
+                compress: !self.no_compress,
+                compress_cache: self.compress_cache,
+                compress_max: self.compress_max,
             },
             timeouts: Timeouts {
                 header: self.header_timeout,

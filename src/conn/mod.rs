@@ -306,7 +306,10 @@ impl Conn {
         let State::Await(d) = std::mem::replace(&mut self.state, State::Idle) else {
             unreachable!("a job result for a connection that did not wait for one")
         };
-        let reply = cx.site.finish(done);
+        let Reply::Pending(weights) = &d.reply else {
+            unreachable!("a connection waits only with a pending reply")
+        };
+        let reply = cx.site.finish(done, weights);
         self.respond(reply, d.head_only, d.persist, d.line.as_line(), cx);
         let input = self.reader.resume();
         self.process(input, cx)
@@ -475,7 +478,7 @@ impl Conn {
             }
             return;
         }
-        if let Reply::Pending = reply {
+        if let Reply::Pending(_) = reply {
             let deferred = Deferred {
                 reply,
                 head_only,

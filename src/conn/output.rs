@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags};
@@ -34,16 +35,24 @@ pub enum Sent {
     Failed,
 }
 
-/// A file body still to go out: file ranges by sendfile, with the part
-/// heads of a multipart response between them.
+/// Shared bytes longer than this are sent from where they are (a
+/// compressed form), not copied behind the head.
+const COPY_MAX: usize = 64 * 1024;
+
+/// A body still to go out after the head: file ranges by sendfile (with
+/// the part heads of a multipart response between them), or shared bytes.
 struct FileBody {
-    file: Rc<CachedFile>,
+    file: Option<Rc<CachedFile>>,
     segments: VecDeque<Segment>,
 }
 
 enum Segment {
     Bytes {
         data: Vec<u8>,
+        pos: usize,
+    },
+    Shared {
+        data: Arc<[u8]>,
         pos: usize,
     },
     /// `pos..end` of the file.
@@ -83,12 +92,22 @@ impl Output {
             Body::Empty => {}
             Body::Static(b) => out.extend_from_slice(b),
             Body::Bytes(b) => out.extend_from_slice(&b),
-            Body::Shared(b) => out.extend_from_slice(&b),
+            Body::Shared(b) if b.len() <= COPY_MAX => out.extend_from_slice(&b),
+            Body::Shared(data) => {
+                let segments = VecDeque::from([Segment::Shared { data, pos: 0 }]);
+                self.file = Some(FileBody {
+                    file: None,
+                    segments,
+                });
+            }
             Body::File { file, range } => match &file.bytes {
                 Some(bytes) => out.extend_from_slice(slice(bytes, range)),
                 None => {
                     let segments = VecDeque::from([Segment::file(range)]);
-                    self.file = Some(FileBody { file, segments });
+                    self.file = Some(FileBody {
+                        file: Some(file),
+                        segments,
+                    });
                 }
             },
             Body::Multipart {
@@ -113,7 +132,10 @@ impl Output {
                         data: closing,
                         pos: 0,
                     });
-                    self.file = Some(FileBody { file, segments });
+                    self.file = Some(FileBody {
+                        file: Some(file),
+                        segments,
+                    });
                 }
             },
         }
@@ -193,11 +215,29 @@ impl Output {
                         return Sent::Blocked;
                     }
                 }
+                Segment::Shared { data, pos } => {
+                    let Ok(n) = send_all(sock, &data[*pos..], more) else {
+                        return Sent::Failed;
+                    };
+                    *pos += n;
+                    self.sent_late += n as u64;
+                    budget = budget.saturating_sub(n as u64);
+                    if *pos < data.len() {
+                        return if n > 0 && budget == 0 {
+                            Sent::Yield
+                        } else {
+                            Sent::Blocked
+                        };
+                    }
+                }
                 Segment::File { pos, end } => {
+                    let Some(file) = &body.file else {
+                        return Sent::Failed;
+                    };
                     while *pos < *end {
                         let want = (*end - *pos).min(SENDFILE_CHUNK as u64) as usize;
                         let mut offset = *pos;
-                        match rustix::fs::sendfile(sock, &body.file.file, Some(&mut offset), want) {
+                        match rustix::fs::sendfile(sock, &file.file, Some(&mut offset), want) {
                             // The file shrank under us: the promised length
                             // can't be met, so the connection has to end.
                             Ok(0) => return Sent::Failed,

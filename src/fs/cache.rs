@@ -34,18 +34,19 @@
 //! - an entry unused for [`IDLE_EVICT`] is closed by the worker's sweep, so
 //!   deleted files free their space and idle entries hold no descriptor.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, Metadata};
 use std::os::unix::fs::{FileExt, MetadataExt};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::fs::OFlags;
 
 use super::Root;
+use super::compress::{self, Compressor, Form, Source};
 use super::watch::{Change, Watches, parent};
 
 /// How long a watched entry is trusted before it is resolved again.
@@ -89,9 +90,72 @@ pub struct CachedFile {
     checked: Cell<Instant>,
     /// Its folders are watched; else it is checked by a stat per request.
     watched: Cell<bool>,
+    /// This version's compressed forms, as far as they are known (br,
+    /// zstd, gzip), and whether they are final (the best pass's).
+    forms: RefCell<[Option<Weak<Form>>; 3]>,
+    settled: Cell<bool>,
+    /// Its type is worth compressing.
+    pub compressible: bool,
 }
 
 impl CachedFile {
+    /// The whole representation's bytes (read, unless held in memory);
+    /// None if the file is no longer as long as this version.
+    pub fn content(&self) -> Option<std::borrow::Cow<'_, [u8]>> {
+        if let Some(bytes) = &self.bytes {
+            return Some(std::borrow::Cow::Borrowed(bytes));
+        }
+        let mut buf = vec![0u8; self.len as usize];
+        let n = read_full_at(&self.file, &mut buf).ok()?;
+        (n == buf.len()).then_some(std::borrow::Cow::Owned(buf))
+    }
+
+    /// This version's identity for the compressed-forms store.
+    pub fn version_id(&self) -> u64 {
+        compress::source_id((&*self.rel, &*self.etag))
+    }
+
+    /// The ready compressed forms of this version, asking the store for
+    /// them (and, the first time, to make them) until they are final. Once
+    /// final they are held weakly: the store's budget alone keeps them, and
+    /// one it dropped is asked for again.
+    pub fn forms(&self, store: &Compressor) -> [Option<Arc<Form>>; 3] {
+        if self.settled.get() {
+            let held = self
+                .forms
+                .borrow()
+                .clone()
+                .map(|w| w.and_then(|w| w.upgrade()));
+            if held.iter().all(Option::is_some) {
+                return held;
+            }
+            self.settled.set(false);
+        }
+        let id = self.version_id();
+        let forms = store.forms(id);
+        let all_best = forms.iter().all(|f| f.as_ref().is_some_and(|f| f.best));
+        if !all_best {
+            store.ask(id, &self.etag, || {
+                Some(match &self.bytes {
+                    Some(b) => Source::Bytes(Arc::from(&b[..])),
+                    None => {
+                        let stamp = self.stamp;
+                        Source::File {
+                            file: self.file.try_clone().ok()?,
+                            len: self.len,
+                            unchanged: Box::new(move |f: &File| {
+                                f.metadata().is_ok_and(|m| FileStamp::of(&m) == stamp)
+                            }),
+                        }
+                    }
+                })
+            });
+        }
+        self.settled.set(all_best);
+        *self.forms.borrow_mut() = forms.clone().map(|f| f.as_ref().map(Arc::downgrade));
+        forms
+    }
+
     /// An unwatched entry's check: the path still names this version, and
     /// its sidecars are as they were.
     fn unchanged_at(&self, root: &Root) -> bool {
@@ -245,11 +309,18 @@ pub struct FileCache {
     watches: Watches,
     /// The live-reload script, to inject into HTML (`--watch`).
     inject: Option<Arc<[u8]>>,
+    /// The compressed-forms store, told when a version is gone.
+    compressor: Option<Arc<Compressor>>,
     changes: Vec<Change>,
 }
 
 impl FileCache {
-    pub fn new(budget: Arc<FdBudget>, watches: Watches, inject: Option<Arc<[u8]>>) -> FileCache {
+    pub fn new(
+        budget: Arc<FdBudget>,
+        watches: Watches,
+        inject: Option<Arc<[u8]>>,
+        compressor: Option<Arc<Compressor>>,
+    ) -> FileCache {
         FileCache {
             entries: HashMap::new(),
             held: 0,
@@ -257,6 +328,7 @@ impl FileCache {
             budget,
             watches,
             inject,
+            compressor,
             changes: Vec::new(),
         }
     }
@@ -287,6 +359,10 @@ impl FileCache {
             }
         }
         for key in gone {
+            // The version is gone: so are its compressed forms.
+            if let (Some(c), Some(e)) = (&self.compressor, self.entries.get(&*key)) {
+                c.forget(e.version_id());
+            }
             self.forget(&key);
         }
         self.changes = changes;
@@ -472,6 +548,7 @@ impl FileCache {
         CachedFile {
             file,
             len,
+            compressible: compress::compressible(&content_type),
             content_type,
             bytes: bytes.map(Vec::into_boxed_slice),
             etag: etag.into(),
@@ -484,6 +561,8 @@ impl FileCache {
             sidecars: None,
             checked: Cell::new(now),
             watched: Cell::new(false),
+            forms: RefCell::new([None, None, None]),
+            settled: Cell::new(false),
         }
     }
 
@@ -604,7 +683,9 @@ fn open_sidecar(root: &Root, rel: &str, ext: &str) -> Option<(File, Metadata)> {
     meta.is_file().then_some((file, meta))
 }
 
-fn read_full_at(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Reads into `buf` from offset 0 until it is full or the file ends;
+/// returns how much was read.
+pub(crate) fn read_full_at(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read_at(&mut buf[filled..], filled as u64)? {
@@ -632,7 +713,7 @@ mod tests {
             std::fs::write(dir.path().join(format!("f{i}.txt")), vec![b'x'; 16 * 1024]).unwrap();
         }
         let root = Root::open(dir.path(), false).unwrap();
-        let mut cache = FileCache::new(FdBudget::new(usize::MAX / 2), unwatched(), None);
+        let mut cache = FileCache::new(FdBudget::new(usize::MAX / 2), unwatched(), None, None);
         let now = Instant::now();
         for i in 0..n {
             let rel = format!("f{i}.txt");
@@ -692,7 +773,7 @@ mod key_tests {
         }
         let root = Root::open(dir.path(), false).unwrap();
         let budget = FdBudget::new(4);
-        let mut cache = FileCache::new(Arc::clone(&budget), unwatched(), None);
+        let mut cache = FileCache::new(Arc::clone(&budget), unwatched(), None, None);
         let now = Instant::now();
         let open = |cache: &mut FileCache, i: usize| {
             let rel = format!("f{i}");
@@ -741,6 +822,7 @@ mod coherence_tests {
             let mut cache = FileCache::new(
                 FdBudget::new(100),
                 Watches::new(Arc::clone(&budget), watched),
+                None,
                 None,
             );
             let (f, m) = open(&root, "d/f.txt");

@@ -3,6 +3,7 @@
 //! watches, and MIME types.
 
 pub mod cache;
+pub mod compress;
 pub mod mime;
 pub mod path;
 pub mod root;

@@ -91,6 +91,7 @@ pub fn status_line(status: Status) -> &'static [u8] {
         Status::Forbidden => b"HTTP/1.1 403 Forbidden\r\n",
         Status::NotFound => b"HTTP/1.1 404 Not Found\r\n",
         Status::MethodNotAllowed => b"HTTP/1.1 405 Method Not Allowed\r\n",
+        Status::NotAcceptable => b"HTTP/1.1 406 Not Acceptable\r\n",
         Status::RequestTimeout => b"HTTP/1.1 408 Request Timeout\r\n",
         Status::PreconditionFailed => b"HTTP/1.1 412 Precondition Failed\r\n",
         Status::ContentTooLarge => b"HTTP/1.1 413 Content Too Large\r\n",

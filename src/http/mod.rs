@@ -42,6 +42,10 @@ pub struct Representation<'a> {
     /// Content-coded (a sidecar): several ranges of it are not sent as
     /// multipart, since clients would try to decode the multipart body.
     pub coded: bool,
+    /// Byte ranges of it are served (not of a form compressed on the fly,
+    /// whose bytes may differ from one compression to the next: a Range is
+    /// then ignored).
+    pub ranges: bool,
 }
 
 /// Evaluates preconditions, then ranges (RFC 9110 §13.2.2 order). Ranges
@@ -54,7 +58,9 @@ pub fn plan(f: &Fields<'_>, method: Method, rep: &Representation<'_>, now: i64) 
         Outcome::Failed => Plan::PreconditionFailed,
         Outcome::Proceed => match f.range {
             Single::One(value)
-                if method == Method::Get && conditional::if_range_holds(f, v, now) =>
+                if method == Method::Get
+                    && rep.ranges
+                    && conditional::if_range_holds(f, v, now) =>
             {
                 match range::parse(value, rep.len) {
                     RangePlan::Ignore => Plan::Full,

@@ -14,6 +14,7 @@ pub enum Status {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    NotAcceptable,
     RequestTimeout,
     PreconditionFailed,
     ContentTooLarge,
@@ -28,7 +29,7 @@ pub enum Status {
 
 impl Status {
     /// Every status, for tables and tests.
-    pub const ALL: [Status; 20] = [
+    pub const ALL: [Status; 21] = [
         Status::Continue,
         Status::Ok,
         Status::NoContent,
@@ -39,6 +40,7 @@ impl Status {
         Status::Forbidden,
         Status::NotFound,
         Status::MethodNotAllowed,
+        Status::NotAcceptable,
         Status::RequestTimeout,
         Status::PreconditionFailed,
         Status::ContentTooLarge,
@@ -63,6 +65,7 @@ impl Status {
             Status::Forbidden => 403,
             Status::NotFound => 404,
             Status::MethodNotAllowed => 405,
+            Status::NotAcceptable => 406,
             Status::RequestTimeout => 408,
             Status::PreconditionFailed => 412,
             Status::ContentTooLarge => 413,
@@ -89,6 +92,7 @@ impl Status {
             Status::Forbidden => "403 Forbidden",
             Status::NotFound => "404 Not Found",
             Status::MethodNotAllowed => "405 Method Not Allowed",
+            Status::NotAcceptable => "406 Not Acceptable",
             Status::RequestTimeout => "408 Request Timeout",
             Status::PreconditionFailed => "412 Precondition Failed",
             Status::ContentTooLarge => "413 Content Too Large",

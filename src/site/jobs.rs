@@ -105,7 +105,7 @@ fn run_listing(root: &Root, cache: &ListingCache, max_read: usize, job: ListingJ
     let (waiters, result) = match folder {
         Ok(folder) => {
             let body: Arc<[u8]> = listing::render(&folder, &job.rel, job.view, max_read).into();
-            let waiters = cache.fill(
+            let (waiters, serial) = cache.fill(
                 job.stamp,
                 &job.rel,
                 job.view,
@@ -113,7 +113,7 @@ fn run_listing(root: &Root, cache: &ListingCache, max_read: usize, job: ListingJ
                 Arc::clone(&body),
                 watched,
             );
-            (waiters, Ok((body, job.view.json)))
+            (waiters, Ok((body, job.view.json, serial)))
         }
         Err(status) => (
             cache.fail(job.stamp, &job.rel, job.view, watched),

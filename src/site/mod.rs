@@ -16,15 +16,20 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::fs::cache::FdBudget;
+use crate::fs::compress::{self, Compressor, Form, INLINE_MAX, MIN_LEN, Source};
 use crate::fs::watch::{WatchBudget, Watches, notifies};
 use crate::fs::{CachedFile, Root};
 use crate::h1::{DateCache, Request};
-use crate::http::{Method, Persist, Single, Status};
+use crate::http::negotiate::{Coding, EncodingWeights, Offer};
+use crate::http::{Fields, Method, Persist, Single, Status};
 use jobs::{Done, Jobs, ListingJob, Mailbox, Waiter};
 use listing::cache::{ListingCache, Lookup};
 use live::{LiveReload, Subscription};
 use pages::NotFoundPage;
 use router::Route;
+
+/// The tag listings' forms are named from (a listing sends no ETag).
+const LISTING_TAG: &str = "\"listing\"";
 
 pub use pages::CustomPage;
 pub use reply::{Body, Decor, Reply};
@@ -57,6 +62,12 @@ pub struct SiteOptions {
     pub max_watches: Option<usize>,
     /// `--watch`: live reload.
     pub watch: bool,
+    /// Compress on the fly (`--no-compress` turns it off).
+    pub compress: bool,
+    /// Bytes of compressed forms kept (`--compress-cache`).
+    pub compress_cache: usize,
+    /// Largest file compressed (`--compress-max`).
+    pub compress_max: u64,
 }
 
 impl Default for SiteOptions {
@@ -73,6 +84,9 @@ impl Default for SiteOptions {
             cache_fds: None,
             max_watches: None,
             watch: false,
+            compress: true,
+            compress_cache: 64 << 20,
+            compress_max: 16 << 20,
         }
     }
 }
@@ -91,6 +105,7 @@ pub struct SiteShared {
     /// The root's file system reports changes (not a network one).
     notifies: bool,
     live: Option<Arc<LiveReload>>,
+    compressor: Option<Arc<Compressor>>,
 }
 
 impl SiteShared {
@@ -127,7 +142,13 @@ impl SiteShared {
         } else {
             None
         };
+        let compressor = if options.compress {
+            Some(Compressor::start(options.compress_cache)?)
+        } else {
+            None
+        };
         Ok(SiteShared {
+            compressor,
             root,
             options,
             not_found: not_found.map(NotFoundPage::new),
@@ -149,6 +170,11 @@ impl SiteShared {
     /// The directory watches all caches hold together.
     pub fn watch_budget(&self) -> &WatchBudget {
         &self.watch_budget
+    }
+
+    /// The store of compressed forms, when compression is on.
+    pub fn compressor(&self) -> Option<&Compressor> {
+        self.compressor.as_deref()
     }
 
     /// The listing cache (for tests and benchmarks).
@@ -176,8 +202,12 @@ impl Site {
             .live
             .as_ref()
             .map(|_| Arc::from(live::SCRIPT.as_bytes()));
+        let compress = shared
+            .compressor
+            .as_ref()
+            .map(|c| (Arc::clone(c), shared.options.compress_max));
         Site {
-            router: Router::new(Arc::clone(&shared.fd_budget), watches, inject),
+            router: Router::new(Arc::clone(&shared.fd_budget), watches, inject, compress),
             shared,
             mailbox,
         }
@@ -202,7 +232,7 @@ impl Site {
             .route(&self.shared.root, &self.shared.options, req, now)
         {
             Route::Reply(reply) => reply,
-            Route::Listing(job) => self.listing(job, token),
+            Route::Listing(job) => self.listing(job, token, &req.fields),
         };
         if let (Some(hub), Reply::File(f)) = (&self.shared.live, &reply) {
             self.record(hub, req, f);
@@ -264,7 +294,7 @@ impl Site {
 
     /// A cached listing, or a wait for one (starting its job if no one
     /// else did).
-    fn listing(&self, job: ListingJob, token: u64) -> Reply {
+    fn listing(&self, job: ListingJob, token: u64, f: &Fields<'_>) -> Reply {
         let waiter = Waiter {
             token,
             mailbox: Arc::clone(&self.mailbox),
@@ -274,16 +304,85 @@ impl Site {
             .listings
             .get_or_wait(job.stamp, job.view, waiter)
         {
-            Lookup::Ready(body) => Reply::Listing {
-                body,
-                json: job.view.json,
-            },
+            Lookup::Ready(body, serial) => {
+                let weights = EncodingWeights::of(f.accept_encoding.iter());
+                self.listing_reply(body, job.view.json, serial, &weights)
+            }
             Lookup::Wait(first) => {
                 if first {
                     self.shared.jobs.submit(job);
                 }
-                Reply::Pending
+                Reply::Pending(EncodingWeights::of(f.accept_encoding.iter()))
             }
+        }
+    }
+
+    /// A listing, compressed when the client takes a coding and a form of
+    /// this rendering is ready (made once per rendering, off the workers;
+    /// at once, if small, for a client that takes nothing else).
+    fn listing_reply(
+        &self,
+        body: Arc<[u8]>,
+        json: bool,
+        serial: u64,
+        weights: &EncodingWeights,
+    ) -> Reply {
+        let vary = self.shared.compressor.is_some();
+        let store = self.shared.compressor.as_ref();
+        // A rendering that was not kept has no serial, and its forms are
+        // not kept either.
+        let id = (serial != 0).then(|| compress::source_id(("listing", serial)));
+        let mut offers = [Offer {
+            coding: Coding::Identity,
+            len: body.len() as u64,
+        }; 4];
+        let mut n = 1;
+        let mut forms: [Option<Arc<Form>>; 3] = [None, None, None];
+        if let (Some(store), Some(id)) = (store, id)
+            && (body.len() as u64 >= MIN_LEN || weights.weight(Coding::Identity) == 0)
+            && weights.wants_compression()
+        {
+            forms = store.forms(id);
+            if forms.iter().any(|f| f.as_ref().is_none_or(|f| !f.best)) {
+                let source = Arc::clone(&body);
+                store.ask(id, LISTING_TAG, || Some(Source::Bytes(source)));
+            }
+            for form in forms.iter().flatten() {
+                offers[n] = Offer {
+                    coding: form.coding,
+                    len: form.bytes.len() as u64,
+                };
+                n += 1;
+            }
+        }
+        let form = match weights.choose(&offers[..n]) {
+            Some(Coding::Identity) => None,
+            Some(coding) => forms.into_iter().flatten().find(|f| f.coding == coding),
+            None => match (store, weights.quickest()) {
+                (Some(store), Some(coding)) if body.len() as u64 <= INLINE_MAX => {
+                    store.make_now(id, LISTING_TAG, coding, &body)
+                }
+                (store, coding) => {
+                    return Reply::NoCoding {
+                        later: store.is_some() && coding.is_some(),
+                        vary: b"Accept, Accept-Encoding",
+                    };
+                }
+            },
+        };
+        match form {
+            Some(form) => Reply::Listing {
+                body: Arc::clone(&form.bytes),
+                json,
+                coding: form.coding,
+                vary: true,
+            },
+            None => Reply::Listing {
+                body,
+                json,
+                coding: Coding::Identity,
+                vary,
+            },
         }
     }
 
@@ -292,10 +391,13 @@ impl Site {
         self.mailbox.take(into);
     }
 
-    /// The reply a finished listing job makes.
-    pub fn finish(&self, done: Done) -> Reply {
+    /// The reply a finished listing job makes, for a request whose
+    /// Accept-Encoding gave `weights`.
+    pub fn finish(&self, done: Done, weights: &EncodingWeights) -> Reply {
         match done {
-            Done::Listing(Ok((body, json))) => Reply::Listing { body, json },
+            Done::Listing(Ok((body, json, serial))) => {
+                self.listing_reply(body, json, serial, weights)
+            }
             Done::Listing(Err(status)) => self.error(status),
             Done::Live(_) => self.error(Status::InternalServerError),
         }

@@ -35,6 +35,7 @@ pub fn page(status: Status) -> &'static [u8] {
         Status::Forbidden => page!("403 Forbidden"),
         Status::NotFound => page!("404 Not Found"),
         Status::MethodNotAllowed => page!("405 Method Not Allowed"),
+        Status::NotAcceptable => page!("406 Not Acceptable"),
         Status::RequestTimeout => page!("408 Request Timeout"),
         Status::PreconditionFailed => page!("412 Precondition Failed"),
         Status::ContentTooLarge => page!("413 Content Too Large"),

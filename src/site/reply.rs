@@ -7,8 +7,9 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use crate::fs::CachedFile;
+use crate::fs::compress::Form;
 use crate::h1::{self, DateCache, FieldList, Head};
-use crate::http::negotiate::Coding;
+use crate::http::negotiate::{Coding, EncodingWeights};
 use crate::http::range::ByteRange;
 use crate::http::{Persist, Plan, Status};
 
@@ -19,14 +20,21 @@ use super::pages::{self, ALLOW, CustomPage, HTML};
 pub enum Reply {
     /// A file: which representation, and 200/206/304/412/416.
     File(FileReply),
-    /// 200 with a listing of a folder, HTML or JSON.
-    Listing { body: Arc<[u8]>, json: bool },
+    /// 200 with a listing of a folder, HTML or JSON; `coding`: the
+    /// compressed form `body` is (`vary`: the listing is compressible).
+    Listing {
+        body: Arc<[u8]>,
+        json: bool,
+        coding: Coding,
+        vary: bool,
+    },
     /// Not decided yet: a listing is being made on the job thread; the
-    /// connection waits for it in its worker's mailbox.
-    Pending,
+    /// connection waits for it in its worker's mailbox (with the weights
+    /// its Accept-Encoding gave, to pick the coding then).
+    Pending(EncodingWeights),
     /// 304 for a listing (`If-None-Match: *`: a listing has no validators),
-    /// with the `Vary: Accept` its 200 carries (RFC 9110 §15.4.5).
-    ListingNotModified,
+    /// with the `Vary` its 200 carries (RFC 9110 §15.4.5).
+    ListingNotModified { vary: bool },
     /// 301 to this Location: the same path with a slash appended.
     Redirect(String),
     /// 204 to OPTIONS with `Allow`, and for a CORS preflight its fields.
@@ -36,6 +44,10 @@ pub enum Reply {
     Error(Status, Option<CustomPage>),
     /// 503 for a connection beyond `--max-connections`, with `Retry-After`.
     Overloaded,
+    /// Identity excluded and no coding on offer acceptable, with the
+    /// `Vary` the resource's 200 carries: 406, or with `later`, 503 and
+    /// Retry-After (an acceptable form is being made).
+    NoCoding { later: bool, vary: &'static [u8] },
     /// 200 with a live-reload event stream for `page` (a request key): the
     /// body never ends, the connection does.
     EventStream { page: String },
@@ -43,12 +55,15 @@ pub enum Reply {
 
 /// A file response decided: the representation and the plan for it.
 pub struct FileReply {
-    /// The representation sent: the file or one of its sidecars.
+    /// The file, or the sidecar sent.
     pub file: Rc<CachedFile>,
     pub coding: Coding,
-    /// A sidecar exists, so the response varies by Accept-Encoding.
+    /// The response varies by Accept-Encoding (a sidecar exists, or the
+    /// file is compressed on the fly).
     pub vary: bool,
     pub plan: Plan,
+    /// The compressed form sent, when made on the fly.
+    pub form: Option<Arc<Form>>,
     /// For several ranges: the multipart framing.
     multipart: Option<Multipart>,
 }
@@ -62,7 +77,13 @@ struct Multipart {
 }
 
 impl FileReply {
-    pub fn new(file: Rc<CachedFile>, coding: Coding, vary: bool, plan: Plan) -> FileReply {
+    pub fn new(
+        file: Rc<CachedFile>,
+        coding: Coding,
+        vary: bool,
+        plan: Plan,
+        form: Option<Arc<Form>>,
+    ) -> FileReply {
         let multipart = match &plan {
             Plan::Partial(ranges) if ranges.len() > 1 => Some(Multipart::new(&file, ranges)),
             _ => None,
@@ -72,6 +93,7 @@ impl FileReply {
             coding,
             vary,
             plan,
+            form,
             multipart,
         }
     }
@@ -185,12 +207,14 @@ impl Reply {
                 Plan::PreconditionFailed => Status::PreconditionFailed,
                 Plan::Unsatisfiable => Status::RangeNotSatisfiable,
             },
-            Reply::Listing { .. } | Reply::Pending => Status::Ok,
-            Reply::ListingNotModified => Status::NotModified,
+            Reply::Listing { .. } | Reply::Pending(_) => Status::Ok,
+            Reply::ListingNotModified { .. } => Status::NotModified,
             Reply::Redirect(_) => Status::MovedPermanently,
             Reply::Options(_) => Status::NoContent,
             Reply::Error(status, _) => *status,
             Reply::Overloaded => Status::ServiceUnavailable,
+            Reply::NoCoding { later: false, .. } => Status::NotAcceptable,
+            Reply::NoCoding { later: true, .. } => Status::ServiceUnavailable,
             Reply::EventStream { .. } => Status::Ok,
         }
     }
@@ -207,9 +231,24 @@ impl Reply {
         let mut fields = FieldList::default();
         let length = match self {
             Reply::File(f) => return f.encode_head(decor, persist, date, dst),
-            Reply::Listing { body, json } => {
+            Reply::Listing {
+                body,
+                json,
+                coding,
+                vary,
+            } => {
                 let ctype: &[u8] = if *json { b"application/json" } else { HTML };
-                fields.push(b"Content-Type", ctype).push(b"Vary", b"Accept");
+                fields.push(b"Content-Type", ctype).push(
+                    b"Vary",
+                    if *vary {
+                        b"Accept, Accept-Encoding"
+                    } else {
+                        b"Accept"
+                    },
+                );
+                if *coding != Coding::Identity {
+                    fields.push(b"Content-Encoding", coding.token());
+                }
                 if let Some(cc) = decor.cache_control {
                     fields.push(b"Cache-Control", cc);
                 }
@@ -221,14 +260,21 @@ impl Reply {
                     .push(b"Cache-Control", b"no-cache");
                 None
             }
-            Reply::ListingNotModified => {
-                fields.push(b"Vary", b"Accept");
+            Reply::ListingNotModified { vary } => {
+                fields.push(
+                    b"Vary",
+                    if *vary {
+                        b"Accept, Accept-Encoding"
+                    } else {
+                        b"Accept"
+                    },
+                );
                 if let Some(cc) = decor.cache_control {
                     fields.push(b"Cache-Control", cc);
                 }
                 None
             }
-            Reply::Pending => {
+            Reply::Pending(_) => {
                 debug_assert!(false, "a pending reply has no head yet");
                 None
             }
@@ -264,6 +310,13 @@ impl Reply {
                     }
                 }
             }
+            Reply::NoCoding { later, vary } => {
+                fields.push(b"Content-Type", HTML).push(b"Vary", vary);
+                if *later {
+                    fields.push(b"Retry-After", b"1");
+                }
+                Some(pages::page(status).len() as u64)
+            }
             Reply::Overloaded => {
                 fields
                     .push(b"Content-Type", HTML)
@@ -286,12 +339,12 @@ impl Reply {
         match self {
             Reply::File(f) => f.into_body(),
             Reply::Listing { body, .. } => Body::Shared(body),
-            Reply::ListingNotModified | Reply::Options(_) | Reply::Pending => Body::Empty,
+            Reply::ListingNotModified { .. } | Reply::Options(_) | Reply::Pending(_) => Body::Empty,
             // The stream's first bytes: reconnect half a second after a
             // drop (the server restarting).
             Reply::EventStream { .. } => Body::Static(b"retry: 500\n\n"),
             Reply::Error(_, Some(custom)) => Body::Shared(custom.body),
-            Reply::Redirect(_) | Reply::Error(..) | Reply::Overloaded => {
+            Reply::Redirect(_) | Reply::Error(..) | Reply::Overloaded | Reply::NoCoding { .. } => {
                 Body::Static(pages::page(self.status()))
             }
         }
@@ -350,7 +403,11 @@ impl FileReply {
                     }
                     _ => {
                         fields.push(b"Content-Type", file.content_type.as_bytes());
-                        (Status::Ok, Some(file.len))
+                        let len = self
+                            .form
+                            .as_ref()
+                            .map_or(file.len, |f| f.bytes.len() as u64);
+                        (Status::Ok, Some(len))
                     }
                 }
             }
@@ -369,7 +426,13 @@ impl FileReply {
     fn validators<'a>(&'a self, decor: &Decor<'a>, fields: &mut FieldList<'a>) {
         fields
             .push(b"Last-Modified", self.file.last_modified.as_bytes())
-            .push(b"ETag", self.file.etag.as_bytes());
+            .push(
+                b"ETag",
+                match &self.form {
+                    Some(form) => form.etag.as_bytes(),
+                    None => self.file.etag.as_bytes(),
+                },
+            );
         if let Some(cc) = decor.cache_control {
             fields.push(b"Cache-Control", cc);
         }
@@ -383,6 +446,9 @@ impl FileReply {
             Plan::NotModified => Body::Empty,
             Plan::PreconditionFailed => Body::Static(pages::page(Status::PreconditionFailed)),
             Plan::Unsatisfiable => Body::Static(pages::page(Status::RangeNotSatisfiable)),
+            Plan::Full if self.form.is_some() => {
+                Body::Shared(self.form.map(|f| Arc::clone(&f.bytes)).unwrap_or_default())
+            }
             Plan::Full if self.file.len == 0 => Body::Empty,
             Plan::Full => Body::File {
                 range: ByteRange {

@@ -12,11 +12,12 @@ use std::time::Instant;
 use rustix::fs::OFlags;
 
 use crate::fs::cache::{FdBudget, clean_key, key_of};
+use crate::fs::compress::{Compressor, Form, INLINE_MAX, MIN_LEN};
 use crate::fs::watch::Watches;
 use crate::fs::{CachedFile, CleanPath, FileCache, Root, clean_path};
 use crate::h1::Request;
 use crate::http::conditional::{Outcome, Validators};
-use crate::http::negotiate::{Coding, MediaWeights, choose_coding};
+use crate::http::negotiate::{Coding, EncodingWeights, MediaWeights, Offer};
 use crate::http::{self, Fields, Method, Representation, Status};
 
 use super::jobs::ListingJob;
@@ -49,13 +50,24 @@ pub enum Route {
 /// One worker's router, with its file cache.
 pub struct Router {
     cache: FileCache,
+    /// On-the-fly compression: the shared store of forms, and the largest
+    /// file compressed.
+    compress: Option<(Arc<Compressor>, u64)>,
 }
 
 impl Router {
-    /// `inject`: the live-reload script for HTML (`--watch`).
-    pub fn new(budget: Arc<FdBudget>, watches: Watches, inject: Option<Arc<[u8]>>) -> Router {
+    /// `inject`: the live-reload script for HTML (`--watch`); `compress`:
+    /// the store of compressed forms and the largest file compressed.
+    pub fn new(
+        budget: Arc<FdBudget>,
+        watches: Watches,
+        inject: Option<Arc<[u8]>>,
+        compress: Option<(Arc<Compressor>, u64)>,
+    ) -> Router {
+        let store = compress.as_ref().map(|(c, _)| Arc::clone(c));
         Router {
-            cache: FileCache::new(budget, watches, inject),
+            cache: FileCache::new(budget, watches, inject, store),
+            compress,
         }
     }
 
@@ -74,7 +86,7 @@ impl Router {
     ) -> Route {
         let f = &req.fields;
         let reply = match self.find(root, req.method, req.path, now) {
-            Found::File(entry) => Reply::File(plan_file(entry, f, req.method)),
+            Found::File(entry) => self.plan_file(entry, f, req.method),
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
             Found::Folder { .. } if !opts.listing => Reply::error(Status::Forbidden),
             Found::Folder { rel, dir, stamp } => {
@@ -88,13 +100,15 @@ impl Router {
                             dir,
                         });
                     }
-                    Outcome::NotModified => Reply::ListingNotModified,
+                    Outcome::NotModified => Reply::ListingNotModified {
+                        vary: self.compress.is_some(),
+                    },
                     Outcome::Failed => Reply::error(Status::PreconditionFailed),
                 }
             }
             Found::Other(Reply::Error(Status::NotFound, _)) if opts.spa && wants_app(req) => {
                 match self.find(root, req.method, "/index.html", now) {
-                    Found::File(entry) => Reply::File(plan_file(entry, f, req.method)),
+                    Found::File(entry) => self.plan_file(entry, f, req.method),
                     _ => Reply::error(Status::NotFound),
                 }
             }
@@ -102,6 +116,109 @@ impl Router {
             Found::Other(reply) => reply,
         };
         Route::Reply(reply)
+    }
+
+    /// Picks the representation by Accept-Encoding — the file, a fresh
+    /// sidecar, or a compressed form made on the fly — then plans the
+    /// response: preconditions, then ranges. A range is of the file or a
+    /// sidecar, never of a form made on the fly: a Range request gets no
+    /// form unless identity is excluded (then the Range is ignored). When
+    /// nothing on offer is acceptable, a small compressible body is
+    /// compressed at once (even under [`MIN_LEN`]); otherwise 503 while a
+    /// form is being made, or 406.
+    fn plan_file(&self, entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> Reply {
+        let weights = EncodingWeights::of(f.accept_encoding.iter());
+        let store = self
+            .compress
+            .as_ref()
+            .and_then(|(store, max)| (entry.compressible && entry.len <= *max).then_some(store));
+        let ranged = method == Method::Get && f.range.is_one();
+        let mut offers = [Offer {
+            coding: Coding::Identity,
+            len: entry.len,
+        }; 6];
+        let mut n = 1;
+        for (coding, car) in [(Coding::Br, &entry.br), (Coding::Gzip, &entry.gz)] {
+            if let Some(car) = car {
+                offers[n] = Offer {
+                    coding,
+                    len: car.len,
+                };
+                n += 1;
+            }
+        }
+        let mut forms: [Option<Arc<Form>>; 3] = [None, None, None];
+        if let Some(store) = store
+            && (entry.len >= MIN_LEN || weights.weight(Coding::Identity) == 0)
+            && weights.wants_compression()
+            && (!ranged || weights.weight(Coding::Identity) == 0)
+        {
+            forms = entry.forms(store);
+            for form in forms.iter().flatten() {
+                // A fresh sidecar of the same coding wins.
+                if !offers[..n].iter().any(|o| o.coding == form.coding) {
+                    offers[n] = Offer {
+                        coding: form.coding,
+                        len: form.bytes.len() as u64,
+                    };
+                    n += 1;
+                }
+            }
+        }
+        let vary = store.is_some() || entry.br.is_some() || entry.gz.is_some();
+        let (coding, form) = match weights.choose(&offers[..n]) {
+            Some(coding) => {
+                let sidecar = match coding {
+                    Coding::Br => entry.br.is_some(),
+                    Coding::Gzip => entry.gz.is_some(),
+                    _ => false,
+                };
+                let form = forms.into_iter().flatten().find(|f| f.coding == coding);
+                (coding, form.filter(|_| !sidecar))
+            }
+            None => match (store, weights.quickest()) {
+                (Some(store), Some(coding)) if entry.len <= INLINE_MAX => {
+                    match make_now(&entry, store, coding) {
+                        Some(form) => (coding, Some(form)),
+                        None => return Reply::error(Status::InternalServerError),
+                    }
+                }
+                (Some(_), Some(_)) => {
+                    return Reply::NoCoding {
+                        later: true,
+                        vary: b"Accept-Encoding",
+                    };
+                }
+                _ => {
+                    return Reply::NoCoding {
+                        later: false,
+                        vary: b"Accept-Encoding",
+                    };
+                }
+            },
+        };
+        // A sidecar is sent when its coding was chosen and no form was.
+        let sidecar = match (coding, &form) {
+            (Coding::Br, None) => entry.br.clone(),
+            (Coding::Gzip, None) => entry.gz.clone(),
+            _ => None,
+        };
+        let file = sidecar.unwrap_or(entry);
+        let (etag, len) = match &form {
+            Some(form) => (form.etag.as_bytes(), form.bytes.len() as u64),
+            None => (file.etag.as_bytes(), file.len),
+        };
+        let rep = Representation {
+            validators: Validators {
+                etag: Some(etag),
+                last_modified: Some(file.last_modified_secs),
+            },
+            len,
+            coded: coding != Coding::Identity,
+            ranges: form.is_none(),
+        };
+        let plan = http::plan(f, method, &rep, unix_now());
+        Reply::File(FileReply::new(file, coding, vary, plan, form))
     }
 
     fn find(&mut self, root: &Root, method: Method, path: &str, now: Instant) -> Found {
@@ -189,34 +306,18 @@ impl Router {
     }
 }
 
-/// Picks the representation (the file or a sidecar) by Accept-Encoding,
-/// then plans the response: preconditions, then ranges.
-fn plan_file(entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> FileReply {
-    let vary = entry.br.is_some() || entry.gz.is_some();
-    let coding = if vary {
-        choose_coding(
-            f.accept_encoding.iter(),
-            entry.br.is_some(),
-            entry.gz.is_some(),
-        )
-    } else {
-        Coding::Identity
-    };
-    let file = match (coding, &entry.br, &entry.gz) {
-        (Coding::Br, Some(br), _) => Rc::clone(br),
-        (Coding::Gzip, _, Some(gz)) => Rc::clone(gz),
-        _ => entry,
-    };
-    let rep = Representation {
-        validators: Validators {
-            etag: Some(file.etag.as_bytes()),
-            last_modified: Some(file.last_modified_secs),
-        },
-        len: file.len,
-        coded: coding != Coding::Identity,
-    };
-    let plan = http::plan(f, method, &rep, unix_now());
-    FileReply::new(file, coding, vary, plan)
+/// Compresses a small file now with `coding`, for a client that accepts
+/// nothing ready (see [`Compressor::make_now`]); the other forms follow on
+/// the compression threads.
+fn make_now(entry: &CachedFile, store: &Compressor, coding: Coding) -> Option<Arc<Form>> {
+    let form = store.make_now(
+        Some(entry.version_id()),
+        &entry.etag,
+        coding,
+        &entry.content()?,
+    );
+    entry.forms(store);
+    form
 }
 
 fn unix_now() -> i64 {

@@ -42,13 +42,14 @@ impl FolderStamp {
     }
 }
 
-/// A rendered listing: the body, and whether it is JSON.
-pub type Rendered = (Arc<[u8]>, bool);
+/// A rendered listing: the body, whether it is JSON, and its serial (unique
+/// per rendering kept; 0 when it was not kept).
+pub type Rendered = (Arc<[u8]>, bool, u64);
 
 struct Slot {
     rel: String,
     folder: Arc<Folder>,
-    bodies: Vec<(View, Arc<[u8]>)>,
+    bodies: Vec<(View, Arc<[u8]>, u64)>,
     weight: usize,
     used: u64,
 }
@@ -57,6 +58,8 @@ struct Inner {
     slots: HashMap<FolderStamp, Slot>,
     held: usize,
     clock: u64,
+    /// The last serial given to a rendering.
+    serial: u64,
     waiting: HashMap<(FolderStamp, View), Vec<Waiter>>,
     watches: Watches,
     /// Folders being read, and whether a change touched them meanwhile
@@ -112,7 +115,8 @@ impl Inner {
 
 /// What [`ListingCache::get_or_wait`] found.
 pub enum Lookup {
-    Ready(Arc<[u8]>),
+    /// The body and its serial.
+    Ready(Arc<[u8]>, u64),
     /// Not there: the caller waits; `true` if it must start the job.
     Wait(bool),
 }
@@ -130,6 +134,7 @@ impl ListingCache {
                 slots: HashMap::new(),
                 held: 0,
                 clock: 0,
+                serial: 0,
                 waiting: HashMap::new(),
                 watches,
                 reading: HashMap::new(),
@@ -151,8 +156,8 @@ impl ListingCache {
         let now = inner.clock;
         if let Some(slot) = inner.slots.get_mut(&stamp) {
             slot.used = now;
-            if let Some((_, body)) = slot.bodies.iter().find(|(v, _)| *v == view) {
-                return Lookup::Ready(Arc::clone(body));
+            if let Some((_, body, serial)) = slot.bodies.iter().find(|(v, ..)| *v == view) {
+                return Lookup::Ready(Arc::clone(body), *serial);
             }
         }
         let waiters = inner.waiting.entry((stamp, view)).or_default();
@@ -179,7 +184,8 @@ impl ListingCache {
         true
     }
 
-    /// Keeps a rendering (and its folder) and returns who waited for it.
+    /// Keeps a rendering (and its folder) and returns who waited for it,
+    /// and the rendering's serial (0 when it was not kept).
     /// `watched`: the read of `rel` began with [`ListingCache::begin_read`]
     /// (or the folder was cached already); if it changed meanwhile, or it
     /// could not be watched, nothing is kept.
@@ -191,7 +197,7 @@ impl ListingCache {
         folder: Arc<Folder>,
         body: Arc<[u8]>,
         watched: bool,
-    ) -> Vec<Waiter> {
+    ) -> (Vec<Waiter>, u64) {
         let mut inner = self.lock();
         inner.sync();
         let dirty = inner.reading.remove(rel);
@@ -201,14 +207,15 @@ impl ListingCache {
             if watched && !cached {
                 inner.watches.release(rel);
             }
-            return waiters;
+            return (waiters, 0);
         }
         if cached && dirty.is_some() {
             // Read again while cached: one watch is enough.
             inner.watches.release(rel);
         }
         inner.clock += 1;
-        let now = inner.clock;
+        inner.serial += 1;
+        let (now, serial) = (inner.clock, inner.serial);
         let added = body.len();
         let slot = inner.slots.entry(stamp).or_insert_with(|| Slot {
             rel: rel.to_owned(),
@@ -218,7 +225,7 @@ impl ListingCache {
             used: now,
         });
         let fresh = slot.bodies.is_empty();
-        slot.bodies.push((view, body));
+        slot.bodies.push((view, body, serial));
         slot.weight += added;
         slot.used = now;
         let grown = if fresh { slot.weight } else { added };
@@ -235,7 +242,7 @@ impl ListingCache {
             };
             inner.remove(oldest);
         }
-        waiters
+        (waiters, serial)
     }
 
     /// The listing could not be made: returns who waited for it.
