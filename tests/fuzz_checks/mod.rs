@@ -12,7 +12,7 @@ use ferry::fs::clean_path;
 use ferry::h1::{BodyFraming, Event as ReaderEvent, Limits, Phase, RequestReader};
 use ferry::http::conditional::{self, Outcome, Validators};
 use ferry::http::etag::{EntityTag, Item, ListIter};
-use ferry::http::negotiate::{Coding, MediaWeights, choose_coding};
+use ferry::http::negotiate::{Coding, EncodingWeights, MediaWeights, Offer};
 use ferry::http::syntax::trim_ows;
 use ferry::http::{Fields, HttpVersion, Lines, Method, Persist, Single, date, range};
 
@@ -337,7 +337,7 @@ pub fn check_list_lines(items: &[Vec<u8>], cuts: &[usize]) {
         };
         (
             conditional::evaluate(f, &v, true),
-            choose_coding(f.accept_encoding.iter(), true, true),
+            EncodingWeights::of(f.accept_encoding.iter()).choose(&ALL_OFFERS),
             MediaWeights::of(f.accept.iter()),
         )
     };
@@ -630,62 +630,101 @@ pub fn fuzz_conditional(data: &[u8]) {
 // Accept-Encoding.
 // ---------------------------------------------------------------------------
 
-pub fn check_accept_encoding(lines: &[&[u8]], has_br: bool, has_gz: bool) {
-    let c = choose_coding(lines.iter().copied(), has_br, has_gz);
+/// Every coding on offer, with lengths that make ties interesting.
+const ALL_OFFERS: [Offer; 4] = [
+    Offer {
+        coding: Coding::Identity,
+        len: 1000,
+    },
+    Offer {
+        coding: Coding::Br,
+        len: 300,
+    },
+    Offer {
+        coding: Coding::Zstd,
+        len: 300,
+    },
+    Offer {
+        coding: Coding::Gzip,
+        len: 320,
+    },
+];
+
+/// The negotiation never picks what is not on offer or not acceptable,
+/// picks the highest weight and, among equals, the smallest; no field
+/// means identity; lines are one list; names and `q` any case.
+pub fn check_accept_encoding(lines: &[&[u8]], offers: &[Offer]) {
+    let w = EncodingWeights::of(lines.iter().copied());
+    let c = w.choose(offers);
     match c {
-        Coding::Br => assert!(has_br, "br chosen without a .br sidecar: {lines:?}"),
-        Coding::Gzip => assert!(has_gz, "gzip chosen without a .gz sidecar: {lines:?}"),
-        Coding::Identity => {}
+        Some(c) => {
+            let o = offers
+                .iter()
+                .find(|o| o.coding == c)
+                .unwrap_or_else(|| panic!("{c:?} chosen but not on offer: {lines:?}"));
+            let q = w.weight(c);
+            assert!(q > 0, "{c:?} chosen with weight 0: {lines:?}");
+            for other in offers {
+                let oq = w.weight(other.coding);
+                assert!(
+                    oq <= q,
+                    "{:?} weighs more than {c:?}: {lines:?}",
+                    other.coding
+                );
+                if oq == q {
+                    assert!(
+                        other.len >= o.len,
+                        "{:?} is smaller than {c:?}",
+                        other.coding
+                    );
+                }
+            }
+        }
+        None => assert!(
+            offers.iter().all(|o| w.weight(o.coding) == 0),
+            "nothing chosen though something is acceptable: {lines:?}"
+        ),
     }
     if lines.is_empty() {
-        assert_eq!(c, Coding::Identity, "no field must mean identity");
-    }
-    if !has_br && !has_gz {
-        assert_eq!(c, Coding::Identity);
-    }
-    // Several lines mean one comma-joined list.
-    if !lines.is_empty() {
+        let identity = offers.iter().any(|o| o.coding == Coding::Identity);
+        assert_eq!(
+            c,
+            identity.then_some(Coding::Identity),
+            "no field must mean identity"
+        );
+    } else {
         let joined = lines.join(&b","[..]);
-        let one = choose_coding(std::iter::once(&joined[..]), has_br, has_gz);
-        assert_eq!(one, c, "lines {lines:?} vs joined {joined:?}");
-        // Codings and the q parameter are case-insensitive.
-        let lower = joined.to_ascii_lowercase();
-        let upper = joined.to_ascii_uppercase();
-        for v in [lower, upper] {
-            let again = choose_coding(std::iter::once(&v[..]), has_br, has_gz);
-            assert_eq!(again, c, "case changed the choice: {joined:?} vs {v:?}");
-        }
-    }
-    // Having more sidecars never makes the server pick identity over one
-    // the client ranked higher... but the choice with both is one of the
-    // choices with one of them, or identity.
-    if has_br && has_gz {
-        let only_br = choose_coding(lines.iter().copied(), true, false);
-        let only_gz = choose_coding(lines.iter().copied(), false, true);
-        match c {
-            Coding::Br => assert_eq!(only_br, Coding::Br),
-            Coding::Gzip => assert_eq!(only_gz, Coding::Gzip),
-            Coding::Identity => {}
+        for v in [
+            joined.clone(),
+            joined.to_ascii_lowercase(),
+            joined.to_ascii_uppercase(),
+        ] {
+            let again = EncodingWeights::of(std::iter::once(&v[..])).choose(offers);
+            assert_eq!(again, c, "{lines:?} vs one line {v:?}");
         }
     }
 }
 
-/// libFuzzer entry for `accept_encoding`: byte 0 says which sidecars
-/// exist, the rest is newline-separated field lines (at most 8 kept, as
-/// `http::Lines` does).
+/// libFuzzer entry for `accept_encoding`: byte 0 says which codings are on
+/// offer (bits 0-3) and whether the field is absent (bit 4), the rest is
+/// newline-separated field lines.
 pub fn fuzz_accept_encoding(data: &[u8]) {
     let [flags, rest @ ..] = data else {
         return;
     };
-    let lines: Vec<&[u8]> = if flags & 4 != 0 {
+    let lines: Vec<&[u8]> = if flags & 16 != 0 {
         Vec::new()
     } else {
-        rest.split(|&b| b == b'\n').take(8).collect()
+        rest.split(|&b| b == b'\n').collect()
     };
-    for (br, gz) in [(false, false), (true, false), (false, true), (true, true)] {
-        check_accept_encoding(&lines, br, gz);
-    }
-    let _ = flags;
+    let offers: Vec<Offer> = ALL_OFFERS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| flags & (1 << i) != 0)
+        .map(|(_, o)| *o)
+        .collect();
+    check_accept_encoding(&lines, &offers);
+    check_accept_encoding(&lines, &ALL_OFFERS);
 }
 
 // ---------------------------------------------------------------------------

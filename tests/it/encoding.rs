@@ -11,7 +11,7 @@ use crate::support::*;
 
 const JS: &[u8] = b"console.log('plain javascript, not encoded at all');\n";
 const GZ: &[u8] = b"\x1f\x8bFAKE-GZIP-SIDECAR-BYTES-0123456789";
-const BR: &[u8] = b"FAKE-BROTLI-SIDECAR-BYTES-abcdefghijklmnopqrstuvwxyz";
+const BR: &[u8] = b"FAKE-BROTLI-SIDECAR-0123456789";
 const JS_CT: &str = "text/javascript; charset=utf-8";
 
 /// `app.js` with `.gz` and/or `.br` sidecars (arbitrary bytes), all at T0.
@@ -30,8 +30,17 @@ fn sidecar_site(gz: bool, br: bool) -> Site {
     dir
 }
 
-/// The representation a response carries: its coding and bytes.
+/// The representation a response carries: its coding and bytes, or 406.
 fn assert_coding(r: &Response, coding: Option<&str>) {
+    if coding == Some("406") {
+        assert_eq!(
+            r.status_line, "HTTP/1.1 406 Not Acceptable",
+            "{:?}",
+            r.headers
+        );
+        assert_eq!(r.header("Vary"), Some("Accept-Encoding"));
+        return;
+    }
     let body = match coding {
         None => JS,
         Some("gzip") => GZ,
@@ -45,15 +54,17 @@ fn assert_coding(r: &Response, coding: Option<&str>) {
 }
 
 /// RFC 9110 §12.5.3: the most preferred acceptable coding among the
-/// sidecars that exist (br before gzip when equal), identity when nothing
-/// else is acceptable or it is preferred; explicit q=0 beats `*`; x-gzip is
-/// gzip; repeated lines form one list; names and `q` any case.
+/// sidecars that exist (the smaller when equal: here br), identity when
+/// nothing else is acceptable or it is preferred, 406 when identity is
+/// excluded too; explicit q=0 beats `*`; x-gzip is gzip; repeated lines
+/// form one list; names and `q` any case.
 #[test]
 fn accept_encoding_picks_one_representation_rfc9110_12_5_3() {
     let both = sidecar_site(true, true);
     let gz_only = sidecar_site(true, false);
-    let s_both = Server::start(both.path(), &[]);
-    let s_gz = Server::start(gz_only.path(), &[]);
+    // Sidecars alone: forms made on the fly are `compression`'s.
+    let s_both = Server::start(both.path(), &["--no-compress"]);
+    let s_gz = Server::start(gz_only.path(), &["--no-compress"]);
     #[rustfmt::skip]
     let cases: &[(&str, &[&str], Option<&str>)] = &[
         ("both", &["gzip, br"], Some("br")),
@@ -85,13 +96,17 @@ fn accept_encoding_picks_one_representation_rfc9110_12_5_3() {
         ("both", &["gzip;q=0, br;q=0"], None),
         ("both", &["gzip;q=0.000, br;q=0.0"], None),
         ("both", &["*;q=0, identity"], None),
+        ("both", &["identity;q=0, zstd"], Some("406")),
+        ("both", &["*;q=0"], Some("406")),
         ("both", &["identity;q=1, gzip;q=0.5, br;q=0.4"], None),
         ("both", &["identity", "gzip"], Some("gzip")),
         ("both", &["gzip;q=0", "br"], Some("br")),
         ("both", &["br;q=0", "gzip;q=0"], None),
         ("gzip only", &["gzip;q=0"], None),
         ("gzip only", &["br"], None),
-        ("gzip only", &["*;q=0, br"], None),
+        ("gzip only", &["*;q=0, br"], Some("406")),
+        ("gzip only", &["identity;q=0, br"], Some("406")),
+        ("gzip only", &["identity;q=0, br, gzip;q=0.1"], Some("gzip")),
         ("gzip only", &["br, gzip;q=0.1"], Some("gzip")),
         ("gzip only", &["*"], Some("gzip")),
         ("gzip only", &["x-gzip"], Some("gzip")),

@@ -319,7 +319,7 @@ fn the_json_listing_describes_every_entry_and_every_href_works() {
         let r = get_with(&s, target, fields);
         assert_eq!(r.status_line, OK);
         assert_eq!(r.header("Content-Type"), Some("application/json"));
-        assert_eq!(r.header("Vary"), Some("Accept"));
+        assert_eq!(r.header("Vary"), Some("Accept, Accept-Encoding"));
         let doc: serde_json::Value = serde_json::from_slice(&r.body).expect("valid JSON");
         assert_eq!(doc["path"], "/docs/");
         let entries = doc["entries"].as_array().unwrap();
@@ -353,7 +353,7 @@ fn the_json_listing_describes_every_entry_and_every_href_works() {
         html.header("Content-Type"),
         Some("text/html; charset=utf-8")
     );
-    assert_eq!(html.header("Vary"), Some("Accept"));
+    assert_eq!(html.header("Vary"), Some("Accept, Accept-Encoding"));
 }
 
 #[test]

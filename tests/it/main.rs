@@ -12,6 +12,7 @@ mod browser;
 mod caching;
 mod capacity;
 mod cli;
+mod compression;
 mod dev_flags;
 mod encoding;
 mod faults;

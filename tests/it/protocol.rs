@@ -33,6 +33,7 @@ fn get_returns_exact_headers_and_body() {
             "last-modified",
             "etag",
             "cache-control",
+            "vary",
             "accept-ranges",
             "content-type",
             "content-length",

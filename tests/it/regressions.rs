@@ -1082,15 +1082,21 @@ fn a_head_rejected_while_parsing_ends_at_the_blank_line_rfc9110_9_3_2() {
 }
 
 /// Was: the 304 for a folder listing (`If-None-Match: *`) omitted the
-/// `Vary: Accept` its 200 carries (RFC 9110 §15.4.5) / now: it has it.
+/// `Vary: Accept` its 200 carries (RFC 9110 §15.4.5) / now: it has it,
+/// with `Accept-Encoding` when listings are compressed.
 #[test]
 fn a_304_for_a_listing_carries_vary_accept_rfc9110_15_4_5() {
     let dir = site(&[("sub/a.txt", b"a")]);
-    let s = Server::start(dir.path(), &[]);
-    assert_eq!(s.get("/sub/").header("Vary"), Some("Accept"));
-    let r = s.ask("GET", "/sub/", &[("If-None-Match", "*")]);
-    assert_eq!(r.status_line, NOT_MODIFIED);
-    assert_eq!(r.header("Vary"), Some("Accept"));
+    for (flags, vary) in [
+        (&[][..], "Accept, Accept-Encoding"),
+        (&["--no-compress"][..], "Accept"),
+    ] {
+        let s = Server::start(dir.path(), flags);
+        assert_eq!(s.get("/sub/").header("Vary"), Some(vary));
+        let r = s.ask("GET", "/sub/", &[("If-None-Match", "*")]);
+        assert_eq!(r.status_line, NOT_MODIFIED);
+        assert_eq!(r.header("Vary"), Some(vary));
+    }
 }
 
 /// Was: chunked framing accepted a size line `3 zzz`, unbalanced quotes and

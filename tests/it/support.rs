@@ -725,6 +725,12 @@ impl Conn {
         self.read_response(false)
     }
 
+    /// A keep-alive request with fields.
+    pub fn ask(&mut self, method: &str, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.send(build(method, path, fields, false).as_bytes());
+        self.read_response(method == "HEAD")
+    }
+
     pub fn read_response(&mut self, head_req: bool) -> Response {
         match self.try_read_response(head_req) {
             Ok(r) => r,
