@@ -18,6 +18,7 @@ mod faults;
 mod files;
 mod framing;
 mod listing;
+mod live_reload;
 mod operations;
 mod paths;
 mod properties;
