@@ -5,107 +5,42 @@
 // BASE_URL is a running ferry (http://127.0.0.1:PORT/) serving the site that
 // tests/it/browser.rs lays out. Prints one line per check ("ok [id] ..." or
 // "FAIL [id] ..."), then a summary; exits 0 only if every check passed.
-// Every wait is bounded, and the browser is closed in a finally block.
+// Every wait is bounded, and the browser is closed in a finally block
+// (launch, check lines, watchdog and exit: harness.mjs).
 // CHROMIUM overrides the browser binary (default /usr/bin/chromium).
 
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import {
+  EXE,
+  STEP_MS,
+  check,
+  finish,
+  guard,
+  launch,
+  loopbackBase,
+  step,
+  watchForeign,
+  within,
+} from "./harness.mjs";
 
 const [baseArg, shotPath, udArg] = process.argv.slice(2);
-if (!baseArg || !shotPath) {
-  console.error("usage: node e2e.mjs BASE_URL SCREENSHOT_PNG [USER_DATA_DIR]");
-  process.exit(2);
-}
-const base = new URL(baseArg);
-if (base.hostname !== "127.0.0.1") {
-  console.error(`refusing a non-loopback base URL: ${base}`);
-  process.exit(2);
-}
-const BASE = base.href.endsWith("/") ? base.href : base.href + "/";
-const EXE = process.env.CHROMIUM || "/usr/bin/chromium";
+const USAGE = "node e2e.mjs BASE_URL SCREENSHOT_PNG [USER_DATA_DIR]";
+const BASE = loopbackBase(shotPath ? baseArg : undefined, USAGE);
 
-const STEP_MS = 10_000; // any single wait
 const WATCHDOG_MS = 40_000; // the whole script (tests/it/browser.rs allows 50 s)
+const watchdog = guard(WATCHDOG_MS);
 
 // Must match tests/it/browser.rs.
 const SUBDIR = "sub dir";
 const FILE = "héllo wörld.txt";
 const FILE_TEXT = "Grüße from ferry: héllo wörld ✓";
 
-let passed = 0;
-let failed = 0;
-function ok(id, msg) {
-  passed++;
-  console.log(`ok [${id}] ${msg}`);
-}
-function fail(id, msg) {
-  failed++;
-  console.log(`FAIL [${id}] ${msg}`);
-}
-function check(id, cond, msg, detail = "") {
-  if (cond) ok(id, msg);
-  else fail(id, `${msg}${detail ? ` (${detail})` : ""}`);
-  return cond;
-}
-/** Runs one step; an exception (a timeout included) fails it, and the run goes on. */
-let aborted = false; // set by the watchdog or a signal: run no further step
-async function step(id, fn) {
-  if (aborted) {
-    fail(id, "not run (aborted)");
-    return;
-  }
-  try {
-    await fn();
-  } catch (e) {
-    fail(id, `threw: ${String(e && e.message ? e.message : e).split("\n")[0]}`);
-  }
-}
-/** A promise that rejects after `ms`. */
-function within(ms, what, p) {
-  let t;
-  const timer = new Promise((_, rej) => {
-    t = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([p, timer]).finally(() => clearTimeout(t));
-}
 /** Decoded path of a URL ("/sub dir/héllo wörld.txt"). */
 const decodedPath = (u) => decodeURIComponent(new URL(u).pathname);
 
-let context = null;
 let ownUserData = null;
-
-async function closeBrowser() {
-  if (!context) return;
-  const c = context;
-  context = null;
-  try {
-    await within(5_000, "closing the browser", c.close());
-  } catch (e) {
-    console.error(`closing the browser: ${e.message}`);
-    try {
-      c.browser()?.process?.()?.kill("SIGKILL");
-    } catch {}
-  }
-}
-
-const watchdog = setTimeout(async () => {
-  aborted = true;
-  console.log(`FAIL [watchdog] the run took longer than ${WATCHDOG_MS} ms`);
-  await closeBrowser();
-  process.exit(3);
-}, WATCHDOG_MS);
-watchdog.unref();
-
-for (const sig of ["SIGTERM", "SIGINT"]) {
-  process.on(sig, async () => {
-    aborted = true;
-    console.log(`FAIL [signal] got ${sig}`);
-    await closeBrowser();
-    process.exit(4);
-  });
-}
 
 /**
  * Marks the first <a> (preferring one inside `scope`) whose href resolves to
@@ -147,46 +82,17 @@ async function main() {
   if (!userData) {
     userData = ownUserData = fs.mkdtempSync(path.join(os.tmpdir(), "ferry-e2e-profile-"));
   }
-  if (fs.readdirSync(userData).length !== 0) {
-    throw new Error(`user-data dir ${userData} is not fresh (not empty)`);
-  }
-
-  context = await chromium.launchPersistentContext(userData, {
-    executablePath: EXE,
-    headless: true,
-    timeout: 20_000,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      // Belt and braces for "only 127.0.0.1 traffic": anything that is not
-      // loopback (always bypassed) would go to a closed local port and fail.
-      "--proxy-server=http://127.0.0.1:9",
-    ],
-    viewport: { width: 960, height: 420 }, // fullPage screenshots grow as needed
-    deviceScaleFactor: 1,
-    colorScheme: "light",
-    locale: "en-US",
-    timezoneId: "UTC",
-  });
+  const context = await launch(userData);
   const page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(STEP_MS);
   page.setDefaultNavigationTimeout(STEP_MS);
 
   // Every request the browser makes, and every response status per path.
-  const foreign = [];
+  const foreign = watchForeign(context);
   const statuses = new Map(); // decoded path -> [status...]
   const mediaRanges = []; // Range headers the <video> element sent
   const mediaStatuses = []; // and the statuses (with Content-Range) it got
   context.on("request", (r) => {
-    const u = new URL(r.url());
-    if (u.protocol === "data:" || u.protocol === "blob:" || u.protocol === "about:") return;
-    if (u.hostname !== "127.0.0.1") foreign.push(r.url());
     if (r.resourceType() === "media") mediaRanges.push(r.headers()["range"] || "(none)");
   });
   context.on("response", (r) => {
@@ -432,17 +338,6 @@ async function main() {
   if (errors.length) console.log(`page errors: ${errors.join(" | ")}`);
 }
 
-let code = 0;
-try {
-  await main();
-} catch (e) {
-  fail("setup", String(e && e.message ? e.message : e).split("\n")[0]);
-} finally {
-  await closeBrowser();
+await finish("browser e2e", watchdog, main, () => {
   if (ownUserData) fs.rmSync(ownUserData, { recursive: true, force: true });
-}
-if (failed > 0 || passed === 0) code = 1;
-if (aborted) code = 3;
-console.log(`browser e2e: ${passed} checks ok, ${failed} failed`);
-clearTimeout(watchdog);
-process.exit(code);
+});

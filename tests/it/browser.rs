@@ -6,11 +6,15 @@
 //! itself SKIPPED (stderr, `target/test-skips.txt` and
 //! `target/browser-artifacts/SKIPPED`), unless `FERRY_REQUIRE_BROWSER=1`,
 //! which turns a skip into a failure.
+//!
+//! The harness here (`browser_or_skip`, `one_browser`, `run_script`,
+//! `ScriptRun::assert_passed`) also runs `live_reload`'s script.
 
+use std::ffi::OsStr;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
 use crate::support::{Server, skip, target_dir};
@@ -42,15 +46,15 @@ width=\"160\" height=\"120\"></video></body></html>\n";
 
 /// A line straight to stderr, past libtest's capture, so a passing or
 /// skipped run still shows it in CI logs.
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-fn manifest_dir() -> PathBuf {
+pub(crate) fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn artifacts_dir() -> PathBuf {
+pub(crate) fn artifacts_dir() -> PathBuf {
     target_dir().join("browser-artifacts")
 }
 
@@ -150,34 +154,75 @@ fn reap_browser(marker: &str, grace: Duration) -> Vec<i32> {
     }
 }
 
-#[test]
-fn real_browser_end_to_end() {
+/// Chromium and the directory of the browser scripts, once the run's
+/// prerequisites are known to be there.
+pub(crate) struct Browser {
+    pub chromium: PathBuf,
+    /// `tests/browser`: the scripts and their `node_modules`.
+    pub dir: PathBuf,
+}
+
+/// The browser to run `test` with, or `None` after recording the skip
+/// (stderr, `target/test-skips.txt` and `target/browser-artifacts/SKIPPED`);
+/// with `FERRY_REQUIRE_BROWSER=1` a missing prerequisite fails instead.
+pub(crate) fn browser_or_skip(test: &str) -> Option<Browser> {
     let require = std::env::var("FERRY_REQUIRE_BROWSER").is_ok_and(|v| v == "1");
-    let browser_dir = manifest_dir().join("tests/browser");
+    let dir = manifest_dir().join("tests/browser");
     let chromium = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     let artifacts = artifacts_dir();
     std::fs::create_dir_all(&artifacts).expect("create target/browser-artifacts");
     let skipped_file = artifacts.join("SKIPPED");
-    let shot = artifacts.join("listing.png");
     let _ = std::fs::remove_file(&skipped_file);
-    let _ = std::fs::remove_file(&shot);
 
-    if let Some(reason) = missing_prerequisite(&chromium, &browser_dir) {
+    if let Some(reason) = missing_prerequisite(&chromium, &dir) {
         assert!(
             !require,
-            "FERRY_REQUIRE_BROWSER=1 but the browser test cannot run: {reason}"
+            "FERRY_REQUIRE_BROWSER=1 but {test} cannot run: {reason}"
         );
-        skip("browser::real_browser_end_to_end", &reason);
+        skip(test, &reason);
         let line = format!("browser test SKIPPED: {reason}");
         std::fs::write(&skipped_file, format!("{line}\n")).expect("write SKIPPED");
-        return;
+        return None;
     }
+    Some(Browser { chromium, dir })
+}
 
-    let site = make_site(&browser_dir);
-    let server = Server::start(site.path(), &[]);
-    let base = server.url("/");
+/// One Chromium at a time: the machine has two cores, and the live-reload
+/// test measures latencies.
+pub(crate) fn one_browser() -> MutexGuard<'static, ()> {
+    static ONE: Mutex<()> = Mutex::new(());
+    ONE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How a browser script's run ended.
+pub(crate) struct ScriptRun {
+    /// Killed after the time limit.
+    pub timed_out: bool,
+    pub limit: Duration,
+    /// `None` when it was killed.
+    pub status: Option<std::process::ExitStatus>,
+    /// Its stdout, and its stderr lines prefixed `stderr: `.
+    pub out: String,
+    /// Chromium processes still alive 3 s after the script ended (killed).
+    pub leftovers: Vec<i32>,
+    pub elapsed: Duration,
+}
+
+/// Runs `node SCRIPT ARGS… USER_DATA_DIR` in `tests/browser` (a fresh
+/// user-data dir made here), echoing its output line by line. Every stdout
+/// line goes to `on_line`; what it returns is written to the script's
+/// stdin as a line. After `limit` the node process group gets SIGTERM (the
+/// script closes the browser), SIGKILL 3 s later. Afterwards every Chromium
+/// process of this run is given 3 s to exit, then killed.
+pub(crate) fn run_script(
+    browser: &Browser,
+    script: &str,
+    args: &[&OsStr],
+    limit: Duration,
+    mut on_line: impl FnMut(&str) -> Option<String>,
+) -> ScriptRun {
     let profile = tempfile::Builder::new()
         .prefix("ferry-e2e-profile-")
         .tempdir()
@@ -186,37 +231,44 @@ fn real_browser_end_to_end() {
 
     let started = Instant::now();
     let mut cmd = Command::new("node");
-    cmd.arg(browser_dir.join("e2e.mjs"))
-        .arg(&base)
-        .arg(&shot)
+    cmd.arg(browser.dir.join(script))
+        .args(args)
         .arg(profile.path())
-        .current_dir(&browser_dir)
-        .env("CHROMIUM", &chromium)
-        .stdin(Stdio::null())
+        .current_dir(&browser.dir)
+        .env("CHROMIUM", &browser.chromium)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     // Own process group, so a timeout can signal node and its children.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let mut child = cmd.spawn().expect("spawn node");
+    let mut stdin = child.stdin.take();
 
     let out = Arc::new(Mutex::new(String::new()));
+    let (tx, stdout_lines) = mpsc::channel::<String>();
     let mut readers = Vec::new();
-    for (stream, prefix) in [
+    for (stream, prefix, tx) in [
         (
             Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
             "",
+            Some(tx),
         ),
-        (Box::new(child.stderr.take().unwrap()), "stderr: "),
+        (Box::new(child.stderr.take().unwrap()), "stderr: ", None),
     ] {
         let out = Arc::clone(&out);
         readers.push(std::thread::spawn(move || {
             for line in BufReader::new(stream).lines() {
                 let Ok(line) = line else { break };
                 say(&format!("{prefix}{line}"));
-                let mut o = out.lock().unwrap();
-                o.push_str(prefix);
-                o.push_str(&line);
-                o.push('\n');
+                {
+                    let mut o = out.lock().unwrap();
+                    o.push_str(prefix);
+                    o.push_str(&line);
+                    o.push('\n');
+                }
+                if let Some(tx) = &tx {
+                    let _ = tx.send(line);
+                }
             }
         }));
     }
@@ -224,10 +276,22 @@ fn real_browser_end_to_end() {
     let pgid = rustix::process::Pid::from_raw(child.id() as i32).expect("pid");
     let mut timed_out = false;
     let status = loop {
+        match stdout_lines.recv_timeout(Duration::from_millis(20)) {
+            Ok(line) => {
+                if let Some(reply) = on_line(&line)
+                    && let Some(w) = stdin.as_mut()
+                    && writeln!(w, "{reply}").and_then(|()| w.flush()).is_err()
+                {
+                    stdin = None;
+                }
+                continue;
+            }
+            Err(mpsc::RecvTimeoutError::Timeout | mpsc::RecvTimeoutError::Disconnected) => {}
+        }
         if let Some(status) = child.try_wait().expect("try_wait node") {
             break Some(status);
         }
-        if started.elapsed() > NODE_LIMIT {
+        if started.elapsed() > limit {
             timed_out = true;
             // SIGTERM first: the script closes the browser on it.
             let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::TERM);
@@ -242,41 +306,88 @@ fn real_browser_end_to_end() {
             let _ = child.wait();
             break None;
         }
-        std::thread::sleep(Duration::from_millis(50));
+        // Without a stdout reader (its EOF came first) the receive returns
+        // at once: pace the polling.
+        std::thread::sleep(Duration::from_millis(5));
     };
+    drop(stdin);
     // Playwright starts Chromium in a process group of its own: make sure
     // nothing of this run's browser outlives it.
     let leftovers = reap_browser(&marker, Duration::from_secs(3));
     for r in readers {
         let _ = r.join();
     }
-    drop(server);
     let out = out.lock().unwrap().clone();
-    let elapsed = started.elapsed();
+    ScriptRun {
+        timed_out,
+        limit,
+        status,
+        out,
+        leftovers,
+        elapsed: started.elapsed(),
+    }
+}
 
-    // The script's output was echoed above, line by line.
-    assert!(
-        !timed_out,
-        "the browser script was killed after {NODE_LIMIT:?} (its output is above)"
-    );
-    let status = status.unwrap();
-    let failures: Vec<&str> = out.lines().filter(|l| l.starts_with("FAIL ")).collect();
-    assert!(
-        status.success() && failures.is_empty(),
-        "the browser script failed ({status}):\n{}\n(full output above)",
-        failures.join("\n")
-    );
-    for id in CHECKS {
-        let tag = format!("ok [{id}] ");
+impl ScriptRun {
+    /// The script ran to its end, exited 0, printed no `FAIL` line and an
+    /// `ok [id]` line for each of `checks`, and left no Chromium behind.
+    pub(crate) fn assert_passed(&self, checks: &[&str]) {
+        // The script's output was echoed above, line by line.
         assert!(
-            out.lines().any(|l| l.starts_with(&tag)),
-            "check {id} not reported as passed (output above)"
+            !self.timed_out,
+            "the browser script was killed after {:?} (its output is above)",
+            self.limit
+        );
+        let status = self.status.expect("an exit status when not timed out");
+        let failures: Vec<&str> = self
+            .out
+            .lines()
+            .filter(|l| l.starts_with("FAIL "))
+            .collect();
+        assert!(
+            status.success() && failures.is_empty(),
+            "the browser script failed ({status}):\n{}\n(full output above)",
+            failures.join("\n")
+        );
+        for id in checks {
+            let tag = format!("ok [{id}] ");
+            assert!(
+                self.out.lines().any(|l| l.starts_with(&tag)),
+                "check {id} not reported as passed (output above)"
+            );
+        }
+        assert!(
+            self.leftovers.is_empty(),
+            "Chromium processes were still running 3 s after the script ended (killed: {:?})",
+            self.leftovers
         );
     }
-    assert!(
-        leftovers.is_empty(),
-        "Chromium processes were still running 3 s after the script ended (killed: {leftovers:?})"
-    );
+}
+
+#[test]
+fn real_browser_end_to_end() {
+    let Some(browser) = browser_or_skip("browser::real_browser_end_to_end") else {
+        return;
+    };
+    let shot = artifacts_dir().join("listing.png");
+    let _ = std::fs::remove_file(&shot);
+
+    let site = make_site(&browser.dir);
+    let server = Server::start(site.path(), &[]);
+    let base = server.url("/");
+    let run = {
+        let _one = one_browser();
+        run_script(
+            &browser,
+            "e2e.mjs",
+            &[OsStr::new(&base), shot.as_os_str()],
+            NODE_LIMIT,
+            |_| None,
+        )
+    };
+    drop(server);
+
+    run.assert_passed(CHECKS);
     let png = std::fs::read(&shot).expect("screenshot written");
     assert!(
         png.starts_with(b"\x89PNG\r\n\x1a\n"),
@@ -285,7 +396,7 @@ fn real_browser_end_to_end() {
     );
     say(&format!(
         "browser test passed in {:.1} s; screenshot: {}",
-        elapsed.as_secs_f64(),
+        run.elapsed.as_secs_f64(),
         shot.display()
     ));
 }
