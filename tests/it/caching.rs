@@ -590,3 +590,47 @@ fn curl_time_conditions_give_304_200_or_412() {
     // -z -DATE: If-Unmodified-Since.
     assert_eq!(code(&["-z", &format!("-{}", imf(T0 - 3600))]), "412");
 }
+
+/// A list field means the same however it is split into lines (RFC 9110
+/// §5.3), with empty lines and lines of bare commas among them (§5.6.1:
+/// empty elements are ignored), up to --max-headers lines: past it, 431.
+#[test]
+fn if_match_and_if_none_match_over_many_lines_with_empty_ones_are_one_list() {
+    let (dir, data) = bin_site(100);
+    let s = Server::start(dir.path(), &[]);
+    let tag = etag(&s.ask("GET", "/f.bin", &[]));
+    let lines = |name: &'static str, filler: &[&'static str], n: usize, last: &str| {
+        let mut f: Vec<(&str, String)> = (0..n)
+            .map(|i| (name, filler[i % filler.len()].to_owned()))
+            .collect();
+        f.push((name, last.to_owned()));
+        f
+    };
+    let ask = |fields: &[(&str, String)]| {
+        let refs: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        s.ask("GET", "/f.bin", &refs)
+    };
+    let empties = ["", ",", " , ,", "\"other\""];
+    assert_ok(&ask(&lines("If-Match", &empties, 40, &tag)), &data);
+    assert_eq!(
+        ask(&lines("If-Match", &empties, 40, "\"nope\"")).status_line,
+        PRECONDITION_FAILED
+    );
+    assert_eq!(
+        ask(&lines("If-None-Match", &empties, 40, &tag)).status_line,
+        NOT_MODIFIED
+    );
+    assert_eq!(
+        ask(&lines("If-None-Match", &["\"other\""], 40, "*")).status_line,
+        NOT_MODIFIED
+    );
+    // Host and Connection plus 98 lines: exactly --max-headers (100).
+    assert_eq!(
+        ask(&lines("If-None-Match", &empties, 97, &tag)).status_line,
+        NOT_MODIFIED
+    );
+    assert_eq!(
+        ask(&lines("If-None-Match", &empties, 98, &tag)).status_line,
+        HEAD_TOO_LARGE
+    );
+}

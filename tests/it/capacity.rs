@@ -4,6 +4,7 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -397,4 +398,215 @@ fn a_large_file_reaches_curl_and_a_slow_reader_intact_while_a_small_get_is_answe
     assert_eq!(code, 0, "curl failed: {err}");
     assert_eq!(out.len(), LEN, "curl body length");
     assert!(out == *content, "curl body differs from the file");
+}
+
+/// With a `--cache-fds` budget larger than the process may open, the open
+/// files run out before the budget does: the caches must then let go of
+/// the descriptors no response uses (SECURITY.md: "running out of file
+/// descriptors makes them let go of what no response uses") and serve the
+/// file, not answer 503 while dozens of idle descriptors stay cached.
+#[test]
+#[ignore = "ferry bug: with --cache-fds above the open-file limit, EMFILE on opening a file gives 503 while the cache keeps ~50 unused descriptors"]
+fn out_of_descriptors_the_open_file_cache_lets_go_before_a_file_gets_503() {
+    let _serial = serial();
+    let dir = Site::new();
+    for i in 0..150 {
+        dir.file(&format!("f{i:03}.bin"), &pattern(40 * 1024, i));
+    }
+    let cmd = command_with_fd_limit(
+        64,
+        dir.path(),
+        &["--quiet", "--threads", "1", "--cache-fds", "1000"],
+    );
+    let s = Server::spawn(cmd, dir.path());
+    let mut c = s.conn();
+    let mut refused = Vec::new();
+    for i in 0..150 {
+        c.send(&req("HEAD", &format!("/f{i:03}.bin")));
+        let r = c.read_response(true);
+        if r.status() != 200 {
+            refused.push(format!("f{i:03}.bin: {}", r.status_line));
+        }
+    }
+    let held = fd_targets(s.pid())
+        .into_iter()
+        .filter(|t| t.ends_with(".bin"))
+        .count();
+    assert!(
+        refused.is_empty(),
+        "{} of 150 files refused while the cache held {held} descriptors: {:?}",
+        refused.len(),
+        &refused[..refused.len().min(5)]
+    );
+}
+
+/// The open-file cache is keyed by the file a request resolves to: a
+/// folder's `index.html` asked for as the folder and by its own name is one
+/// file, so one cached descriptor (issue: "key the cache by the resolved
+/// file").
+#[test]
+#[ignore = "ferry bug: /d/ and /d/index.html are two cache entries, each holding its own descriptor of the same index.html"]
+fn a_folders_index_asked_for_as_the_folder_and_by_name_holds_one_descriptor() {
+    let page = pattern(48 * 1024, 11);
+    let dir = site(&[("d/index.html", &page)]);
+    let s = Server::start(dir.path(), &["--threads", "1"]);
+    let mut c = s.conn();
+    for target in [
+        "/d/",
+        "/d/index.html",
+        "//d//",
+        "/d/./",
+        "/d/./index.html",
+        "/%64/",
+    ] {
+        assert_ok(&c.get(target), &page);
+    }
+    let open: Vec<String> = fd_targets(s.pid())
+        .into_iter()
+        .filter(|t| t.ends_with("/d/index.html"))
+        .collect();
+    assert_eq!(open.len(), 1, "descriptors of d/index.html: {open:?}");
+}
+
+/// The open-file caches of all workers together hold at most --cache-fds
+/// descriptors, sidecars included, whatever the number of files and
+/// connections; idle, they close them all.
+#[test]
+fn all_workers_open_file_caches_together_hold_at_most_cache_fds_descriptors() {
+    let _serial = serial();
+    let dir = Site::new();
+    for i in 0..40u64 {
+        for ext in ["", ".gz", ".br"] {
+            dir.file(&format!("f{i:02}.js{ext}"), &pattern(40 * 1024, i));
+        }
+    }
+    let s = Server::start(dir.path(), &["--threads", "2", "--cache-fds", "20"]);
+    let mut conns: Vec<Conn> = (0..4).map(|_| s.conn()).collect();
+    let cached = || {
+        fd_targets(s.pid())
+            .into_iter()
+            .filter(|t| t.contains(".js"))
+            .count()
+    };
+    let mut most = 0;
+    for i in 0..40 {
+        for (k, c) in conns.iter_mut().enumerate() {
+            let ae = ["gzip", "br", "identity", "gzip, br"][k];
+            c.send(
+                build(
+                    "GET",
+                    &format!("/f{i:02}.js"),
+                    &[("Accept-Encoding", ae)],
+                    false,
+                )
+                .as_bytes(),
+            );
+            assert_eq!(c.read_response(false).status_line, OK);
+        }
+        most = most.max(cached());
+    }
+    assert!(
+        most <= 20,
+        "{most} file descriptors cached with --cache-fds 20"
+    );
+    drop(conns);
+    assert!(
+        wait_until(Duration::from_secs(5), || cached() == 0),
+        "idle caches still hold {} descriptors",
+        cached()
+    );
+}
+
+/// SECURITY.md: "a client pipelining many requests is answered 32 at a
+/// time before the worker's other connections get their turn" (32 per
+/// connection per wake-up). Under strace, with one client pipelining GETs
+/// of a 2,000-entry listing (each response bigger than the 128 KiB output
+/// cap and taken whole by a reader that keeps up), the worker answers at
+/// most 32 of them between two waits for events (40 allowed, for the
+/// rest of a response cut short by a full socket).
+#[test]
+#[ignore = "ferry bug: a pipelining connection is answered 64-96 times per wake-up (its share doubles or triples), so others wait behind it"]
+fn a_pipelining_client_gets_at_most_32_answers_per_wake_up() {
+    let name = "capacity::a_pipelining_client_gets_at_most_32_answers_per_wake_up";
+    let _serial = serial();
+    if !Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        skip(name, "strace is not installed");
+        return;
+    }
+    let dir = Site::new();
+    for i in 0..2_000 {
+        dir.file(&format!("list/entry-{i:04}.txt"), b"");
+    }
+    let trace_dir = tempfile::tempdir().unwrap();
+    let trace = trace_dir.path().join("strace.txt");
+    let mut cmd = Command::new("strace");
+    cmd.args([
+        "-f",
+        "-qq",
+        "-e",
+        "trace=epoll_wait,epoll_pwait,epoll_pwait2,sendto,sendmsg,write,writev,sendfile",
+        "-o",
+    ])
+    .arg(&trace)
+    .arg(BIN)
+    .arg(dir.path())
+    .args(["--port", "0", "--quiet", "--threads", "1"]);
+    let s = Server::spawn_parent_of(cmd, dir.path());
+    let mut flood = s.connect();
+    let batch: Vec<u8> = (0..3_000)
+        .flat_map(|i| format!("GET /list/?q={i:06} HTTP/1.1\r\nHost: t\r\n\r\n").into_bytes())
+        .collect();
+    let writer = {
+        let mut w = flood.try_clone().unwrap();
+        thread::spawn(move || {
+            let _ = w.write_all(&batch);
+        })
+    };
+    let (mut received, mut buf) = (0usize, vec![0u8; 1 << 20]);
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        match flood.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => received += n,
+        }
+    }
+    drop(s); // kills ferry and strace: the trace is complete
+    let _ = flood.shutdown(std::net::Shutdown::Both);
+    writer.join().unwrap();
+    // Per thread: successful sends between two waits for events.
+    let text = std::fs::read_to_string(&trace).unwrap_or_default();
+    let mut since: std::collections::HashMap<&str, usize> = Default::default();
+    let mut runs: Vec<usize> = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(tid), Some(call)) = (words.next(), words.next()) else {
+            continue;
+        };
+        if call.starts_with("epoll_") {
+            let n = since.insert(tid, 0).unwrap_or(0);
+            if n > 0 {
+                runs.push(n);
+            }
+        } else if !line.contains("= -1 ") && !call.starts_with("write(1,") {
+            *since.entry(tid).or_insert(0) += 1;
+        }
+    }
+    if runs.is_empty() {
+        skip(
+            name,
+            "strace recorded no sends (ptrace not permitted here?)",
+        );
+        return;
+    }
+    assert!(received > 0, "the pipelining client got nothing");
+    let most = runs.iter().copied().max().unwrap_or(0);
+    assert!(
+        most <= 40,
+        "{most} sends between two waits for events; per wake-up: {:?}",
+        &runs[..runs.len().min(40)]
+    );
 }

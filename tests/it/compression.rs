@@ -681,9 +681,10 @@ fn a_flood_of_large_files_never_stalls_small_requests() {
 /// much is compressed, least recently used out.
 #[test]
 fn compressed_forms_stay_within_their_budget() {
+    use ferry::fs::budget::FdBudget;
     use ferry::fs::compress::{Compressor, Source};
     let budget = 100_000;
-    let c = Compressor::start(budget).unwrap();
+    let c = Compressor::start(budget, FdBudget::new(100)).unwrap();
     let mut made = 0usize;
     for id in 0..20u64 {
         let data: Arc<[u8]> = js_like(30_000, 200 + id).into();

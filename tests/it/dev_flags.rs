@@ -1,7 +1,6 @@
 //! Development conveniences: --no-listing, --spa, --404, --cors,
 //! --header, --open.
 
-use std::io::Read;
 use std::process::Command;
 
 use crate::support::*;
@@ -43,6 +42,28 @@ fn spa_serves_the_index_for_app_routes_only() {
     // Without --spa: 404.
     let s = Server::start(dir.path(), &[]);
     assert_eq!(get(&s, "/users/42/settings", html).status(), 404);
+}
+
+/// With --spa, what an extension-less path answers depends on `Accept`
+/// (the app's index for a browser, 404 for a script), so both answers
+/// carry `Vary: Accept` (RFC 9110 §12.5.5); otherwise a shared cache
+/// hands a browser the cached 404 (cacheable by default, §15.5.5) or a
+/// script the app's HTML.
+#[test]
+#[ignore = "ferry bug: --spa answers that depend on Accept (the index's 200, the 404, the 304) carry no Vary: Accept"]
+fn spa_answers_that_depend_on_accept_carry_vary_accept_rfc9110_12_5_5() {
+    let dir = site(&[("index.html", b"<div id=app></div>")]);
+    let s = Server::start(dir.path(), &["--spa"]);
+    let html = "Accept: text/html,*/*;q=0.8\r\n";
+    let r = get(&s, "/users/42", html);
+    assert_eq!(r.status_line, "HTTP/1.1 200 OK");
+    assert_eq!(r.header("Vary"), Some("Accept"), "200: {:?}", r.headers);
+    let r = get(&s, "/users/42", "Accept: application/json\r\n");
+    assert_eq!(r.status_line, "HTTP/1.1 404 Not Found");
+    assert_eq!(r.header("Vary"), Some("Accept"), "404: {:?}", r.headers);
+    let r = get(&s, "/users/42", &format!("{html}If-None-Match: *\r\n"));
+    assert_eq!(r.status_line, "HTTP/1.1 304 Not Modified");
+    assert_eq!(r.header("Vary"), Some("Accept"), "304: {:?}", r.headers);
 }
 
 #[test]
@@ -188,10 +209,14 @@ fn open_hands_the_url_to_the_desktop_launcher() {
         .env("PATH", "/nonexistent");
     let mut s = Server::spawn(cmd, dir.path());
     assert_eq!(s.get("/a.txt").body, b"a");
-    let mut err = s.stderr();
-    let _ = s.child.kill();
-    let _ = s.child.wait();
-    let mut text = String::new();
-    err.read_to_string(&mut text).unwrap();
-    assert!(text.contains("--open: no browser launcher"), "{text}");
+    // The note goes through the log writer (flushed within a second).
+    let rx = stderr_lines(s.stderr());
+    let mut seen = Vec::new();
+    let note = wait_for_line(
+        &rx,
+        &mut seen,
+        &["--open: no browser launcher"],
+        std::time::Duration::from_secs(3),
+    );
+    assert!(note.is_some(), "{seen:?}");
 }

@@ -431,3 +431,25 @@ fn curl_compressed_decodes_a_real_gzip_sidecar_to_the_original() {
     let r = s.ask("GET", "/bundle.js", &[("Accept-Encoding", "gzip")]);
     assert_ok(&r, &gz);
 }
+
+/// Accept-Encoding means the same over many lines, empty ones included
+/// (RFC 9110 §5.3, §5.6.1): the coding on the 13th line is chosen, and a
+/// `q=0` there refuses it like on one line.
+#[test]
+fn accept_encoding_over_many_lines_with_empty_ones_is_one_list() {
+    let dir = sidecar_site(true, false);
+    let s = Server::start(dir.path(), &[]);
+    let ask = |last: &str| {
+        let mut f: Vec<(&str, &str)> = ["", ",", "x-unknown;q=0.5"]
+            .iter()
+            .cycle()
+            .take(12)
+            .map(|v| ("Accept-Encoding", *v))
+            .collect();
+        f.push(("Accept-Encoding", last));
+        s.ask("GET", "/app.js", &f)
+    };
+    assert_coding(&ask("gzip"), Some("gzip"));
+    assert_coding(&ask("gzip;q=0"), None);
+    assert_coding(&ask("*"), Some("gzip"));
+}

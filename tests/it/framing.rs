@@ -130,6 +130,47 @@ fn valid_chunked_bodies_are_skipped_exactly_rfc9112_7_1() {
     );
 }
 
+/// The edges of the chunked grammar that are valid (RFC 9112 §7.1, RFC 9110
+/// §5.5, §5.6.1) are skipped exactly: an extension on the last chunk, tabs
+/// as BWS, a tab in a quoted value, a trailer value with obs-text, trailers
+/// named like framing fields (ignored, never applied), and empty elements
+/// in the Transfer-Encoding list. `chunked` twice over two field lines is
+/// refused like on one.
+#[test]
+fn the_valid_edges_of_the_chunked_grammar_are_skipped_exactly_rfc9112_7_1() {
+    let t = Site::standard();
+    let s = Server::start(t.path(), &[]);
+    let te = "Transfer-Encoding: chunked\r\n";
+    let cases: Vec<(&str, &str, Vec<u8>)> = vec![
+        ("extensions on the last chunk", te, b"3\r\nabc\r\n0;e=v;f=\"x y\"\r\n\r\n".to_vec()),
+        ("tabs as BWS", te, b"3\t;\te\t=\tv\r\nabc\r\n0\r\n\r\n".to_vec()),
+        ("a tab in a quoted value", te, b"3;e=\"a\tb\"\r\nabc\r\n0\r\n\r\n".to_vec()),
+        ("obs-text in a trailer value", te, b"3\r\nabc\r\n0\r\nX-T: \xe9t\xe9\r\n\r\n".to_vec()),
+        ("an empty trailer value", te, b"3\r\nabc\r\n0\r\nX-T:\r\n\r\n".to_vec()),
+        (
+            "framing fields as trailers",
+            te,
+            b"3\r\nabc\r\n0\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\nHost: other\r\n\r\n".to_vec(),
+        ),
+        ("chunked, (empty element)", "Transfer-Encoding: chunked,\r\n", b"3\r\nabc\r\n0\r\n\r\n".to_vec()),
+        (", chunked (empty element)", "Transfer-Encoding: , chunked\r\n", b"3\r\nabc\r\n0\r\n\r\n".to_vec()),
+    ];
+    table(
+        &cases,
+        |c| c.0.to_string(),
+        |(_, framing, body)| {
+            for (method, status) in [("POST", NOT_ALLOWED), ("GET", OK)] {
+                assert_body_skipped(&s, method, framing, body, status);
+            }
+        },
+    );
+    let raw = format!(
+        "POST /a.txt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{}",
+        String::from_utf8_lossy(HIDDEN)
+    );
+    assert_refused_and_closed(&s, raw.as_bytes(), BAD_REQUEST);
+}
+
 /// RFC 9112 §6.3: both Content-Length and Transfer-Encoding is a smuggling
 /// attempt: 400 and close.
 #[test]
@@ -261,6 +302,37 @@ fn bad_chunks_are_400_and_close_rfc9112_7_1() {
         "fffffffffffffffffffff\r\nhello\r\n0\r\n\r\n",
         "5\r\nhelloXX0\r\n\r\n",
         "5\r\nhello0\r\n\r\n",
+    ];
+    table(
+        &cases,
+        |c| c.to_string(),
+        |body| {
+            let raw = format!(
+                "POST /a.txt HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n{body}{}",
+                String::from_utf8_lossy(HIDDEN)
+            );
+            assert_refused_and_closed(&s, raw.as_bytes(), BAD_REQUEST);
+        },
+    );
+}
+
+/// RFC 9112 §7.1.1: `chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS value ] )`
+/// allows whitespace only before a `;` or around an `=`: whitespace that
+/// ends a chunk line (after the size, the last chunk's zeros, or an
+/// extension) is outside the grammar, and the issue asks for the grammar
+/// exactly: 400 and close.
+#[test]
+#[ignore = "ferry bug: a chunk line ending in spaces or tabs before its CRLF (`3 `, `0 `, `3;e=v\\t`) is accepted"]
+fn whitespace_ending_a_chunk_line_is_400_and_close_rfc9112_7_1_1() {
+    let t = Site::standard();
+    let s = Server::start(t.path(), &[]);
+    let cases = [
+        "3 \r\nabc\r\n0\r\n\r\n",
+        "3\t\r\nabc\r\n0\r\n\r\n",
+        "3\r\nabc\r\n0 \r\n\r\n",
+        "3;e=v \r\nabc\r\n0\r\n\r\n",
+        "3;e=\"v\"\t\r\nabc\r\n0\r\n\r\n",
+        "3;e \r\nabc\r\n0\r\n\r\n",
     ];
     table(
         &cases,

@@ -89,6 +89,101 @@ fn head_sends_get_fields_and_no_body_rfc9110_9_3_2() {
     );
 }
 
+/// A HEAD refused for its head (431 for too many or too large fields, 400
+/// for field syntax or framing, a bad escape, a failed If-Match) gets its
+/// error as a head only: nothing follows the blank line, closing or not
+/// (RFC 9110 §9.3.2).
+#[test]
+fn a_head_refused_for_any_field_or_target_error_ends_at_the_blank_line_rfc9110_9_3_2() {
+    let t = Site::standard();
+    let s = Server::start(t.path(), &[]);
+    let many = {
+        let mut r = b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\n".to_vec();
+        for i in 0..150 {
+            r.extend(format!("X-{i}: v\r\n").as_bytes());
+        }
+        r.extend(b"\r\n");
+        r
+    };
+    let large = format!(
+        "HEAD /a.txt HTTP/1.1\r\nHost: t\r\nX: {}\r\n\r\n",
+        "v".repeat(70_000)
+    );
+    let close = "Connection: close\r\n";
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("150 fields", many, HEAD_TOO_LARGE),
+        ("a 70 KB field", large.into_bytes(), HEAD_TOO_LARGE),
+        (
+            "space before a colon",
+            b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\nX : y\r\n\r\n".to_vec(),
+            BAD_REQUEST,
+        ),
+        (
+            "obs-fold",
+            b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\nX: y\r\n z\r\n\r\n".to_vec(),
+            BAD_REQUEST,
+        ),
+        (
+            "NUL in a value",
+            b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\nX: a\x00b\r\n\r\n".to_vec(),
+            BAD_REQUEST,
+        ),
+        (
+            "two Hosts",
+            b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n".to_vec(),
+            BAD_REQUEST,
+        ),
+        (
+            "two Content-Lengths",
+            b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab"
+                .to_vec(),
+            BAD_REQUEST,
+        ),
+        (
+            "Transfer-Encoding in HTTP/1.0",
+            b"HEAD /a.txt HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n".to_vec(),
+            BAD_REQUEST,
+        ),
+        (
+            "a bad escape",
+            format!("HEAD /%zz HTTP/1.1\r\nHost: t\r\n{close}\r\n").into_bytes(),
+            BAD_REQUEST,
+        ),
+        (
+            "%00",
+            format!("HEAD /a%00 HTTP/1.1\r\nHost: t\r\n{close}\r\n").into_bytes(),
+            BAD_REQUEST,
+        ),
+        (
+            "an encoded dot-segment",
+            format!("HEAD /%2e%2e/a.txt HTTP/1.1\r\nHost: t\r\n{close}\r\n").into_bytes(),
+            FORBIDDEN,
+        ),
+        (
+            "a failed If-Match",
+            format!("HEAD /a.txt HTTP/1.1\r\nHost: t\r\nIf-Match: \"x\"\r\n{close}\r\n")
+                .into_bytes(),
+            PRECONDITION_FAILED,
+        ),
+    ];
+    table(
+        &cases,
+        |c| c.0.to_string(),
+        |(_, raw, status)| {
+            let raw = s.exchange(raw);
+            let end = head_end(&raw).expect("a response head");
+            let head = String::from_utf8_lossy(&raw[..end]);
+            assert!(head.starts_with(&format!("{status}\r\n")), "{head}");
+            assert!(head.contains("\r\nContent-Length: "), "{head}");
+            assert_eq!(
+                String::from_utf8_lossy(&raw[end..]),
+                "",
+                "content after the head"
+            );
+        },
+    );
+}
+
 #[test]
 fn a_pipelined_head_in_the_middle_sends_no_body() {
     let t = Site::standard();

@@ -510,3 +510,109 @@ fn a_body_trickled_slower_than_the_body_timeout_gets_408_while_a_steady_one_is_s
     drop(c);
     assert_no_leak(&server, &base);
 }
+
+/// Sends `head`, then `piece` every 300 ms (so the body always progresses
+/// within --body-timeout) until the server closes: what it sent, and when
+/// it closed, from the head.
+fn drip_until_closed(addr: SocketAddr, head: &[u8], piece: &[u8]) -> (Vec<u8>, Duration) {
+    let mut c = connect(addr);
+    c.set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let start = Instant::now();
+    c.write_all(head).expect("write head");
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    for _ in 0..30 {
+        match c.read(&mut buf) {
+            Ok(0) => return (got, start.elapsed()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                if c.write_all(piece).is_err() {
+                    return (got, start.elapsed());
+                }
+            }
+            Err(e) if e.kind() == ErrorKind::ConnectionReset => return (got, start.elapsed()),
+            Err(e) => panic!("read error instead of a close: {e}"),
+        }
+    }
+    panic!(
+        "still open after 30 pieces; got {:?}",
+        String::from_utf8_lossy(&got)
+    );
+}
+
+/// --min-body-rate judges chunked bodies, bodies sent after a
+/// `100 Continue`, and HEAD requests' bodies alike: a body that progresses
+/// every 300 ms but averages far below 1024 bytes/s gets 408 and a close
+/// at the end of its --body-timeout window (a HEAD's 408 without content).
+#[test]
+fn a_body_below_the_minimum_rate_gets_408_whatever_its_framing() {
+    let _serial = serial();
+    let dir = site(&[("small.txt", SMALL)]);
+    let server = Server::start(dir.path(), &["--body-timeout", "1s"]);
+    let cases: &[(&str, &[u8], &[u8], bool)] = &[
+        (
+            "chunked",
+            b"POST /small.txt HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n",
+            b"1\r\nx\r\n",
+            false,
+        ),
+        (
+            "after 100 Continue",
+            b"POST /small.txt HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 100\r\n\r\n",
+            b"x",
+            false,
+        ),
+        (
+            "HEAD with a body",
+            b"HEAD /small.txt HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n",
+            b"x",
+            true,
+        ),
+    ];
+    table(
+        cases,
+        |c| c.0.to_string(),
+        |&(name, head, piece, head_request)| {
+            let (got, took) = drip_until_closed(server.addr, head, piece);
+            let mut rs = parse_all(&got, &[head_request]);
+            if name == "after 100 Continue" {
+                assert_eq!(rs[0].status_line, "HTTP/1.1 100 Continue");
+                rs.remove(0);
+            }
+            assert_eq!(rs.len(), 1, "{:?}", String::from_utf8_lossy(&got));
+            assert_eq!(rs[0].status_line, TIMEOUT);
+            assert_eq!(rs[0].header("Connection"), Some("close"));
+            if head_request {
+                let end = head_end(&got).expect("head");
+                assert_eq!(got.len(), end, "content after a HEAD's 408");
+            }
+            assert!(
+                took >= Duration::from_millis(900) && took < Duration::from_millis(2500),
+                "closed {took:?} after the head; the window is 1 s"
+            );
+        },
+    );
+    assert_ok(&fetch(server.addr, "/small.txt"), SMALL);
+}
+
+/// A HEAD whose head stops arriving gets the header timeout's 408 as a
+/// head only (RFC 9110 §9.3.2), then a close.
+#[test]
+fn a_head_that_stalls_gets_a_408_head_without_content() {
+    let t = Site::standard();
+    let s = Server::start(t.path(), &["--header-timeout", "1s"]);
+    let mut c = s.connect();
+    c.write_all(b"HEAD /a.txt HTTP/1.1\r\nHost: t\r\n")
+        .expect("write");
+    let got = read_to_close(&mut c);
+    let end = head_end(&got).expect("a response head");
+    let head = String::from_utf8_lossy(&got[..end]);
+    assert!(head.starts_with(&format!("{TIMEOUT}\r\n")), "{head}");
+    assert!(head.contains("\r\nConnection: close\r\n"), "{head}");
+    assert_eq!(
+        String::from_utf8_lossy(&got[end..]),
+        "",
+        "content after the head"
+    );
+}
