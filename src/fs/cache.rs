@@ -37,17 +37,18 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, Metadata};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use rustix::fs::OFlags;
 
-use super::Root;
+use super::budget::FdBudget;
 use super::compress::{self, Compressor, Form, Source};
 use super::watch::{Change, Watches, parent};
+use super::{Root, read_full_at};
 
 /// How long a watched entry is trusted before it is resolved again.
 pub const REVALIDATE_AFTER: Duration = Duration::from_secs(5);
@@ -141,6 +142,7 @@ impl CachedFile {
                     None => {
                         let stamp = self.stamp;
                         Source::File {
+                            ticket: store.ticket()?,
                             file: self.file.try_clone().ok()?,
                             len: self.len,
                             unchanged: Box::new(move |f: &File| {
@@ -231,57 +233,6 @@ impl FileStamp {
 
     fn nanos(t: (i64, i64)) -> i128 {
         i128::from(t.0) * 1_000_000_000 + i128::from(t.1)
-    }
-}
-
-/// The descriptors all workers' caches may hold together.
-pub struct FdBudget {
-    max: usize,
-    held: AtomicUsize,
-    /// Bumped when accepting runs out of descriptors: each cache then
-    /// closes what no response is using.
-    squeeze: AtomicU64,
-}
-
-impl FdBudget {
-    pub fn new(max: usize) -> Arc<FdBudget> {
-        Arc::new(FdBudget {
-            max,
-            held: AtomicUsize::new(0),
-            squeeze: AtomicU64::new(0),
-        })
-    }
-
-    /// A budget of a quarter of the process's open-file limit, at most
-    /// 4096: most descriptors stay for connections.
-    pub fn default_size() -> usize {
-        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-            .current
-            .unwrap_or(u64::MAX);
-        (limit / 4).clamp(8, 4096) as usize
-    }
-
-    fn take(&self, n: usize) -> bool {
-        self.held
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
-                (h + n <= self.max).then_some(h + n)
-            })
-            .is_ok()
-    }
-
-    fn give(&self, n: usize) {
-        self.held.fetch_sub(n, Ordering::AcqRel);
-    }
-
-    /// Descriptors held by all caches.
-    pub fn held(&self) -> usize {
-        self.held.load(Ordering::Acquire)
-    }
-
-    /// Accepting failed for want of descriptors: every cache lets go of
-    /// what no response is using (at its worker's next wake-up).
-    pub fn squeeze(&self) {
-        self.squeeze.fetch_add(1, Ordering::AcqRel);
     }
 }
 
@@ -681,19 +632,6 @@ fn open_sidecar(root: &Root, rel: &str, ext: &str) -> Option<(File, Metadata)> {
     let file = File::from(fd);
     let meta = file.metadata().ok()?;
     meta.is_file().then_some((file, meta))
-}
-
-/// Reads into `buf` from offset 0 until it is full or the file ends;
-/// returns how much was read.
-pub(crate) fn read_full_at(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match file.read_at(&mut buf[filled..], filled as u64)? {
-            0 => break,
-            n => filled += n,
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::fs::cache::FdBudget;
+use crate::fs::budget::FdBudget;
 use crate::fs::compress::{self, Compressor, Form, INLINE_MAX, MIN_LEN, Source};
 use crate::fs::watch::{WatchBudget, Watches, notifies};
 use crate::fs::{CachedFile, Root};
@@ -143,7 +143,10 @@ impl SiteShared {
             None
         };
         let compressor = if options.compress {
-            Some(Compressor::start(options.compress_cache)?)
+            Some(Compressor::start(
+                options.compress_cache,
+                Arc::clone(&fd_budget),
+            )?)
         } else {
             None
         };

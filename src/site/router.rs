@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use rustix::fs::OFlags;
 
-use crate::fs::cache::{FdBudget, clean_key, key_of};
+use crate::fs::budget::FdBudget;
+use crate::fs::cache::{clean_key, key_of};
 use crate::fs::compress::{Compressor, Form, INLINE_MAX, MIN_LEN};
 use crate::fs::watch::Watches;
 use crate::fs::{CachedFile, CleanPath, FileCache, Root, clean_path};

@@ -1,0 +1,73 @@
+//! The descriptors all workers' open-file caches (and the compression
+//! threads' reads) may hold together.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+/// The descriptors all workers' caches may hold together.
+pub struct FdBudget {
+    max: usize,
+    held: AtomicUsize,
+    /// Bumped when accepting runs out of descriptors: each cache then
+    /// closes what no response is using.
+    pub(crate) squeeze: AtomicU64,
+}
+
+impl FdBudget {
+    pub fn new(max: usize) -> Arc<FdBudget> {
+        Arc::new(FdBudget {
+            max,
+            held: AtomicUsize::new(0),
+            squeeze: AtomicU64::new(0),
+        })
+    }
+
+    /// A budget of a quarter of the process's open-file limit, at most
+    /// 4096: most descriptors stay for connections.
+    pub fn default_size() -> usize {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+            .current
+            .unwrap_or(u64::MAX);
+        (limit / 4).clamp(8, 4096) as usize
+    }
+
+    pub(crate) fn take(&self, n: usize) -> bool {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
+                (h + n <= self.max).then_some(h + n)
+            })
+            .is_ok()
+    }
+
+    pub(crate) fn give(&self, n: usize) {
+        self.held.fetch_sub(n, Ordering::AcqRel);
+    }
+
+    /// Descriptors held by all caches.
+    pub fn held(&self) -> usize {
+        self.held.load(Ordering::Acquire)
+    }
+
+    /// Accepting failed for want of descriptors: every cache lets go of
+    /// what no response is using (at its worker's next wake-up).
+    pub fn squeeze(&self) {
+        self.squeeze.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+impl FdBudget {
+    /// One descriptor's place in the budget, given back when dropped; None
+    /// when the budget is spent.
+    pub fn ticket(self: &Arc<Self>) -> Option<FdTicket> {
+        self.take(1).then(|| FdTicket(Arc::clone(self)))
+    }
+}
+
+/// A place in the [`FdBudget`] for one descriptor held outside the caches.
+pub struct FdTicket(Arc<FdBudget>);
+
+impl Drop for FdTicket {
+    fn drop(&mut self) {
+        self.0.give(1);
+    }
+}
