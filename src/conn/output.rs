@@ -5,6 +5,7 @@
 //! Also the socket helpers the state machine uses: read, peek, linger.
 
 use std::collections::VecDeque;
+use std::fs::File;
 use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use rustix::io::Errno;
 use rustix::net::{RecvFlags, SendFlags};
 
 use crate::fs::CachedFile;
+use crate::fs::compress::{Form, FormData};
 use crate::http::range::ByteRange;
 use crate::site::Body;
 
@@ -42,8 +44,26 @@ const COPY_MAX: usize = 64 * 1024;
 /// A body still to go out after the head: file ranges by sendfile (with
 /// the part heads of a multipart response between them), or shared bytes.
 struct FileBody {
-    file: Option<Rc<CachedFile>>,
+    file: Option<Source>,
     segments: VecDeque<Segment>,
+}
+
+/// The file a body's file segments are sent from.
+enum Source {
+    Cached(Rc<CachedFile>),
+    Form(Arc<Form>),
+}
+
+impl Source {
+    fn file(&self) -> Option<&File> {
+        match self {
+            Source::Cached(c) => Some(&c.file),
+            Source::Form(f) => match &f.data {
+                FormData::File(file, _) => Some(file),
+                FormData::Bytes(_) => None,
+            },
+        }
+    }
 }
 
 enum Segment {
@@ -85,6 +105,15 @@ impl Output {
         self.file.is_some()
     }
 
+    /// Long shared bytes are sent from where they are.
+    fn stage_shared(&mut self, data: Arc<[u8]>) {
+        let segments = VecDeque::from([Segment::Shared { data, pos: 0 }]);
+        self.file = Some(FileBody {
+            file: None,
+            segments,
+        });
+    }
+
     /// Stages a body behind its head in `out`: bytes (and files held in
     /// memory) are copied there; a file on disk becomes sendfile segments.
     pub fn stage(&mut self, body: Body, out: &mut Vec<u8>) {
@@ -93,19 +122,27 @@ impl Output {
             Body::Static(b) => out.extend_from_slice(b),
             Body::Bytes(b) => out.extend_from_slice(&b),
             Body::Shared(b) if b.len() <= COPY_MAX => out.extend_from_slice(&b),
-            Body::Shared(data) => {
-                let segments = VecDeque::from([Segment::Shared { data, pos: 0 }]);
-                self.file = Some(FileBody {
-                    file: None,
-                    segments,
-                });
-            }
+            Body::Shared(data) => self.stage_shared(data),
+            Body::Form(form) => match &form.data {
+                FormData::Bytes(b) if b.len() <= COPY_MAX => out.extend_from_slice(b),
+                FormData::Bytes(b) => self.stage_shared(Arc::clone(b)),
+                FormData::File(..) => {
+                    let segments = VecDeque::from([Segment::File {
+                        pos: 0,
+                        end: form.len,
+                    }]);
+                    self.file = Some(FileBody {
+                        file: Some(Source::Form(form)),
+                        segments,
+                    });
+                }
+            },
             Body::File { file, range } => match &file.bytes {
                 Some(bytes) => out.extend_from_slice(slice(bytes, range)),
                 None => {
                     let segments = VecDeque::from([Segment::file(range)]);
                     self.file = Some(FileBody {
-                        file: Some(file),
+                        file: Some(Source::Cached(file)),
                         segments,
                     });
                 }
@@ -133,7 +170,7 @@ impl Output {
                         pos: 0,
                     });
                     self.file = Some(FileBody {
-                        file: Some(file),
+                        file: Some(Source::Cached(file)),
                         segments,
                     });
                 }
@@ -231,13 +268,13 @@ impl Output {
                     }
                 }
                 Segment::File { pos, end } => {
-                    let Some(file) = &body.file else {
+                    let Some(file) = body.file.as_ref().and_then(Source::file) else {
                         return Sent::Failed;
                     };
                     while *pos < *end {
                         let want = (*end - *pos).min(SENDFILE_CHUNK as u64) as usize;
                         let mut offset = *pos;
-                        match rustix::fs::sendfile(sock, &file.file, Some(&mut offset), want) {
+                        match rustix::fs::sendfile(sock, file, Some(&mut offset), want) {
                             // The file shrank under us: the promised length
                             // can't be met, so the connection has to end.
                             Ok(0) => return Sent::Failed,

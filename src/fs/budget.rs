@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// The descriptors all workers' caches may hold together.
+#[derive(Debug)]
 pub struct FdBudget {
     max: usize,
     held: AtomicUsize,
@@ -63,7 +64,22 @@ impl FdBudget {
     }
 }
 
+impl FdBudget {
+    /// A ticket only while at least half the budget is free: for
+    /// descriptors that are a convenience (a compressed form kept in a
+    /// memfd), so they never crowd out the caches.
+    pub fn spare_ticket(self: &Arc<Self>) -> Option<FdTicket> {
+        self.held
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |h| {
+                (h < self.max / 2).then_some(h + 1)
+            })
+            .ok()
+            .map(|_| FdTicket(Arc::clone(self)))
+    }
+}
+
 /// A place in the [`FdBudget`] for one descriptor held outside the caches.
+#[derive(Debug)]
 pub struct FdTicket(Arc<FdBudget>);
 
 impl Drop for FdTicket {

@@ -122,11 +122,9 @@ impl CachedFile {
     /// one it dropped is asked for again.
     pub fn forms(&self, store: &Compressor) -> [Option<Arc<Form>>; 3] {
         if self.settled.get() {
-            let held = self
-                .forms
-                .borrow()
-                .clone()
-                .map(|w| w.and_then(|w| w.upgrade()));
+            let weak = self.forms.borrow();
+            let held = [0, 1, 2].map(|i| weak[i].as_ref().and_then(Weak::upgrade));
+            drop(weak);
             if held.iter().all(Option::is_some) {
                 return held;
             }

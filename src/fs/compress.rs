@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{Read, Write};
+use std::os::unix::fs::FileExt;
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -67,12 +68,86 @@ pub fn source_id(parts: impl Hash) -> u64 {
 #[derive(Debug)]
 pub struct Form {
     pub coding: Coding,
-    pub bytes: Arc<[u8]>,
+    /// Its length in bytes.
+    pub len: u64,
+    pub data: FormData,
     /// Its strong ETag: the source's with the coding appended (and
     /// `-fast` until the best pass's form replaces it).
     pub etag: Box<str>,
     /// Made by the best pass (no better one is coming).
     pub best: bool,
+}
+
+/// Where a form's bytes are.
+#[derive(Debug)]
+pub enum FormData {
+    /// In memory: small forms, copied behind the response head.
+    Bytes(Arc<[u8]>),
+    /// In an anonymous in-memory file (memfd), sent by sendfile like a
+    /// precompressed file on disk; it holds a place in the descriptor
+    /// budget.
+    File(File, FdTicket),
+}
+
+/// Forms at least this long are kept in a memfd and sent with sendfile
+/// (no copy); shorter ones are copied behind the head (one send).
+pub const FILE_MIN: usize = 16 * 1024;
+
+impl Form {
+    fn new(
+        coding: Coding,
+        bytes: Vec<u8>,
+        etag: Box<str>,
+        best: bool,
+        fds: &Arc<FdBudget>,
+    ) -> Form {
+        let len = bytes.len() as u64;
+        let data = match in_memfd(&bytes, fds) {
+            Some((file, ticket)) => FormData::File(file, ticket),
+            None => FormData::Bytes(bytes.into()),
+        };
+        Form {
+            coding,
+            len,
+            data,
+            etag,
+            best,
+        }
+    }
+
+    /// The form's bytes (a copy, when they are in a memfd).
+    pub fn bytes(&self) -> std::io::Result<Arc<[u8]>> {
+        match &self.data {
+            FormData::Bytes(b) => Ok(Arc::clone(b)),
+            FormData::File(file, _) => {
+                let mut buf = vec![0u8; self.len as usize];
+                let n = super::read_full_at(file, &mut buf)?;
+                buf.truncate(n);
+                Ok(buf.into())
+            }
+        }
+    }
+}
+
+/// A long form's bytes in a memfd, sealed against any change; None for a
+/// short one, or when no descriptor (or memfd) is to be had: memfds take
+/// descriptors only while half the descriptor budget is free.
+fn in_memfd(bytes: &[u8], fds: &Arc<FdBudget>) -> Option<(File, FdTicket)> {
+    use rustix::fs::{MemfdFlags, SealFlags};
+    if bytes.len() < FILE_MIN {
+        return None;
+    }
+    let ticket = fds.spare_ticket()?;
+    let fd = rustix::fs::memfd_create(
+        "ferry-form",
+        MemfdFlags::CLOEXEC | MemfdFlags::ALLOW_SEALING,
+    )
+    .ok()?;
+    let file = File::from(fd);
+    file.write_all_at(bytes, 0).ok()?;
+    let seals = SealFlags::SHRINK | SealFlags::GROW | SealFlags::WRITE | SealFlags::SEAL;
+    rustix::fs::fcntl_add_seals(&file, seals).ok()?;
+    Some((file, ticket))
 }
 
 /// What to compress.
@@ -166,7 +241,7 @@ impl Inner {
     fn remove(&mut self, key: (u64, Coding)) {
         if let Some(s) = self.forms.remove(&key) {
             self.order.remove(&s.used);
-            self.held -= s.form.bytes.len();
+            self.held -= s.form.len as usize;
         }
     }
 }
@@ -287,15 +362,9 @@ impl Compressor {
             let Ok(out) = compress(coding, bytes, job.best) else {
                 continue;
             };
-            self.keep(
-                job.id,
-                Arc::new(Form {
-                    coding,
-                    bytes: out.into(),
-                    etag: form_etag(&job.etag, coding, job.best),
-                    best: job.best,
-                }),
-            );
+            let etag = form_etag(&job.etag, coding, job.best);
+            let form = Form::new(coding, out, etag, job.best, &self.fds);
+            self.keep(job.id, Arc::new(form));
         }
         let again = bytes.is_ok() && !job.best && {
             let inner = self.lock();
@@ -328,12 +397,14 @@ impl Compressor {
         coding: Coding,
         data: &[u8],
     ) -> Option<Arc<Form>> {
-        let form = Arc::new(Form {
+        let bytes = compress(coding, data, false).ok()?;
+        let form = Arc::new(Form::new(
             coding,
-            bytes: compress(coding, data, false).ok()?.into(),
-            etag: form_etag(etag, coding, false),
-            best: false,
-        });
+            bytes,
+            form_etag(etag, coding, false),
+            false,
+            &self.fds,
+        ));
         if let Some(id) = id {
             self.keep(id, Arc::clone(&form));
         }
@@ -342,7 +413,7 @@ impl Compressor {
 
     /// Keeps a form, within the budget (least recently used out).
     fn keep(&self, id: u64, form: Arc<Form>) {
-        let len = form.bytes.len();
+        let len = form.len as usize;
         let mut inner = self.lock();
         if inner.dropped.contains(&id) {
             return;

@@ -353,7 +353,7 @@ impl Site {
             for form in forms.iter().flatten() {
                 offers[n] = Offer {
                     coding: form.coding,
-                    len: form.bytes.len() as u64,
+                    len: form.len,
                 };
                 n += 1;
             }
@@ -373,19 +373,11 @@ impl Site {
                 }
             },
         };
-        match form {
-            Some(form) => Reply::Listing {
-                body: Arc::clone(&form.bytes),
-                json,
-                coding: form.coding,
-                vary: true,
-            },
-            None => Reply::Listing {
-                body,
-                json,
-                coding: Coding::Identity,
-                vary,
-            },
+        Reply::Listing {
+            body,
+            vary: vary || form.is_some(),
+            form,
+            json,
         }
     }
 

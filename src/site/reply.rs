@@ -20,12 +20,12 @@ use super::pages::{self, ALLOW, CustomPage, HTML};
 pub enum Reply {
     /// A file: which representation, and 200/206/304/412/416.
     File(FileReply),
-    /// 200 with a listing of a folder, HTML or JSON; `coding`: the
-    /// compressed form `body` is (`vary`: the listing is compressible).
+    /// 200 with a listing of a folder, HTML or JSON: `body`, or its
+    /// compressed `form` (`vary`: the listing is compressible).
     Listing {
         body: Arc<[u8]>,
+        form: Option<Arc<Form>>,
         json: bool,
-        coding: Coding,
         vary: bool,
     },
     /// Not decided yet: a listing is being made on the job thread; the
@@ -145,6 +145,9 @@ pub enum Body {
     Static(&'static [u8]),
     Bytes(Vec<u8>),
     Shared(Arc<[u8]>),
+    /// A compressed form made on the fly: copied when short, else sent by
+    /// sendfile from its memfd.
+    Form(Arc<Form>),
     /// `range` of a file: copied from memory for a file held there, else
     /// sent by sendfile.
     File {
@@ -168,6 +171,7 @@ impl Body {
             Body::Static(b) => b.len() as u64,
             Body::Bytes(b) => b.len() as u64,
             Body::Shared(b) => b.len() as u64,
+            Body::Form(f) => f.len,
             Body::File { range, .. } => range.length(),
             Body::Multipart { parts, closing, .. } => {
                 parts
@@ -233,8 +237,8 @@ impl Reply {
             Reply::File(f) => return f.encode_head(decor, persist, date, dst),
             Reply::Listing {
                 body,
+                form,
                 json,
-                coding,
                 vary,
             } => {
                 let ctype: &[u8] = if *json { b"application/json" } else { HTML };
@@ -246,13 +250,13 @@ impl Reply {
                         b"Accept"
                     },
                 );
-                if *coding != Coding::Identity {
-                    fields.push(b"Content-Encoding", coding.token());
+                if let Some(form) = form {
+                    fields.push(b"Content-Encoding", form.coding.token());
                 }
                 if let Some(cc) = decor.cache_control {
                     fields.push(b"Cache-Control", cc);
                 }
-                Some(body.len() as u64)
+                Some(form.as_ref().map_or(body.len() as u64, |f| f.len))
             }
             Reply::EventStream { .. } => {
                 fields
@@ -338,6 +342,9 @@ impl Reply {
     pub fn into_body(self) -> Body {
         match self {
             Reply::File(f) => f.into_body(),
+            Reply::Listing {
+                form: Some(form), ..
+            } => Body::Form(form),
             Reply::Listing { body, .. } => Body::Shared(body),
             Reply::ListingNotModified { .. } | Reply::Options(_) | Reply::Pending(_) => Body::Empty,
             // The stream's first bytes: reconnect half a second after a
@@ -403,10 +410,7 @@ impl FileReply {
                     }
                     _ => {
                         fields.push(b"Content-Type", file.content_type.as_bytes());
-                        let len = self
-                            .form
-                            .as_ref()
-                            .map_or(file.len, |f| f.bytes.len() as u64);
+                        let len = self.form.as_ref().map_or(file.len, |f| f.len);
                         (Status::Ok, Some(len))
                     }
                 }
@@ -446,9 +450,7 @@ impl FileReply {
             Plan::NotModified => Body::Empty,
             Plan::PreconditionFailed => Body::Static(pages::page(Status::PreconditionFailed)),
             Plan::Unsatisfiable => Body::Static(pages::page(Status::RangeNotSatisfiable)),
-            Plan::Full if self.form.is_some() => {
-                Body::Shared(self.form.map(|f| Arc::clone(&f.bytes)).unwrap_or_default())
-            }
+            Plan::Full if self.form.is_some() => self.form.map_or(Body::Empty, Body::Form),
             Plan::Full if self.file.len == 0 => Body::Empty,
             Plan::Full => Body::File {
                 range: ByteRange {

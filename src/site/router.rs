@@ -160,7 +160,7 @@ impl Router {
                 if !offers[..n].iter().any(|o| o.coding == form.coding) {
                     offers[n] = Offer {
                         coding: form.coding,
-                        len: form.bytes.len() as u64,
+                        len: form.len,
                     };
                     n += 1;
                 }
@@ -206,7 +206,7 @@ impl Router {
         };
         let file = sidecar.unwrap_or(entry);
         let (etag, len) = match &form {
-            Some(form) => (form.etag.as_bytes(), form.bytes.len() as u64),
+            Some(form) => (form.etag.as_bytes(), form.len),
             None => (file.etag.as_bytes(), file.len),
         };
         let rep = Representation {

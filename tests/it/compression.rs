@@ -703,7 +703,7 @@ fn compressed_forms_stay_within_their_budget() {
             .forms(id)
             .iter()
             .flatten()
-            .map(|f| f.bytes.len())
+            .map(|f| f.len as usize)
             .sum::<usize>();
     }
     assert!(c.held() <= budget, "{} held of {budget}", c.held());
