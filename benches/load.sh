@@ -15,6 +15,16 @@
 #                them, and the time a new client takes to be served
 #   6 streams    scenario 1 while 200 live-reload event streams are open
 #                (ferry --watch; nginx holds 200 idle keep-alive connections)
+#   7 gzstatic   GET a 100 KiB JavaScript file with `Accept-Encoding: gzip,
+#                deflate, br, zstd`, 50 keep-alive connections: ferry
+#                compressing on the fly (after warm-up) vs nginx serving a
+#                hand-made `gzip -9` file with gzip_static: requests/s, CPU
+#                per request, bytes per response
+#   8 gzdynamic  the same request: ferry vs nginx `gzip on` at level 6,
+#                which compresses every response
+#   9 listing    ferry alone: a 5,000-entry folder listing, c50, with
+#                `Accept-Encoding: br` and without: bytes per response,
+#                requests/s and CPU per request
 #
 # Fairness: both servers serve the same files from the same temp dir, get the
 # same connection counts, have access logs off and one core each: the server
@@ -28,7 +38,8 @@
 # Environment:
 #   DURATION=10      seconds per wrk run (scenarios 1-4)
 #   ROUNDS=2         number of (ferry, nginx) pairs per scenario
-#   SCENARIOS=all    comma list: keepalive,close,large,c1000,idle,streams (or 1-6)
+#   SCENARIOS=all    comma list: keepalive,close,large,c1000,idle,streams,
+#                    gzstatic,gzdynamic,listing (or 1-9)
 #   FERRY_ONLY=1     measure ferry alone (no nginx, no ratio), for regressions
 #   IDLE_CONNS=10000 connections held in scenario 5
 #   SERVER_CPU, CLIENT_CPU   override core pinning
@@ -65,7 +76,7 @@ for v in DURATION ROUNDS IDLE_CONNS; do
 done
 [[ $FERRY_ONLY == 0 || $FERRY_ONLY == 1 ]] || { echo "FERRY_ONLY must be 0 or 1" >&2; exit 2; }
 
-ALL_SCENARIOS=(keepalive close large c1000 idle streams)
+ALL_SCENARIOS=(keepalive close large c1000 idle streams gzstatic gzdynamic listing)
 SELECTED=()
 if [[ $SCENARIOS == all ]]; then
   SELECTED=("${ALL_SCENARIOS[@]}")
@@ -80,7 +91,10 @@ else
       4|c1000) s=c1000 ;;
       5|idle) s=idle ;;
       6|streams) s=streams ;;
-      *) echo "unknown scenario '$s' (use keepalive,close,large,c1000,idle,streams or 1-6)" >&2; exit 2 ;;
+      7|gzstatic) s=gzstatic ;;
+      8|gzdynamic) s=gzdynamic ;;
+      9|listing) s=listing ;;
+      *) echo "unknown scenario '$s' (use keepalive,close,large,c1000,idle,streams,gzstatic,gzdynamic,listing or 1-9)" >&2; exit 2 ;;
     esac
     SELECTED+=("$s")
   done
@@ -104,7 +118,9 @@ install_missing() {
   local missing=()
   command -v wrk >/dev/null 2>&1 || missing+=(wrk)
   if ((!FERRY_ONLY)) && ! find_nginx >/dev/null; then missing+=(nginx-light); fi
-  if selected idle && ! command -v python3 >/dev/null 2>&1; then missing+=(python3); fi
+  if ! command -v python3 >/dev/null 2>&1; then missing+=(python3); fi
+  if ! command -v curl >/dev/null 2>&1; then missing+=(curl); fi
+  if ! command -v gzip >/dev/null 2>&1; then missing+=(gzip); fi
   apt_install "${missing[@]}"
 }
 install_missing
@@ -165,6 +181,58 @@ html_end=$'\n</pre>\n'
 } >"$TMP/www/index.html"
 head -c $((100 * 1024 * 1024)) /dev/urandom >"$TMP/www/100m.bin"
 
+# app.js: 100 KiB of minified-JavaScript-like text, the same every run:
+# statements of keywords, short identifiers, property names, numbers and
+# strings, many recurring, as in a real bundle (gzip -9 leaves 36%, brotli
+# -q 11 31%; of react-dom's production build they leave 32% and 28%).
+# gz/app.js is the same file with a hand-made `gzip -9` sidecar, for nginx's
+# gzip_static.
+cat >"$TMP/jsgen.py" <<'PY'
+import random, sys
+size = int(sys.argv[1]); rnd = random.Random(42)
+kw = ["function ", "return ", "var ", "const ", "let ", "if", "else ", "for", "while", "typeof ",
+      "new ", "this", "null", "void 0", "!0", "!1", "case ", "break", "switch", "throw "]
+props = ["length", "prototype", "call", "apply", "push", "indexOf", "createElement", "children",
+         "props", "state", "setState", "render", "key", "ref", "value", "current", "type",
+         "memoizedState", "return", "child", "sibling", "flags", "lanes", "updateQueue",
+         "stateNode", "pendingProps", "alternate", "dependencies"]
+strs = ['"div"', '"span"', '"undefined"', '"object"', '"function"', '"string"', '"click"',
+        '"input"', '"change"', '"Minified React error #"', '"style"', '"className"']
+punct = ["(", ")", "{", "}", ";", ",", "=", "===", "&&", "||", "?", ":", "[", "]", "+", "-", "!"]
+def ident():
+    return "".join(rnd.choice("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_$")
+                   for _ in range(rnd.choice([1, 1, 2, 2, 3])))
+def token():
+    r = rnd.random()
+    if r < 0.25: return ident()
+    if r < 0.40: return rnd.choice(kw)
+    if r < 0.55: return "." + rnd.choice(props)
+    if r < 0.62: return str(rnd.randint(0, 9999))
+    if r < 0.67: return rnd.choice(strs)
+    return rnd.choice(punct)
+def statement():
+    return "".join(token() for _ in range(rnd.randint(8, 40)))
+pool = [statement() for _ in range(400)]
+out, total = [], 0
+while total < size:
+    s = rnd.choice(pool) if rnd.random() < 0.6 else statement()
+    if rnd.random() < 0.3:
+        s = s.replace(s[:1], ident(), 1)
+    out.append(s)
+    total += len(s)
+sys.stdout.write("".join(out)[:size])
+PY
+python3 "$TMP/jsgen.py" $((100 * 1024)) >"$TMP/www/app.js"
+mkdir -p "$TMP/www/gz"
+cp "$TMP/www/app.js" "$TMP/www/gz/app.js"
+gzip -9 -n -c "$TMP/www/app.js" >"$TMP/www/gz/app.js.gz"
+touch -r "$TMP/www/gz/app.js" "$TMP/www/gz/app.js.gz"
+if selected listing; then
+  mkdir -p "$TMP/www/list"
+  (cd "$TMP/www/list" && for ((i = 0; i < 5000; i++)); do : >"file-$i.txt"; done)
+fi
+AE_ALL='Accept-Encoding: gzip, deflate, br, zstd'
+
 # --- helpers -----------------------------------------------------------------
 # check_fixture NAME PORT: the server answers 200 for every fixture file.
 check_fixture() {
@@ -224,7 +292,7 @@ start_ferry() {
 start_nginx() {
   local wc=$1 n="$TMP/nginx" conf="$TMP/nginx/nginx.conf"
   SERVER_PORT=$(free_port)
-  nginx_conf "$n" "$SERVER_PORT" "$TMP/www" "$wc" >"$conf"
+  nginx_conf "$n" "$SERVER_PORT" "$TMP/www" "$wc" "$NGINX_EXTRA" >"$conf"
   if ! "$NGINX_BIN" -t -q -p "$n/" -e "$n/error.log" -c "$conf"; then
     echo "nginx config test failed" >&2
     return 1
@@ -350,6 +418,38 @@ wrk_scenario() {
   printf '%-9s %-5s round %d: %10s req/s  p99 %8s ms  server CPU %6s us/req  (%s requests%s)\n' \
     "$sc" "$name" "$round" "$rps" "$p99" "$cpu" "$reqs" "$(wrk_error_text "$out")" >&2
   CUR_OUT=$out
+}
+
+# body_bytes PATH [FIELD]: the body length of one response (as sent, so
+# compressed when it is).
+body_bytes() {
+  local args=(-s -o /dev/null --max-time 10 -w '%{size_download}')
+  [[ -n ${2:-} ]] && args+=(-H "$2")
+  curl "${args[@]}" "http://127.0.0.1:$SERVER_PORT$1"
+}
+
+# warm_ferry PATH FIELD: asks until ferry serves its best compressed form of
+# PATH (a compressed response whose ETag does not end in -fast, or for a
+# listing, which has none, a compressed size that stays the same for a
+# second). At most 60 s.
+warm_ferry() {
+  local path=$1 field=$2 i heads size last="" same=0
+  for ((i = 0; i < 600; i++)); do
+    heads=$(curl -s -D - -o "$TMP/warm.body" --max-time 10 -H "$field" \
+      "http://127.0.0.1:$SERVER_PORT$path" | tr -d '\r' | tr 'A-Z' 'a-z')
+    if grep -q '^content-encoding:' <<<"$heads"; then
+      if grep -q '^etag:' <<<"$heads"; then
+        grep -q '^etag: .*-fast"$' <<<"$heads" || return 0
+      else
+        size=$(stat -c %s "$TMP/warm.body")
+        if [[ $size == "$last" ]]; then ((++same >= 10)) && return 0; else same=0; fi
+        last=$size
+      fi
+    fi
+    sleep 0.1
+  done
+  echo "ferry never served a final compressed form of $path" >&2
+  return 1
 }
 
 # --- scenarios (each: NAME ROUND, against the fresh server SERVER_PORT) -------
@@ -557,6 +657,33 @@ scenario_streams() {
   return "$st"
 }
 
+# Scenarios 7 and 8: ferry compresses /app.js on the fly (warmed up first);
+# nginx serves /gz/app.js (same bytes) with its hand-made .gz (7), or /app.js
+# compressing every response at level 6 (8).
+compress_scenario() {
+  local sc=$1 name=$2 round=$3 path=/app.js
+  if [[ $name == ferry ]]; then
+    warm_ferry /app.js "$AE_ALL" || return 1
+  elif [[ $sc == gzstatic ]]; then
+    path=/gz/app.js
+  fi
+  record "$sc" bytes "$name" "$(body_bytes "$path" "$AE_ALL")"
+  wrk_scenario "$sc" "$name" "$round" -c50 -H "$AE_ALL" "http://127.0.0.1:$SERVER_PORT$path"
+}
+scenario_gzstatic() { compress_scenario gzstatic "$@"; }
+scenario_gzdynamic() { compress_scenario gzdynamic "$@"; }
+
+# Scenario 9, ferry alone: the 5,000-entry listing with and without br.
+scenario_listing() {
+  local name=$1 round=$2
+  warm_ferry /list/ 'Accept-Encoding: br' || return 1
+  record listing bytes_br "$name" "$(body_bytes /list/ 'Accept-Encoding: br')"
+  record listing bytes_id "$name" "$(body_bytes /list/)"
+  wrk_scenario listing_id "$name" "$round" -c50 "http://127.0.0.1:$SERVER_PORT/list/" || return 1
+  wrk_scenario listing_br "$name" "$round" -c50 -H 'Accept-Encoding: br' \
+    "http://127.0.0.1:$SERVER_PORT/list/"
+}
+
 # --- run ---------------------------------------------------------------------
 # Connection limits per scenario, as "FERRY_MAX NGINX_WORKER_CONNECTIONS"
 # (empty: the defaults, ferry 10000 and nginx 4096). Scenario 5 holds
@@ -566,6 +693,16 @@ scenario_streams() {
 # so it gets IDLE_CONNS * 9/8 + 100.
 max_conns_for() {
   if [[ $1 == idle ]]; then echo "$((IDLE_CONNS + 100)) $((IDLE_CONNS * 9 / 8 + 100))"; fi
+}
+
+# NGINX_EXTRA: http-level nginx directives for the scenario being run.
+NGINX_EXTRA=""
+nginx_extra_for() {
+  case $1 in
+    gzstatic) echo "gzip_static on; gzip_vary on;" ;;
+    gzdynamic) echo "gzip on; gzip_comp_level 6; gzip_vary on; gzip_types text/javascript;
+  types { text/html html; text/javascript js; application/octet-stream bin; }" ;;
+  esac
 }
 
 # ferry_args_for SCENARIO: extra ferry flags.
@@ -587,8 +724,11 @@ show_server_log() {
 run_scenario() {
   local sc=$1 r name limits maxconn
   limits=$(max_conns_for "$sc")
+  NGINX_EXTRA=$(nginx_extra_for "$sc")
   for ((r = 1; r <= ROUNDS; r++)); do
     for name in "${SERVERS[@]}"; do
+      # The listing scenario compares ferry with itself.
+      [[ $sc == listing && $name != ferry ]] && continue
       maxconn=""
       if [[ -n $limits ]]; then
         if [[ $name == ferry ]]; then maxconn=${limits% *}; else maxconn=${limits#* }; fi
@@ -635,6 +775,18 @@ ROWS=(
   "idle|new_client|5 idle: new client served, ms|%.2f|lower"
   "streams|rps|6 1 KiB keep-alive c50 + 200 event streams: req/s|%.0f|higher"
   "streams|cpu|6 1 KiB keep-alive c50 + 200 event streams: CPU us/req|%.2f|lower"
+  "gzstatic|rps|7 100 KiB JS c50, nginx gzip_static: req/s|%.0f|higher"
+  "gzstatic|cpu|7 100 KiB JS c50, nginx gzip_static: CPU us/req|%.2f|lower"
+  "gzstatic|bytes|7 100 KiB JS c50, nginx gzip_static: body bytes|%.0f|lower"
+  "gzdynamic|rps|8 100 KiB JS c50, nginx gzip level 6: req/s|%.0f|higher"
+  "gzdynamic|cpu|8 100 KiB JS c50, nginx gzip level 6: CPU us/req|%.2f|lower"
+  "gzdynamic|bytes|8 100 KiB JS c50, nginx gzip level 6: body bytes|%.0f|lower"
+  "listing|bytes_id|9 5,000-entry listing: body bytes, identity|%.0f|none"
+  "listing|bytes_br|9 5,000-entry listing: body bytes, br|%.0f|none"
+  "listing_id|rps|9 5,000-entry listing c50, identity: req/s|%.0f|none"
+  "listing_br|rps|9 5,000-entry listing c50, br: req/s|%.0f|none"
+  "listing_id|cpu|9 5,000-entry listing c50, identity: CPU us/req|%.2f|none"
+  "listing_br|cpu|9 5,000-entry listing c50, br: CPU us/req|%.2f|none"
 )
 
 # fmt_median SCENARIO METRIC SERVER FORMAT -> the formatted median or "-".
@@ -652,7 +804,7 @@ print_table() {
     "$(printf -- '-%.0s' {1..14})" "$(printf -- '-%.0s' {1..28})"
   for row in "${ROWS[@]}"; do
     IFS='|' read -r sc metric label fmt better <<<"$row"
-    selected "$sc" || continue
+    selected "${sc%%_*}" || continue
     f=$(fmt_median "$sc" "$metric" ferry "$fmt")
     g=$(fmt_median "$sc" "$metric" nginx "$fmt")
     ratio="-"
