@@ -262,6 +262,25 @@ async function main() {
     );
   });
 
+  // 5b. A script compressed on the fly (ferry has its forms ready): the
+  // response is br, zstd or gzip, and the script ran to its last statement.
+  await step("compressed-js", async () => {
+    const [js] = await Promise.all([
+      page.waitForResponse((r) => decodedPath(r.url()) === "/app/bundle.js", { timeout: STEP_MS }),
+      page.goto(new URL("app/", BASE).href, { waitUntil: "load" }),
+    ]);
+    const coding = js.headers()["content-encoding"] || "(none)";
+    const length = Number(js.headers()["content-length"]);
+    const body = (await js.body()).length;
+    const ran = await page.evaluate(() => document.body.dataset.bundle || "(not run)");
+    check(
+      "compressed-js",
+      js.status() === 200 && ["br", "zstd", "gzip"].includes(coding) && ran === "ok" && length < body / 2,
+      `app/bundle.js: ${js.status()}, Content-Encoding ${coding}, ${length} bytes on the wire for ` +
+        `${body} decoded, and the script ran to its end (data-bundle ${JSON.stringify(ran)})`,
+    );
+  });
+
   // 6. Video: play, then seek to the middle (needs Range).
   await step("video-play", async () => {
     const resp = await page.goto(new URL("video.html", BASE).href, { waitUntil: "load" });

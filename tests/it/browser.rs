@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::support::{Server, skip, target_dir};
+use crate::support::{Server, skip, target_dir, wait_until};
 
 /// Longest the Node script may run (it stops itself at 40 s).
 const NODE_LIMIT: Duration = Duration::from_secs(50);
@@ -34,6 +34,7 @@ const CHECKS: &[&str] = &[
     "utf8-file",
     "welcome-css",
     "welcome-image",
+    "compressed-js",
     "video-play",
     "video-seek",
     "range-206",
@@ -86,6 +87,25 @@ fn missing_prerequisite(chromium: &Path, browser_dir: &Path) -> Option<String> {
     None
 }
 
+/// A 60 KiB script, compressed on the fly: it folds a long array into a
+/// checksum and, in its last statement (so only if every byte arrived and
+/// decoded), writes "ok" or what it got into `data-bundle`.
+fn bundle_js() -> String {
+    let data: Vec<u32> = (0..12_000u32).map(|i| (i * 7919) % 10_007).collect();
+    let sum = data
+        .iter()
+        .fold(0u64, |s, &x| (s * 31 + u64::from(x)) % 1_000_003);
+    let list: Vec<String> = data.iter().map(u32::to_string).collect();
+    format!(
+        "const DATA = [{}];\nlet s = 0;\nfor (const x of DATA) s = (s * 31 + x) % 1000003;\n\
+         document.body.dataset.bundle = s === {sum} ? \"ok\" : \"checksum \" + s;\n",
+        list.join(",")
+    )
+}
+
+const APP_HTML: &str = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+<title>app</title></head>\n<body><script src=\"bundle.js\"></script></body></html>\n";
+
 /// Lays out the site the script browses.
 fn make_site(browser_dir: &Path) -> tempfile::TempDir {
     let site = tempfile::tempdir().expect("tempdir");
@@ -107,7 +127,26 @@ fn make_site(browser_dir: &Path) -> tempfile::TempDir {
     std::fs::copy(browser_dir.join("clip.webm"), root.join("clip.webm"))
         .expect("copy tests/browser/clip.webm");
     std::fs::write(root.join("video.html"), VIDEO_HTML).unwrap();
+    std::fs::create_dir_all(root.join("app")).unwrap();
+    std::fs::write(root.join("app/index.html"), APP_HTML).unwrap();
+    std::fs::write(root.join("app/bundle.js"), bundle_js()).unwrap();
     site
+}
+
+/// Asks for the bundle as Chromium does until ferry has its compressed
+/// forms (the first responses are identity while they are made), so the
+/// browser gets a compressed one.
+fn warm_bundle(server: &Server) {
+    let ready = wait_until(Duration::from_secs(20), || {
+        let r = server.ask(
+            "GET",
+            "/app/bundle.js",
+            &[("Accept-Encoding", "gzip, deflate, br, zstd")],
+        );
+        r.header("Content-Encoding").is_some()
+            && r.header("ETag").is_some_and(|t| !t.ends_with("-fast\""))
+    });
+    assert!(ready, "ferry never compressed app/bundle.js");
 }
 
 /// Pids of live processes whose command line mentions `marker` (the unique
@@ -374,6 +413,7 @@ fn real_browser_end_to_end() {
 
     let site = make_site(&browser.dir);
     let server = Server::start(site.path(), &[]);
+    warm_bundle(&server);
     let base = server.url("/");
     let run = {
         let _one = one_browser();
