@@ -429,9 +429,9 @@ body_bytes() {
 }
 
 # warm_ferry PATH FIELD: asks until ferry serves its best compressed form of
-# PATH (a compressed response whose ETag does not end in -fast, or for a
-# listing, which has none, a compressed size that stays the same for a
-# second). At most 60 s.
+# PATH (a compressed response whose ETag ends in the coding, not in -fast or
+# -quick; for a listing, which has none, a compressed size that stays the
+# same for a second). At most 60 s.
 warm_ferry() {
   local path=$1 field=$2 i heads size last="" same=0
   for ((i = 0; i < 600; i++)); do
@@ -439,7 +439,7 @@ warm_ferry() {
       "http://127.0.0.1:$SERVER_PORT$path" | tr -d '\r' | tr 'A-Z' 'a-z')
     if grep -q '^content-encoding:' <<<"$heads"; then
       if grep -q '^etag:' <<<"$heads"; then
-        grep -q '^etag: .*-fast"$' <<<"$heads" || return 0
+        grep -Eq '^etag: .*-(br|zstd|gzip)"$' <<<"$heads" && return 0
       else
         size=$(stat -c %s "$TMP/warm.body")
         if [[ $size == "$last" ]]; then ((++same >= 10)) && return 0; else same=0; fi
@@ -668,7 +668,8 @@ compress_scenario() {
     path=/gz/app.js
   fi
   record "$sc" bytes "$name" "$(body_bytes "$path" "$AE_ALL")"
-  wrk_scenario "$sc" "$name" "$round" -c50 -H "$AE_ALL" "http://127.0.0.1:$SERVER_PORT$path"
+  wrk_scenario "$sc" "$name" "$round" -c50 -H "$AE_ALL" "http://127.0.0.1:$SERVER_PORT$path" || return 1
+  record "$sc" rss "$name" "$(awk -v k="$(rss_kib "$SERVER_PID")" 'BEGIN { printf "%.1f", k / 1024 }')"
 }
 scenario_gzstatic() { compress_scenario gzstatic "$@"; }
 scenario_gzdynamic() { compress_scenario gzdynamic "$@"; }
@@ -681,7 +682,8 @@ scenario_listing() {
   record listing bytes_id "$name" "$(body_bytes /list/)"
   wrk_scenario listing_id "$name" "$round" -c50 "http://127.0.0.1:$SERVER_PORT/list/" || return 1
   wrk_scenario listing_br "$name" "$round" -c50 -H 'Accept-Encoding: br' \
-    "http://127.0.0.1:$SERVER_PORT/list/"
+    "http://127.0.0.1:$SERVER_PORT/list/" || return 1
+  record listing rss "$name" "$(awk -v k="$(rss_kib "$SERVER_PID")" 'BEGIN { printf "%.1f", k / 1024 }')"
 }
 
 # --- run ---------------------------------------------------------------------
@@ -778,15 +780,18 @@ ROWS=(
   "gzstatic|rps|7 100 KiB JS c50, nginx gzip_static: req/s|%.0f|higher"
   "gzstatic|cpu|7 100 KiB JS c50, nginx gzip_static: CPU us/req|%.2f|lower"
   "gzstatic|bytes|7 100 KiB JS c50, nginx gzip_static: body bytes|%.0f|lower"
+  "gzstatic|rss|7 100 KiB JS c50, nginx gzip_static: RSS after, MiB|%.1f|lower"
   "gzdynamic|rps|8 100 KiB JS c50, nginx gzip level 6: req/s|%.0f|higher"
   "gzdynamic|cpu|8 100 KiB JS c50, nginx gzip level 6: CPU us/req|%.2f|lower"
   "gzdynamic|bytes|8 100 KiB JS c50, nginx gzip level 6: body bytes|%.0f|lower"
+  "gzdynamic|rss|8 100 KiB JS c50, nginx gzip level 6: RSS after, MiB|%.1f|lower"
   "listing|bytes_id|9 5,000-entry listing: body bytes, identity|%.0f|none"
   "listing|bytes_br|9 5,000-entry listing: body bytes, br|%.0f|none"
   "listing_id|rps|9 5,000-entry listing c50, identity: req/s|%.0f|none"
   "listing_br|rps|9 5,000-entry listing c50, br: req/s|%.0f|none"
   "listing_id|cpu|9 5,000-entry listing c50, identity: CPU us/req|%.2f|none"
   "listing_br|cpu|9 5,000-entry listing c50, br: CPU us/req|%.2f|none"
+  "listing|rss|9 5,000-entry listing: RSS after, MiB|%.1f|none"
 )
 
 # fmt_median SCENARIO METRIC SERVER FORMAT -> the formatted median or "-".

@@ -71,8 +71,8 @@ pub struct Form {
     /// Its length in bytes.
     pub len: u64,
     pub data: FormData,
-    /// Its strong ETag: the source's with the coding appended (and
-    /// `-fast` until the best pass's form replaces it).
+    /// Its strong ETag: the source's with the coding appended (and `-fast`
+    /// or `-quick` until the best pass's form replaces it).
     pub etag: Box<str>,
     /// Made by the best pass (no better one is coming).
     pub best: bool,
@@ -187,8 +187,8 @@ impl Source {
 }
 
 /// Bodies up to this size are compressed by the worker itself when the
-/// client accepts no other representation and no form is ready yet (a few
-/// milliseconds at the fast level); larger ones get 503 with Retry-After.
+/// client accepts no other representation and no form is ready yet (at
+/// the quickest level); larger ones get 503 with Retry-After.
 pub const INLINE_MAX: u64 = 256 * 1024;
 
 /// Versions queued or being compressed at most (each may hold a
@@ -359,10 +359,11 @@ impl Compressor {
             if self.lock().dropped.contains(&job.id) {
                 break;
             }
-            let Ok(out) = compress(coding, bytes, job.best) else {
+            let level = if job.best { Level::Best } else { Level::Fast };
+            let Ok(out) = compress(coding, bytes, level) else {
                 continue;
             };
-            let etag = form_etag(&job.etag, coding, job.best);
+            let etag = form_etag(&job.etag, coding, level);
             let form = Form::new(coding, out, etag, job.best, &self.fds);
             self.keep(job.id, Arc::new(form));
         }
@@ -386,7 +387,8 @@ impl Compressor {
         }
     }
 
-    /// Makes the fast form of one coding now, on the caller's thread (a
+    /// Makes a form of one coding now, at the quickest level, on the
+    /// caller's thread (a
     /// body of at most [`INLINE_MAX`] bytes that the client takes in no
     /// other representation), and keeps it like the threads' forms (when
     /// the version has an `id`).
@@ -397,11 +399,11 @@ impl Compressor {
         coding: Coding,
         data: &[u8],
     ) -> Option<Arc<Form>> {
-        let bytes = compress(coding, data, false).ok()?;
+        let bytes = compress(coding, data, Level::Inline).ok()?;
         let form = Arc::new(Form::new(
             coding,
             bytes,
-            form_etag(etag, coding, false),
+            form_etag(etag, coding, Level::Inline),
             false,
             &self.fds,
         ));
@@ -443,25 +445,47 @@ impl Compressor {
 }
 
 /// A form's strong ETag: its source's with the coding appended, and
-/// `-fast` for the fast pass's (other bytes than the best pass's).
-fn form_etag(source: &str, coding: Coding, best: bool) -> Box<str> {
+/// `-fast` or `-quick` for the lower levels' forms (other bytes than the
+/// best level's).
+fn form_etag(source: &str, coding: Coding, level: Level) -> Box<str> {
     format!(
         "{}-{}{}\"",
         source.trim_end_matches('"'),
         String::from_utf8_lossy(coding.token()),
-        if best { "" } else { "-fast" }
+        match level {
+            Level::Inline => "-quick",
+            Level::Fast => "-fast",
+            Level::Best => "",
+        }
     )
     .into()
 }
 
-/// Compresses `data` with `coding`, at the fast or the best level.
-pub fn compress(coding: Coding, data: &[u8], best: bool) -> std::io::Result<Vec<u8>> {
+/// How hard to compress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// On a worker, for a client that takes nothing else: the quickest
+    /// (brotli 1, zstd 1, gzip 1), about a millisecond for 256 KiB.
+    Inline,
+    /// The first pass: brotli 5, zstd 3, gzip 6.
+    Fast,
+    /// The second: brotli 11 with a 16 MiB window, zstd 19, gzip 9.
+    Best,
+}
+
+/// Compresses `data` with `coding` at `level`.
+pub fn compress(coding: Coding, data: &[u8], level: Level) -> std::io::Result<Vec<u8>> {
+    let pick = |inline, fast, best| match level {
+        Level::Inline => inline,
+        Level::Fast => fast,
+        Level::Best => best,
+    };
     let mut out = Vec::with_capacity(data.len() / 3 + 64);
     match coding {
         Coding::Br => {
             let params = brotli::enc::BrotliEncoderParams {
-                quality: if best { 11 } else { 5 },
-                lgwin: if best { 24 } else { 22 },
+                quality: pick(1, 5, 11),
+                lgwin: pick(22, 22, 24),
                 size_hint: data.len(),
                 ..Default::default()
             };
@@ -469,10 +493,10 @@ pub fn compress(coding: Coding, data: &[u8], best: bool) -> std::io::Result<Vec<
             brotli::BrotliCompress(&mut input, &mut out, &params)?;
         }
         Coding::Zstd => {
-            out = zstd::bulk::compress(data, if best { 19 } else { 3 })?;
+            out = zstd::bulk::compress(data, pick(1, 3, 19))?;
         }
         Coding::Gzip => {
-            let level = flate2::Compression::new(if best { 9 } else { 6 });
+            let level = flate2::Compression::new(pick(1, 6, 9) as u32);
             let mut enc = flate2::write::GzEncoder::new(out, level);
             enc.write_all(data)?;
             out = enc.finish()?;
@@ -534,10 +558,10 @@ mod tests {
     fn every_coding_round_trips_at_both_levels() {
         let data: Vec<u8> = (0..20_000).map(|i| b"ferry compresses "[i % 17]).collect();
         for c in Coding::COMPRESSED {
-            for best in [false, true] {
-                let z = compress(c, &data, best).unwrap();
-                assert!(z.len() < data.len() / 10, "{c:?} {best}");
-                assert_eq!(decompress(c, &z).unwrap(), data, "{c:?} {best}");
+            for level in [Level::Inline, Level::Fast, Level::Best] {
+                let z = compress(c, &data, level).unwrap();
+                assert!(z.len() < data.len() / 10, "{c:?} {level:?}");
+                assert_eq!(decompress(c, &z).unwrap(), data, "{c:?} {level:?}");
             }
         }
     }
