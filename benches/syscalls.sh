@@ -2,7 +2,8 @@
 # Count the system calls ferry makes per request.
 #
 # Starts ferry (--threads 1) under `strace -f -c`, runs a keep-alive wrk load
-# (wrk -t1 -c50 -d5s) against a 1 KiB file, stops ferry with SIGINT, then
+# (wrk -t1 -c50 -d5s; MODE=close: a new connection per request) against a
+# 1 KiB file, stops ferry with SIGINT, then
 # prints strace's table and "syscalls per request" = total syscalls / requests
 # reported by wrk. Startup and shutdown syscalls are included in the total
 # (a few hundred, negligible against the request count).
@@ -10,6 +11,7 @@
 # Environment:
 #   DURATION=5        seconds of load
 #   CONNECTIONS=50    wrk -c
+#   MODE=keepalive    or MODE=close: `Connection: close` on every request
 #   SERVER=ferry      or SERVER=nginx to measure nginx (1 worker, sendfile) for reference
 #   FERRY_BIN=PATH    use this ferry binary instead of building target/release/ferry
 #   SERVER_CPU, CLIENT_CPU   override core pinning (default: first two allowed CPUs)
@@ -22,10 +24,16 @@ set -euo pipefail
 DURATION=${DURATION:-5}
 CONNECTIONS=${CONNECTIONS:-50}
 SERVER=${SERVER:-ferry}
+MODE=${MODE:-keepalive}
 STARTUP_TIMEOUT=10
 STOP_TIMEOUT=10
 STRACE=${STRACE:-/usr/bin/strace}
 
+case "$MODE" in
+  keepalive) WRK_EXTRA=() ;;
+  close) WRK_EXTRA=(-H 'Connection: close') ;;
+  *) echo "MODE must be keepalive or close (got '$MODE')" >&2; exit 2 ;;
+esac
 case "$SERVER" in
   ferry|nginx) ;;
   *) echo "SERVER must be ferry or nginx (got '$SERVER')" >&2; exit 2 ;;
@@ -123,9 +131,9 @@ code=$(http_status "$PORT" GET "$FILE")
 [[ $code == 200 ]] || { echo "GET /$FILE returned '${code:-nothing}'" >&2; exit 1; }
 
 # --- load --------------------------------------------------------------------
-log "wrk -t1 -c$CONNECTIONS -d${DURATION}s http://127.0.0.1:$PORT/$FILE on CPU $CLIENT_CPU"
+log "wrk -t1 -c$CONNECTIONS -d${DURATION}s ${WRK_EXTRA[*]} http://127.0.0.1:$PORT/$FILE on CPU $CLIENT_CPU"
 timeout $((DURATION + 30)) taskset -c "$CLIENT_CPU" \
-  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "http://127.0.0.1:$PORT/$FILE" >"$TMP/wrk.txt" 2>&1 &
+  wrk -t1 -c"$CONNECTIONS" -d"${DURATION}s" "${WRK_EXTRA[@]}" "http://127.0.0.1:$PORT/$FILE" >"$TMP/wrk.txt" 2>&1 &
 WRK_PID=$!
 st=0
 wait "$WRK_PID" || st=$?
@@ -166,5 +174,5 @@ non2xx=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk.txt")
   awk -v t="$total" -v r="$requests" 'BEGIN { printf "syscalls per request: %.2f\n", t / r }'
 } >"$TMP/result.txt"
 tail -n 2 "$TMP/result.txt"
-SAVE_COMMAND="SERVER=$SERVER DURATION=$DURATION CONNECTIONS=$CONNECTIONS benches/syscalls.sh" \
-  save_result "syscalls-$SERVER" "$TMP/result.txt"
+SAVE_COMMAND="SERVER=$SERVER MODE=$MODE DURATION=$DURATION CONNECTIONS=$CONNECTIONS benches/syscalls.sh" \
+  save_result "syscalls-$SERVER-$MODE" "$TMP/result.txt"
