@@ -22,13 +22,21 @@ pub struct Config {
     #[arg(default_value = "./static")]
     pub dir: PathBuf,
 
-    /// Address to listen on (IPv4 or IPv6, e.g. 127.0.0.1 or ::1).
-    #[arg(long, default_value = "127.0.0.1")]
-    pub bind: IpAddr,
+    /// Address to listen on: IPv4 or IPv6 (`::` serves both), or a host
+    /// name (all its addresses); repeat for several. Ignored when a
+    /// supervisor passes listening sockets (systemd socket activation).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_bind)]
+    pub bind: Vec<String>,
 
     /// Port to listen on; 0 picks a free port.
     #[arg(long, default_value_t = 8000)]
     pub port: u16,
+
+    /// Let another ferry bind the same address and port while this one
+    /// runs (SO_REUSEPORT), for restarts without downtime: start the new
+    /// one, then stop this one with SIGTERM.
+    #[arg(long)]
+    pub reuse_port: bool,
 
     /// Worker threads [default: number of cores].
     #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
@@ -207,7 +215,8 @@ impl Config {
         };
         Settings {
             dir: self.dir,
-            bind: self.bind,
+            binds: self.bind,
+            reuse_port: self.reuse_port,
             port: self.port,
             threads,
             quiet: self.quiet,
@@ -289,6 +298,25 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
         return Err(format!("{name} is set by ferry and cannot be overridden"));
     }
     Ok((name.to_owned(), parse_field_value(value)?))
+}
+
+/// A `--bind` value: an IP address, or a host name to resolve at startup.
+fn parse_bind(s: &str) -> Result<String, String> {
+    if s.parse::<IpAddr>().is_ok() {
+        return Ok(s.to_owned());
+    }
+    let label = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if s.len() <= 253 && s.split('.').all(label) && s.bytes().any(|b| b.is_ascii_alphabetic()) {
+        Ok(s.to_owned())
+    } else {
+        Err(format!("{s:?} is neither an IP address nor a host name"))
+    }
 }
 
 /// A count of at least 1.

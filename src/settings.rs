@@ -1,7 +1,6 @@
 //! Settings: the command line's values, turned once at startup into what
 //! each layer needs. Nothing below `server` sees the clap struct.
 
-use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -48,7 +47,10 @@ impl Timeouts {
 pub struct Settings {
     /// The folder to serve.
     pub dir: PathBuf,
-    pub bind: IpAddr,
+    /// `--bind` values: addresses or host names.
+    pub binds: Vec<String>,
+    /// SO_REUSEPORT on the listeners.
+    pub reuse_port: bool,
     pub port: u16,
     /// Worker threads.
     pub threads: usize,

@@ -16,19 +16,30 @@
 //! `read` + `write` plus a share of one `epoll_wait`. Idle and slow clients
 //! sit in the epoll set and cost no thread; the loop blocks only in
 //! `epoll_wait`, whose timeout is the next deadline sweep.
+//!
+//! Each worker accepts for itself: every listener is in every worker's
+//! epoll set with `EPOLLEXCLUSIVE`, so a connection wakes one worker, which
+//! accepts it, takes its admission ticket and reads at once: a request
+//! that is already there is answered without the socket ever joining the
+//! epoll set (a connection that closes after one response costs `accept4`,
+//! `read`, `write` and `close`). Only a connection that must wait is added.
+//! (Measured against one `SO_REUSEPORT` listener per worker: see
+//! `ACCEPT_DESIGN` below.)
 
-use std::net::SocketAddr;
+use std::net::{SocketAddr, TcpListener};
 use std::os::fd::OwnedFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustix::event::epoll::{self, EventData, EventFlags};
 use rustix::event::{EventfdFlags, Timespec, eventfd};
+use rustix::io::Errno;
+use rustix::net::SocketFlags;
 use slab::Slab;
 
-use crate::conn::{Conn, Ctx, Flow, Interest, Ticket};
+use crate::conn::{Admission, Admit, Conn, Ctx, Flow, Interest, Ticket};
 use crate::log::AccessLog;
 use crate::settings::Settings;
 use crate::site::jobs::Mailbox;
@@ -38,17 +49,33 @@ use crate::site::{Site, SiteShared};
 const WAKE: u64 = u64::MAX;
 /// Token of the file cache's change notifications.
 const CHANGED: u64 = u64::MAX - 1;
+/// Token of listener `i` is `LISTENER - i`.
+const LISTENER: u64 = u64::MAX - 2;
 /// Events taken per `epoll_wait`.
 const MAX_EVENTS: usize = 256;
+/// Connections accepted per listener event before the worker turns to its
+/// other work (level-triggered: the listener reports again).
+const ACCEPT_BATCH: usize = 32;
 
-/// What the accept loop and all workers share.
+/// What the workers share.
 pub struct Shared {
     pub settings: Settings,
     pub site: Arc<SiteShared>,
+    /// The count against `--max-connections`, for every listener.
+    pub admission: Arc<Admission>,
     pub shutdown: AtomicBool,
+    /// Every worker's inbox, to wake them all (shutdown, a descriptor
+    /// shortage).
+    pub inboxes: Vec<Arc<Inbox>>,
+    /// Connections each worker accepted.
+    pub accepted: Vec<AtomicU64>,
+    /// Connections still busy when the workers began to drain, and how
+    /// many workers have counted theirs.
+    pub draining: AtomicUsize,
+    pub drain_reports: AtomicUsize,
 }
 
-/// A connection handed from the accept loop to a worker.
+/// A connection accepted, with its admission ticket.
 pub struct Incoming {
     pub sock: OwnedFd,
     pub peer: SocketAddr,
@@ -56,16 +83,14 @@ pub struct Incoming {
     pub ticket: Ticket,
 }
 
-/// A worker's mailbox: new connections, plus an eventfd to wake it. The
-/// worker's epoll set is made here too, before the server accepts anything,
-/// so a worker cannot fail to start once connections are flowing.
+/// A worker's wake-up: an eventfd (shutdown, finished jobs, a descriptor
+/// shortage). The worker's epoll set is made here too, before the server
+/// accepts anything, so a worker cannot fail to start once connections
+/// are flowing.
 pub struct Inbox {
-    queue: Mutex<Vec<Incoming>>,
     wake: OwnedFd,
     epoll: Mutex<Option<OwnedFd>>,
-    /// Connections this worker holds, for least-loaded dispatch.
-    pub load: AtomicUsize,
-    /// False once the worker's loop has ended: send it nothing more.
+    /// False once the worker's loop has ended.
     pub alive: AtomicBool,
 }
 
@@ -75,46 +100,37 @@ impl Inbox {
         let epoll = epoll::create(epoll::CreateFlags::CLOEXEC)?;
         epoll::add(&epoll, &wake, EventData::new_u64(WAKE), EventFlags::IN)?;
         Ok(Inbox {
-            queue: Mutex::new(Vec::new()),
             wake,
             epoll: Mutex::new(Some(epoll)),
-            load: AtomicUsize::new(0),
             alive: AtomicBool::new(true),
         })
     }
 
-    pub fn push(&self, inc: Incoming) {
-        self.load.fetch_add(1, Ordering::Relaxed);
-        self.queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push(inc);
-        self.wake();
-    }
-
     pub fn wake(&self) {
         let _ = rustix::io::write(&self.wake, &1u64.to_ne_bytes());
-    }
-
-    fn take(&self, into: &mut Vec<Incoming>) {
-        let mut q = self
-            .queue
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        into.append(&mut q);
     }
 }
 
 struct Entry {
     conn: Conn,
     generation: u32,
-    interest: Interest,
+    /// What the epoll set waits for on it; None: not in the set (yet).
+    interest: Option<Interest>,
 }
 
 struct Worker {
+    id: usize,
     shared: Arc<Shared>,
     inbox: Arc<Inbox>,
     epoll: OwnedFd,
+    /// This worker's own descriptors of the listeners; dropped (and left)
+    /// at the start of the drain.
+    listeners: Vec<TcpListener>,
+    /// Accepting pauses until then after running out of descriptors.
+    paused_until: Option<Instant>,
+    /// The accept batch's buffer, kept for its allocation.
+    accepted: Vec<(OwnedFd, SocketAddr)>,
+    backoff: Duration,
     conns: Slab<Entry>,
     next_gen: u32,
     cx: Ctx,
@@ -138,8 +154,14 @@ impl Drop for AliveGuard {
     }
 }
 
-/// Runs a worker until shutdown has drained its connections.
-pub fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, log: Option<crate::log::Sink>) {
+/// Runs worker `id` until shutdown has drained its connections.
+pub fn run(
+    id: usize,
+    shared: Arc<Shared>,
+    inbox: Arc<Inbox>,
+    listeners: Vec<TcpListener>,
+    log: Option<crate::log::Sink>,
+) {
     let _guard = AliveGuard(Arc::clone(&inbox));
     let epoll = inbox
         .epoll
@@ -150,14 +172,16 @@ pub fn run(shared: Arc<Shared>, inbox: Arc<Inbox>, log: Option<crate::log::Sink>
         crate::log::note("worker started twice");
         return;
     };
-    Worker::new(shared, inbox, epoll, log).run();
+    Worker::new(id, shared, inbox, epoll, listeners, log).run();
 }
 
 impl Worker {
     fn new(
+        id: usize,
         shared: Arc<Shared>,
         inbox: Arc<Inbox>,
         epoll: OwnedFd,
+        listeners: Vec<TcpListener>,
         log: Option<crate::log::Sink>,
     ) -> Worker {
         let sweep_every = (shared.settings.timeouts.shortest() / 8)
@@ -172,10 +196,15 @@ impl Worker {
             sync_always = epoll::add(&epoll, fd, data, EventFlags::IN).is_err();
         }
         let now = cx.now();
-        Worker {
+        let worker = Worker {
+            id,
             shared,
             inbox,
             epoll,
+            listeners,
+            paused_until: None,
+            accepted: Vec::with_capacity(ACCEPT_BATCH),
+            backoff: Duration::ZERO,
             conns: Slab::with_capacity(1024),
             next_gen: 0,
             cx,
@@ -184,12 +213,104 @@ impl Worker {
             sweep_every,
             next_sweep: now + sweep_every,
             drain_deadline: None,
+        };
+        worker.listen(true);
+        worker
+    }
+
+    /// Puts the listeners in the epoll set (`EPOLLEXCLUSIVE`: a connection
+    /// wakes one of the workers waiting on them), or takes them out.
+    fn listen(&self, on: bool) {
+        for (i, l) in self.listeners.iter().enumerate() {
+            if on {
+                let data = EventData::new_u64(LISTENER - i as u64);
+                let flags = EventFlags::IN | EventFlags::EXCLUSIVE;
+                if let Err(e) = epoll::add(&self.epoll, l, data, flags) {
+                    crate::log::note(format_args!("cannot watch a listener: {e}"));
+                }
+            } else {
+                let _ = epoll::delete(&self.epoll, l);
+            }
         }
+    }
+
+    /// Accepts what is queued on listener `i`, up to a batch, then reads
+    /// the file-change notifications once (a connection queued after this
+    /// wake-up began may carry a request made after a change; the
+    /// notifications read at the wake-up's start don't cover it), then
+    /// starts each connection: it takes an admission ticket (a rejecting
+    /// one beyond `--max-connections`: it is answered 503) and is read at
+    /// once. Returns whether more may be queued.
+    fn accept(&mut self, i: usize) -> bool {
+        let mut batch = std::mem::take(&mut self.accepted);
+        let mut more = true;
+        while batch.len() < ACCEPT_BATCH {
+            let Some(listener) = self.listeners.get(i) else {
+                more = false;
+                break;
+            };
+            match rustix::net::acceptfrom_with(
+                listener,
+                SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
+            ) {
+                Ok((sock, addr)) => {
+                    self.backoff = Duration::ZERO;
+                    let peer = addr
+                        .and_then(|a| SocketAddr::try_from(a).ok())
+                        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+                    batch.push((sock, peer));
+                }
+                Err(Errno::AGAIN) => {
+                    more = false;
+                    break;
+                }
+                Err(Errno::INTR | Errno::CONNABORTED | Errno::PROTO) => {}
+                Err(e @ (Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)) => {
+                    // Out of descriptors: every cache lets go of what no
+                    // response uses, and this worker stops accepting for a
+                    // while (10 ms, doubling to 1 s) instead of spinning.
+                    self.shared.admission.shortage(&e);
+                    self.shared.site.fd_budget().squeeze();
+                    for inbox in &self.shared.inboxes {
+                        inbox.wake();
+                    }
+                    self.pause();
+                    more = false;
+                    break;
+                }
+                Err(e) => {
+                    crate::log::note(format_args!("accept: {e}"));
+                    self.pause();
+                    more = false;
+                    break;
+                }
+            }
+        }
+        if !batch.is_empty() {
+            self.shared.accepted[self.id].fetch_add(batch.len() as u64, Ordering::Relaxed);
+            self.cx.sync();
+        }
+        for (sock, peer) in batch.drain(..) {
+            let ticket = match self.shared.admission.admit() {
+                Admit::Serve(t) | Admit::Reject(t) => t,
+                Admit::Drop => continue, // closing is all we can afford
+            };
+            self.register(Incoming { sock, peer, ticket });
+        }
+        self.accepted = batch;
+        more
+    }
+
+    fn pause(&mut self) {
+        self.backoff = (self.backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        if self.paused_until.is_none() {
+            self.listen(false);
+        }
+        self.paused_until = Some(self.cx.now() + self.backoff);
     }
 
     fn run(&mut self) {
         let mut events: Vec<epoll::Event> = Vec::with_capacity(MAX_EVENTS);
-        let mut incoming = Vec::new();
         let mut done = Vec::new();
         loop {
             let timeout = self.poll_timeout();
@@ -221,10 +342,6 @@ impl Worker {
                 if token == WAKE {
                     let mut counter = [0u8; 8];
                     let _ = rustix::io::read(&self.inbox.wake, &mut counter);
-                    self.inbox.take(&mut incoming);
-                    for inc in incoming.drain(..) {
-                        self.register(inc);
-                    }
                     self.cx.take_done(&mut done);
                     for (token, result) in done.drain(..) {
                         self.run_conn(token, |conn, cx| conn.on_done(result, cx));
@@ -232,9 +349,16 @@ impl Worker {
                     if self.shared.shutdown.load(Ordering::Acquire) {
                         self.begin_drain();
                     }
-                } else if token != CHANGED {
+                } else if token == CHANGED {
+                } else if let Some(i) = listener_index(token) {
+                    self.accept(i);
+                } else {
                     self.run_conn(token, |conn, cx| conn.on_event(cx));
                 }
+            }
+            if self.paused_until.is_some_and(|t| self.cx.now() >= t) {
+                self.paused_until = None;
+                self.listen(true);
             }
             for token in std::mem::take(&mut self.ready) {
                 self.run_conn(token, |conn, cx| conn.resume(cx));
@@ -259,20 +383,29 @@ impl Worker {
     /// Wake for the next deadline sweep, or sleep until an event when there
     /// is nothing to time out.
     fn poll_timeout(&mut self) -> Option<Timespec> {
-        if self.conns.is_empty() && self.drain_deadline.is_none() && !self.cx.needs_timer() {
+        if self.conns.is_empty()
+            && self.drain_deadline.is_none()
+            && self.paused_until.is_none()
+            && !self.cx.needs_timer()
+        {
             return None;
         }
-        let wait = if self.ready.is_empty() {
+        let mut wait = if self.ready.is_empty() {
             self.next_sweep.saturating_duration_since(Instant::now())
         } else {
             Duration::ZERO
         };
+        if let Some(t) = self.paused_until {
+            wait = wait.min(t.saturating_duration_since(Instant::now()));
+        }
         Some(Timespec {
             tv_sec: wait.as_secs() as i64,
             tv_nsec: i64::from(wait.subsec_nanos()),
         })
     }
 
+    /// A connection just accepted: read at once; it joins the epoll set
+    /// only if it has to wait.
     fn register(&mut self, inc: Incoming) {
         let generation = self.next_gen;
         self.next_gen = self.next_gen.wrapping_add(1);
@@ -288,19 +421,9 @@ impl Worker {
         slot.insert(Entry {
             conn,
             generation,
-            interest: Interest::Read,
+            interest: None,
         });
-        let entry = &self.conns[key];
-        let data = EventData::new_u64(token(key, generation));
-        if epoll::add(&self.epoll, entry.conn.fd(), data, EventFlags::IN).is_err() {
-            self.close(key);
-            return;
-        }
-        let flow = self.conns[key].conn.start(&mut self.cx);
-        self.apply(key, flow);
-        if self.cx.is_draining() && self.conns.get(key).is_some_and(|e| e.conn.is_idle()) {
-            self.close(key);
-        }
+        self.run_conn(token(key, generation), |conn, cx| conn.start(cx));
     }
 
     /// Runs `f` on the connection named by `token` (if it is still the
@@ -343,17 +466,22 @@ impl Worker {
             Flow::Close | Flow::Yield => self.close(key),
             Flow::Wait(interest) => {
                 let entry = &mut self.conns[key];
-                if entry.interest != interest {
+                if entry.interest != Some(interest) {
                     let flags = match interest {
                         Interest::Read => EventFlags::IN,
                         Interest::Write => EventFlags::OUT,
                     };
                     let data = EventData::new_u64(token(key, entry.generation));
-                    if epoll::modify(&self.epoll, entry.conn.fd(), data, flags).is_err() {
+                    let fd = entry.conn.fd();
+                    let done = match entry.interest {
+                        None => epoll::add(&self.epoll, fd, data, flags),
+                        Some(_) => epoll::modify(&self.epoll, fd, data, flags),
+                    };
+                    if done.is_err() {
                         self.close(key);
                         return;
                     }
-                    entry.interest = interest;
+                    entry.interest = Some(interest);
                 }
                 if self.cx.is_draining() && self.conns[key].conn.is_idle() {
                     self.close(key);
@@ -388,6 +516,19 @@ impl Worker {
         }
         self.cx.begin_drain();
         self.drain_deadline = Some(self.cx.now() + self.shared.settings.timeouts.shutdown);
+        // Stop accepting at once: take what is already queued (it is
+        // answered, with Connection: close), then let go of the listeners;
+        // the last worker to do so closes them.
+        self.listen(false);
+        for i in 0..self.listeners.len() {
+            for _ in 0..1024 {
+                if !self.accept(i) {
+                    break;
+                }
+            }
+        }
+        self.listeners.clear();
+        self.paused_until = None;
         let idle: Vec<usize> = self
             .conns
             .iter()
@@ -397,15 +538,23 @@ impl Worker {
         for key in idle {
             self.close(key);
         }
+        self.shared
+            .draining
+            .fetch_add(self.conns.len(), Ordering::AcqRel);
+        self.shared.drain_reports.fetch_add(1, Ordering::AcqRel);
     }
 
     /// Drops the connection: closing the socket also removes it from
     /// epoll, and dropping its ticket gives back its admission slot.
     fn close(&mut self, key: usize) {
-        if self.conns.try_remove(key).is_some() {
-            self.inbox.load.fetch_sub(1, Ordering::Relaxed);
-        }
+        self.conns.try_remove(key);
     }
+}
+
+/// The listener a token names, if it names one.
+fn listener_index(token: u64) -> Option<usize> {
+    // Connection tokens keep their slab key below 2^32 - 1024.
+    (token <= LISTENER && LISTENER - token < 1024).then(|| (LISTENER - token) as usize)
 }
 
 fn token(key: usize, generation: u32) -> u64 {

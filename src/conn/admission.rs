@@ -7,7 +7,8 @@
 //! beyond that it is closed outright.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
 
 /// Most connections lingering over a 503 at once.
 pub const MAX_REJECTING: usize = 1024;
@@ -17,6 +18,10 @@ pub struct Admission {
     max: usize,
     active: AtomicUsize,
     rejecting: AtomicUsize,
+    /// When accepting last ran out of descriptors (ms since `epoch`; 0:
+    /// never): one note per episode, which ends after a quiet second.
+    short_at: AtomicU64,
+    epoch: Instant,
 }
 
 /// What to do with a new connection.
@@ -41,7 +46,21 @@ impl Admission {
             max: max_connections,
             active: AtomicUsize::new(0),
             rejecting: AtomicUsize::new(0),
+            short_at: AtomicU64::new(0),
+            epoch: Instant::now(),
         })
+    }
+
+    /// Accepting failed for want of descriptors (by any worker): noted on
+    /// stderr once per episode.
+    pub fn shortage(&self, e: &dyn std::fmt::Display) {
+        let now = self.epoch.elapsed().as_millis() as u64 + 1;
+        let last = self.short_at.swap(now, Ordering::AcqRel);
+        if last == 0 || now.saturating_sub(last) > 1000 {
+            crate::log::note(format_args!(
+                "accept: {e}; pausing accept until descriptors free up"
+            ));
+        }
     }
 
     /// Takes a slot for a new connection.

@@ -115,6 +115,8 @@ pub struct Conn {
     end: End,
     /// The last request asked for the close (`Connection: close`, HTTP/1.0).
     client_closes: bool,
+    /// The last read took everything the socket held at that moment.
+    drained: bool,
     /// When the state times out: in Body and Write, the time since the
     /// last progress.
     deadline: Instant,
@@ -137,6 +139,7 @@ impl Conn {
             output: Output::default(),
             end: End::Open,
             client_closes: false,
+            drained: false,
             deadline: cx.now + cx.timeouts.keepalive,
             window: None,
             started: cx.now,
@@ -194,10 +197,11 @@ impl Conn {
         (rate > 0).then(|| (window, required(rate, window), moved))
     }
 
-    /// A new connection: served, or beyond the limit answered 503.
+    /// A new connection: read at once (its request is usually there
+    /// already), or beyond the limit answered 503.
     pub fn start(&mut self, cx: &mut Ctx) -> Flow {
         if !self.ticket.is_rejected() {
-            return Flow::Wait(Interest::Read);
+            return self.on_readable(cx);
         }
         self.end = End::AfterResponse;
         self.reader.stop();
@@ -336,6 +340,9 @@ impl Conn {
             Err(Errno::AGAIN) => Flow::Wait(Interest::Read),
             Ok(0) | Err(_) => Flow::Close,
             Ok(n) => {
+                // A read that did not fill the buffer took all the socket
+                // held then.
+                self.drained = n < buf.len();
                 let input = self.reader.begin(&buf[..n]);
                 self.process(input, cx)
             }
@@ -544,9 +551,14 @@ impl Conn {
     /// Everything staged is out.
     fn response_done(&mut self, cx: &mut Ctx) -> Flow {
         if self.end == End::AfterResponse {
-            // A client that asked for the close and has nothing more in
-            // flight can't be reset by our close: skip the lingering.
-            if self.client_closes && !output::input_waiting(&self.sock) {
+            // A client that asked for the close and had sent nothing more
+            // can't be reset by our close: skip the lingering. Our last
+            // read took all the socket held and nothing is left over, so
+            // no syscall is needed to know; else peek.
+            if self.client_closes
+                && ((self.drained && !self.reader.has_buffered())
+                    || !output::input_waiting(&self.sock))
+            {
                 return Flow::Close;
             }
             return self.start_linger(cx);

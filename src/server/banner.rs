@@ -5,21 +5,38 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 
+use super::Origin;
 use crate::log;
 
 /// Everything said at startup, in order: notes on stderr first, so a
-/// script that waits for the stdout line has them all.
-pub fn announce(local: SocketAddr, root: &Path, open: bool) {
-    if !local.ip().is_loopback() {
+/// script that waits for the stdout line has them all. The stdout line
+/// names the first listener; the others follow it on stderr.
+pub fn announce(addrs: &[SocketAddr], origin: Origin, root: &Path, open: bool) {
+    let Some(&first) = addrs.first() else {
+        return;
+    };
+    for addr in addrs {
+        if !addr.ip().is_loopback() {
+            log::note_now(format_args!(
+                "warning: {} is not a loopback address: anyone who can reach this machine \
+                 can read {} (ferry has no TLS and no authentication)",
+                addr.ip(),
+                root.display()
+            ));
+            break;
+        }
+    }
+    if origin == Origin::Inherited {
         log::note_now(format_args!(
-            "warning: {} is not a loopback address: anyone who can reach this machine \
-             can read {} (ferry has no TLS and no authentication)",
-            local.ip(),
-            root.display()
+            "serving on {} socket{} passed by the supervisor",
+            addrs.len(),
+            if addrs.len() == 1 { "" } else { "s" }
         ));
     }
-    if local.ip().is_unspecified() {
-        print_lan_urls(local);
+    for addr in addrs {
+        if addr.ip().is_unspecified() {
+            print_lan_urls(*addr);
+        }
     }
     {
         let mut out = std::io::stdout().lock();
@@ -27,12 +44,15 @@ pub fn announce(local: SocketAddr, root: &Path, open: bool) {
             out,
             "ferry: serving {} at {}",
             root.display(),
-            url_for(local)
+            url_for(first)
         );
         let _ = out.flush();
     }
+    for addr in &addrs[1..] {
+        log::note_now(format_args!("also listening at {}", url_for(*addr)));
+    }
     if open {
-        open_browser(local);
+        open_browser(first);
     }
 }
 

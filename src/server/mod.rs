@@ -1,42 +1,40 @@
-//! Startup and the accept loop: open the root, bind the listener, start the
-//! fixed pool of workers (threadpool: one long-lived event loop per
-//! thread), then accept, take an admission ticket for each connection
-//! (`conn::admission`), and hand it to the least-loaded worker's inbox.
-//!
-//! When accept fails for want of file descriptors the loop backs off
-//! (10 ms, doubling to 1 s) and tries again, so it neither spins nor exits.
-//! SIGINT/SIGTERM stop the accepting; the workers then drain (see
-//! `worker`).
+//! Startup and shutdown: open the root, open the listeners (bound, or
+//! inherited from a supervisor), start the fixed pool of workers
+//! (threadpool: one long-lived event loop per thread, each accepting for
+//! itself: see `worker`), announce, then wait for a signal. SIGINT,
+//! SIGTERM and SIGHUP stop the accepting at once and let the workers
+//! drain; a second one exits at once.
 
 mod banner;
 mod listener;
 
 use std::fmt;
-use std::net::{SocketAddr, TcpListener};
-use std::os::fd::{AsFd, OwnedFd};
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
-use rustix::io::Errno;
-use rustix::net::SocketFlags;
 use threadpool::ThreadPool;
 
-use crate::conn::{Admission, Admit};
+use crate::conn::Admission;
 use crate::fs::Root;
 use crate::log;
 use crate::settings::Settings;
 use crate::site::SiteShared;
-use crate::worker::{self, Inbox, Incoming, Shared};
+use crate::worker::{self, Inbox, Shared};
+
+pub use listener::Origin;
 
 /// Why the server could not start. Each is one line for the user.
 #[derive(Debug)]
 pub enum StartError {
     Root(PathBuf, std::io::Error),
     AddrInUse(SocketAddr),
+    Resolve(String, std::io::Error),
     Bind(SocketAddr, std::io::Error),
     Page(PathBuf, std::io::Error),
     Io(&'static str, std::io::Error),
@@ -53,6 +51,9 @@ impl fmt::Display for StartError {
                 "address {addr} is already in use; pick another port, or --port 0 for any free one"
             ),
             StartError::Bind(addr, e) => write!(f, "cannot listen on {addr}: {}", io_reason(e)),
+            StartError::Resolve(host, e) => {
+                write!(f, "cannot resolve {host}: {}", io_reason(e))
+            }
             StartError::Page(path, e) => {
                 write!(
                     f,
@@ -77,23 +78,18 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Serves until SIGINT/SIGTERM, then drains and returns.
+/// Serves until SIGINT/SIGTERM/SIGHUP, then drains and returns (a second
+/// SIGINT exits at once).
 pub fn run(settings: Settings) -> Result<(), StartError> {
     listener::raise_fd_limit();
     let root = Root::open(&settings.dir, settings.hidden)
         .map_err(|e| StartError::Root(settings.dir.clone(), e))?;
-    let listener = listener::bind(SocketAddr::new(settings.bind, settings.port))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| StartError::Io("cannot read the bound address", e))?;
+    let (listeners, origin) = listener::open(&settings.binds, settings.port, settings.reuse_port)?;
 
     let (signal_rx, signal_tx) =
         UnixStream::pair().map_err(|e| StartError::Io("cannot create signal pipe", e))?;
-    signal_rx
-        .set_nonblocking(true)
-        .map_err(|e| StartError::Io("cannot create signal pipe", e))?;
     // SIGHUP (the terminal closed) drains like SIGTERM: in-flight
-    // downloads finish instead of being cut.
+    // downloads finish instead of being cut. Each signal is one byte.
     for sig in [
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
@@ -112,21 +108,42 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     }
     let not_found = settings.not_found_page.clone();
     let threads = settings.threads;
-    let admission = Admission::new(settings.max_connections);
     let (quiet, open) = (settings.quiet, settings.open);
     let site = SiteShared::new(root, settings.site.clone(), not_found)
         .map_err(|e| StartError::Io("cannot start the job or watch thread", e))?;
-    let shared = Arc::new(Shared {
-        site: Arc::new(site),
-        settings,
-        shutdown: AtomicBool::new(false),
-    });
     let mut inboxes = Vec::with_capacity(threads);
     for _ in 0..threads {
         inboxes.push(Arc::new(
             Inbox::new().map_err(|e| StartError::Io("cannot create eventfd", e))?,
         ));
     }
+    // Each worker polls its own duplicate of every listener: the sockets
+    // close when the last worker lets go of them, at the start of the
+    // drain.
+    let mut worker_listeners = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let mut own = Vec::with_capacity(listeners.len());
+        for l in &listeners {
+            own.push(
+                l.socket
+                    .try_clone()
+                    .map_err(|e| StartError::Io("cannot share the listening socket", e))?,
+            );
+        }
+        worker_listeners.push(own);
+    }
+    let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.addr).collect();
+    drop(listeners);
+    let shared = Arc::new(Shared {
+        site: Arc::new(site),
+        admission: Admission::new(settings.max_connections),
+        settings,
+        shutdown: AtomicBool::new(false),
+        inboxes: inboxes.clone(),
+        accepted: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+        draining: AtomicUsize::new(0),
+        drain_reports: AtomicUsize::new(0),
+    });
     // Every diagnostic from here on goes through the writer thread, so no
     // serving or accepting thread ever blocks on or panics from stderr.
     let writer =
@@ -134,23 +151,40 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     std::panic::set_hook(Box::new(|info| log::note(format_args!("panic: {info}"))));
     let log = (!quiet).then(|| writer.sink());
     let pool = ThreadPool::with_name("ferry-worker".into(), threads);
-    for inbox in &inboxes {
-        let (shared, inbox, log) = (Arc::clone(&shared), Arc::clone(inbox), log.clone());
-        pool.execute(move || worker::run(shared, inbox, log));
+    for (id, own) in worker_listeners.into_iter().enumerate() {
+        let (shared, inbox, log) = (Arc::clone(&shared), Arc::clone(&inboxes[id]), log.clone());
+        pool.execute(move || worker::run(id, shared, inbox, own, log));
     }
     drop(log);
 
-    banner::announce(local, shared.site.root().path(), open);
+    banner::announce(&addrs, origin, shared.site.root().path(), open);
 
-    accept_loop(&listener, &signal_rx, &admission, &inboxes, &shared.site);
-
+    wait_for_signal(&signal_rx);
     let deadline = Instant::now() + shared.settings.timeouts.shutdown;
-    drop(listener);
     shared.shutdown.store(true, Ordering::Release);
     for inbox in &inboxes {
         inbox.wake();
     }
+    announce_drain(&shared, &signal_rx, deadline);
+    // A second SIGINT (or any signal) while draining: exit at once.
+    while pool.active_count() > 0 {
+        if wait_readable(&signal_rx, Duration::from_millis(20)) && signal_arrived(&signal_rx) {
+            log::note("stopping now");
+            writer.finish(Duration::from_millis(100));
+            std::process::exit(130);
+        }
+    }
     pool.join();
+    // How the connections spread over the workers.
+    let counts: Vec<String> = shared
+        .accepted
+        .iter()
+        .map(|c| c.load(Ordering::Relaxed).to_string())
+        .collect();
+    log::note(format_args!(
+        "stopped; connections accepted per worker: {}",
+        counts.join(" ")
+    ));
     // Let the last lines out, but never wait long on a blocked stderr:
     // the exit stays within the shutdown timeout.
     let left = deadline.saturating_duration_since(Instant::now());
@@ -158,125 +192,49 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     Ok(())
 }
 
-fn accept_loop(
-    listener: &TcpListener,
-    signals: &UnixStream,
-    admission: &Arc<Admission>,
-    inboxes: &[Arc<Inbox>],
-    site: &SiteShared,
-) {
-    let mut backoff: Option<Duration> = None;
-    let mut next = 0usize;
-    // When descriptors last ran out; the shortage is reported once per
-    // episode, which ends after a second without one.
-    let mut short_since: Option<Instant> = None;
+/// Blocks until SIGINT, SIGTERM or SIGHUP.
+fn wait_for_signal(signals: &UnixStream) {
     loop {
-        let mut fds = [
-            PollFd::new(listener, PollFlags::IN),
-            PollFd::new(signals, PollFlags::IN),
-        ];
-        let timeout = backoff.map(|d| Timespec {
-            tv_sec: d.as_secs() as i64,
-            tv_nsec: i64::from(d.subsec_nanos()),
-        });
-        // While backing off, don't wake for the listener (it stays readable).
-        let fds = if backoff.is_some() {
-            &mut fds[1..]
-        } else {
-            &mut fds[..]
-        };
-        match rustix::event::poll(fds, timeout.as_ref()) {
-            Ok(_) | Err(Errno::INTR) => {}
-            Err(e) => {
-                log::note(format_args!("poll failed: {e}"));
-                return;
-            }
-        }
-        if signal_arrived(signals) {
+        if wait_readable(signals, Duration::from_secs(3600)) && signal_arrived(signals) {
             return;
         }
-        loop {
-            match rustix::net::acceptfrom_with(
-                listener,
-                SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
-            ) {
-                Ok((sock, addr)) => {
-                    backoff = None;
-                    if short_since.is_some_and(|t| t.elapsed() > Duration::from_secs(1)) {
-                        short_since = None;
-                    }
-                    let peer = addr
-                        .and_then(|a| SocketAddr::try_from(a).ok())
-                        .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
-                    admit(sock, peer, admission, inboxes, &mut next);
-                }
-                Err(Errno::AGAIN) => break,
-                Err(Errno::INTR | Errno::CONNABORTED | Errno::PROTO) => continue,
-                Err(e @ (Errno::MFILE | Errno::NFILE | Errno::NOBUFS | Errno::NOMEM)) => {
-                    if short_since.is_none() {
-                        log::note(format_args!(
-                            "accept: {e}; pausing accept until descriptors free up"
-                        ));
-                    }
-                    short_since = Some(Instant::now());
-                    // Cached files must never starve accepting: the caches
-                    // close what no response is using.
-                    site.fd_budget().squeeze();
-                    for inbox in inboxes {
-                        inbox.wake();
-                    }
-                    let d = backoff.map_or(Duration::from_millis(10), |d| {
-                        (d * 2).min(Duration::from_secs(1))
-                    });
-                    backoff = Some(d);
-                    break;
-                }
-                Err(e) => {
-                    log::note(format_args!("accept: {e}"));
-                    backoff = Some(Duration::from_millis(50));
-                    break;
-                }
-            }
+    }
+}
+
+/// Once every worker has begun its drain: if responses are still in
+/// flight, says so and for how long at most.
+fn announce_drain(shared: &Shared, signals: &UnixStream, deadline: Instant) {
+    let workers = shared.inboxes.len();
+    while shared.drain_reports.load(Ordering::Acquire) < workers {
+        if Instant::now() >= deadline {
+            return;
+        }
+        if wait_readable(signals, Duration::from_millis(5)) {
+            return; // a second signal: the caller exits
         }
     }
+    let busy = shared.draining.load(Ordering::Acquire);
+    if busy > 0 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        log::note(format_args!(
+            "draining {busy} connection{} for up to {:.1} s (Ctrl-C again to stop now)",
+            if busy == 1 { "" } else { "s" },
+            left.as_secs_f64()
+        ));
+    }
+}
+
+/// Whether `fd` became readable within `wait`.
+fn wait_readable(fd: &UnixStream, wait: Duration) -> bool {
+    let mut fds = [PollFd::new(fd, PollFlags::IN)];
+    let timeout = Timespec {
+        tv_sec: wait.as_secs() as i64,
+        tv_nsec: i64::from(wait.subsec_nanos()),
+    };
+    matches!(rustix::event::poll(&mut fds, Some(&timeout)), Ok(n) if n > 0)
 }
 
 fn signal_arrived(signals: &UnixStream) -> bool {
-    let mut buf = [0u8; 16];
+    let mut buf = [0u8; 1];
     matches!(rustix::io::read(signals.as_fd(), &mut buf), Ok(n) if n > 0)
-}
-
-/// Takes an admission ticket for the connection (a rejecting one beyond
-/// the limit: it gets a 503) and hands it to the least-loaded worker.
-fn admit(
-    sock: OwnedFd,
-    peer: SocketAddr,
-    admission: &Arc<Admission>,
-    inboxes: &[Arc<Inbox>],
-    next: &mut usize,
-) {
-    let ticket = match admission.admit() {
-        Admit::Serve(t) | Admit::Reject(t) => t,
-        Admit::Drop => return, // closing is all we can afford
-    };
-    let _ = rustix::net::sockopt::set_tcp_nodelay(&sock, true);
-    // Least-loaded live worker, scanning from after the last one chosen.
-    let n = inboxes.len();
-    let mut best: Option<usize> = None;
-    for i in 0..n {
-        let idx = (*next + i) % n;
-        if !inboxes[idx].alive.load(Ordering::Acquire) {
-            continue;
-        }
-        let load = inboxes[idx].load.load(Ordering::Relaxed);
-        if best.is_none_or(|b| load < inboxes[b].load.load(Ordering::Relaxed)) {
-            best = Some(idx);
-        }
-    }
-    let Some(best) = best else {
-        log::note("no worker is running; dropping connection");
-        return;
-    };
-    *next = best + 1;
-    inboxes[best].push(Incoming { sock, peer, ticket });
 }
