@@ -51,6 +51,10 @@ const WAKE: u64 = u64::MAX;
 const CHANGED: u64 = u64::MAX - 1;
 /// Token of listener `i` is `LISTENER - i`.
 const LISTENER: u64 = u64::MAX - 2;
+/// At shutdown, a connection accepted this recently that has sent nothing
+/// yet is given until then to send its first request (clients send it
+/// right after connecting; a silent one is closed soon after).
+const FIRST_REQUEST_GRACE: Duration = Duration::from_millis(250);
 /// Events taken per `epoll_wait`.
 const MAX_EVENTS: usize = 256;
 /// Connections accepted per listener event before the worker turns to its
@@ -529,11 +533,15 @@ impl Worker {
         }
         self.listeners.clear();
         self.paused_until = None;
+        let now = self.cx.now();
         let idle: Vec<usize> = self
             .conns
-            .iter()
-            .filter(|(_, e)| e.conn.is_idle())
-            .map(|(k, _)| k)
+            .iter_mut()
+            .filter_map(|(k, e)| {
+                let drop =
+                    e.conn.is_idle() && !e.conn.hold_for_first_request(now, FIRST_REQUEST_GRACE);
+                drop.then_some(k)
+            })
             .collect();
         for key in idle {
             self.close(key);

@@ -117,6 +117,13 @@ pub struct Conn {
     client_closes: bool,
     /// The last read took everything the socket held at that moment.
     drained: bool,
+    /// Accepted during the drain (it was queued before the listeners
+    /// closed), or just before it: its first request is waited for and
+    /// answered, not cut.
+    owed_answer: bool,
+    /// No byte has arrived on it yet.
+    unused: bool,
+    accepted: Instant,
     /// When the state times out: in Body and Write, the time since the
     /// last progress.
     deadline: Instant,
@@ -140,6 +147,9 @@ impl Conn {
             end: End::Open,
             client_closes: false,
             drained: false,
+            owed_answer: cx.draining,
+            unused: true,
+            accepted: cx.now,
             deadline: cx.now + cx.timeouts.keepalive,
             window: None,
             started: cx.now,
@@ -165,6 +175,22 @@ impl Conn {
     pub fn is_idle(&self) -> bool {
         matches!(self.state, State::Idle | State::Head | State::Stream { .. })
             && self.output.is_empty()
+            && !self.owed_answer
+    }
+
+    /// At the start of the drain: a connection accepted within `grace`
+    /// that has sent nothing yet is most likely a client about to send its
+    /// first request (a new connection per request): it gets until
+    /// `grace` after its accept to send it, and an answer. Returns whether
+    /// it is kept.
+    pub fn hold_for_first_request(&mut self, now: Instant, grace: Duration) -> bool {
+        let until = self.accepted + grace;
+        if !self.unused || now >= until {
+            return false;
+        }
+        self.owed_answer = true;
+        self.deadline = self.deadline.min(until);
+        true
     }
 
     /// Enters `state` with its deadline; Body and Write start a rate
@@ -340,6 +366,7 @@ impl Conn {
             Err(Errno::AGAIN) => Flow::Wait(Interest::Read),
             Ok(0) | Err(_) => Flow::Close,
             Ok(n) => {
+                self.unused = false;
                 // A read that did not fill the buffer took all the socket
                 // held then.
                 self.drained = n < buf.len();
@@ -412,6 +439,7 @@ impl Conn {
     }
 
     fn on_request(&mut self, req: Request<'_>, cx: &mut Ctx) {
+        self.owed_answer = false;
         let head_only = req.method == Method::Head;
         let persist = if cx.draining {
             Persist::Close

@@ -215,11 +215,10 @@ fn announce_drain(shared: &Shared, signals: &UnixStream, deadline: Instant) {
     }
     let busy = shared.draining.load(Ordering::Acquire);
     if busy > 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
         log::note(format_args!(
-            "draining {busy} connection{} for up to {:.1} s (Ctrl-C again to stop now)",
+            "draining {busy} connection{} for up to {:?} (Ctrl-C again to stop now)",
             if busy == 1 { "" } else { "s" },
-            left.as_secs_f64()
+            shared.settings.timeouts.shutdown
         ));
     }
 }
