@@ -19,6 +19,7 @@ mod faults;
 mod files;
 mod framing;
 mod freshness;
+mod listening;
 mod listing;
 mod live_reload;
 mod operations;

@@ -402,3 +402,77 @@ fn sighup_with_a_full_stderr_pipe_exits_zero_within_the_shutdown_timeout() {
         t.elapsed()
     );
 }
+
+/// With a response in flight, the first SIGINT says on stderr that ferry
+/// is draining and for how long at most; a second one exits at once (130)
+/// instead of waiting out `--shutdown-timeout`.
+#[test]
+fn a_second_sigint_while_draining_exits_at_once() {
+    let _serial = serial();
+    let t = Site::standard();
+    let f = std::fs::File::create(t.path().join("huge.bin")).unwrap();
+    f.set_len(256 * 1024 * 1024).unwrap();
+    drop(f);
+    let mut s = Server::start(t.path(), &["--shutdown-timeout", "30s"]);
+    let rx = stderr_lines(s.stderr());
+    // A response that has started and is not read further.
+    let mut stuck = connect_small_rcvbuf(s.addr, 16 * 1024);
+    stuck.write_all(&get_req("/huge.bin")).unwrap();
+    let mut first = [0u8; 1];
+    stuck.read_exact(&mut first).expect("the response started");
+    s.signal(Signal::INT);
+    let mut seen = Vec::new();
+    let note = wait_for_line(
+        &rx,
+        &mut seen,
+        &["draining 1 connection for up to"],
+        Duration::from_secs(5),
+    );
+    let note = note.unwrap_or_else(|| panic!("no draining note: {seen:?}"));
+    assert_eq!(
+        note,
+        "ferry: draining 1 connection for up to 30s (Ctrl-C again to stop now)\n"
+    );
+    let t0 = Instant::now();
+    s.signal(Signal::INT);
+    let status = s
+        .wait_exit(Duration::from_secs(2))
+        .expect("still running 2 s after a second SIGINT");
+    assert_eq!(status.code(), Some(130));
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    assert!(refused(s.addr));
+}
+
+/// At exit, stderr says how many connections each worker accepted (they
+/// add up to the connections made).
+#[test]
+fn at_exit_stderr_says_how_many_connections_each_worker_accepted() {
+    let dir = site(&[("index.html", INDEX)]);
+    let mut s = Server::start(dir.path(), &["--threads", "2"]);
+    let rx = stderr_lines(s.stderr());
+    for _ in 0..10 {
+        assert_ok(&s.get("/index.html"), INDEX);
+    }
+    let status = s
+        .signal_and_wait(Signal::TERM, Duration::from_secs(5))
+        .expect("exit");
+    assert_eq!(status.code(), Some(0));
+    let mut seen = Vec::new();
+    let line = wait_for_line(
+        &rx,
+        &mut seen,
+        &["ferry: stopped; connections accepted per worker: "],
+        Duration::from_secs(2),
+    )
+    .unwrap_or_else(|| panic!("{seen:?}"));
+    let counts: Vec<u64> = line
+        .trim_end()
+        .rsplit(": ")
+        .next()
+        .unwrap()
+        .split(' ')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(counts.len(), 2, "{line}");
+    assert_eq!(counts.iter().sum::<u64>(), 10, "{line}");
+}
