@@ -106,7 +106,7 @@ pub struct Config {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
 
-    /// On SIGINT/SIGTERM, time in-flight responses get to finish.
+    /// On SIGINT/SIGTERM/SIGHUP, time in-flight responses get to finish.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 

@@ -5,7 +5,7 @@
 //!
 //! When accept fails for want of file descriptors the loop backs off
 //! (10 ms, doubling to 1 s) and tries again, so it neither spins nor exits.
-//! SIGINT/SIGTERM stop the accepting; the workers then drain (see
+//! SIGINT/SIGTERM/SIGHUP stop the accepting; the workers then drain (see
 //! `worker`).
 
 mod banner;
@@ -77,7 +77,7 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Serves until SIGINT/SIGTERM, then drains and returns.
+/// Serves until SIGINT/SIGTERM/SIGHUP, then drains and returns.
 pub fn run(settings: Settings) -> Result<(), StartError> {
     listener::raise_fd_limit();
     let root = Root::open(&settings.dir, settings.hidden)
