@@ -32,7 +32,7 @@ use router::Route;
 const LISTING_TAG: &str = "\"listing\"";
 
 pub use pages::CustomPage;
-pub use reply::{Body, Decor, Reply};
+pub use reply::{Body, Decor, Reply, Vary};
 pub use router::Router;
 
 /// Per-site choices made on the command line.
@@ -368,7 +368,7 @@ impl Site {
                 (store, coding) => {
                     return Reply::NoCoding {
                         later: store.is_some() && coding.is_some(),
-                        vary: b"Accept, Accept-Encoding",
+                        vary: Vary::BOTH,
                     };
                 }
             },
@@ -413,8 +413,8 @@ impl Site {
 
     fn decorate(&self, reply: Reply) -> Reply {
         match (reply, &self.shared.not_found) {
-            (Reply::Error(Status::NotFound, None), Some(page)) => {
-                Reply::Error(Status::NotFound, page.current())
+            (Reply::Error(Status::NotFound, None, vary), Some(page)) => {
+                Reply::Error(Status::NotFound, page.current(), vary)
             }
             (other, _) => other,
         }

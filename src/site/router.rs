@@ -24,7 +24,7 @@ use crate::http::{self, Fields, Method, Representation, Status};
 use super::jobs::ListingJob;
 use super::listing::View;
 use super::listing::cache::FolderStamp;
-use super::reply::{FileReply, Reply};
+use super::reply::{FileReply, Reply, Vary};
 use super::{SiteOptions, cors};
 
 /// What a path led to.
@@ -87,7 +87,7 @@ impl Router {
     ) -> Route {
         let f = &req.fields;
         let reply = match self.find(root, req.method, req.path, now) {
-            Found::File(entry) => self.plan_file(entry, f, req.method),
+            Found::File(entry) => self.plan_file(entry, f, req.method, false),
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
             Found::Folder { .. } if !opts.listing => Reply::error(Status::Forbidden),
             Found::Folder { rel, dir, stamp } => {
@@ -107,10 +107,14 @@ impl Router {
                     Outcome::Failed => Reply::error(Status::PreconditionFailed),
                 }
             }
-            Found::Other(Reply::Error(Status::NotFound, _)) if opts.spa && wants_app(req) => {
-                match self.find(root, req.method, "/index.html", now) {
-                    Found::File(entry) => self.plan_file(entry, f, req.method),
-                    _ => Reply::error(Status::NotFound),
+            // `--spa`: the app's index for a client asking for HTML, a 404
+            // for any other; either answer varies by Accept.
+            Found::Other(Reply::Error(Status::NotFound, ..)) if opts.spa && spa_route(req) => {
+                let index =
+                    wants_html(req).then(|| self.find(root, req.method, "/index.html", now));
+                match index {
+                    Some(Found::File(entry)) => self.plan_file(entry, f, req.method, true),
+                    _ => Reply::Error(Status::NotFound, None, Vary::ACCEPT),
                 }
             }
             Found::Other(Reply::Options(None)) if opts.cors => Reply::Options(cors::preflight(f)),
@@ -126,8 +130,15 @@ impl Router {
     /// form unless identity is excluded (then the Range is ignored). When
     /// nothing on offer is acceptable, a small compressible body is
     /// compressed at once (even under [`MIN_LEN`]); otherwise 503 while a
-    /// form is being made, or 406.
-    fn plan_file(&self, entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> Reply {
+    /// form is being made, or 406. `by_accept`: the file was chosen by the
+    /// request's Accept (`--spa`), so the answer varies by it too.
+    fn plan_file(
+        &self,
+        entry: Rc<CachedFile>,
+        f: &Fields<'_>,
+        method: Method,
+        by_accept: bool,
+    ) -> Reply {
         let weights = EncodingWeights::of(f.accept_encoding.iter());
         let store = self
             .compress
@@ -166,7 +177,10 @@ impl Router {
                 }
             }
         }
-        let vary = store.is_some() || entry.br.is_some() || entry.gz.is_some();
+        let vary = Vary {
+            accept: by_accept,
+            accept_encoding: store.is_some() || entry.br.is_some() || entry.gz.is_some(),
+        };
         let (coding, form) = match weights.choose(&offers[..n]) {
             Some(coding) => {
                 let sidecar = match coding {
@@ -187,13 +201,19 @@ impl Router {
                 (Some(_), Some(_)) => {
                     return Reply::NoCoding {
                         later: true,
-                        vary: b"Accept-Encoding",
+                        vary: Vary {
+                            accept_encoding: true,
+                            ..vary
+                        },
                     };
                 }
                 _ => {
                     return Reply::NoCoding {
                         later: false,
-                        vary: b"Accept-Encoding",
+                        vary: Vary {
+                            accept_encoding: true,
+                            ..vary
+                        },
                     };
                 }
             },
@@ -327,13 +347,17 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// `--spa`: a GET/HEAD for an extension-less path from a client that names
-/// HTML as acceptable (a browser navigating inside a single-page app).
-fn wants_app(req: &Request<'_>) -> bool {
+/// `--spa`: a GET/HEAD for a missing extension-less path (a route inside
+/// a single-page app, or a script's typo) is answered by its Accept.
+fn spa_route(req: &Request<'_>) -> bool {
     let last = req.path.rsplit('/').next().unwrap_or("");
-    req.method.is_get_or_head()
-        && !last.contains('.')
-        && MediaWeights::of(req.fields.accept.iter()).names_html()
+    req.method.is_get_or_head() && !last.contains('.')
+}
+
+/// A client that names HTML as acceptable (a browser navigating inside a
+/// single-page app) gets the app's index.
+fn wants_html(req: &Request<'_>) -> bool {
+    MediaWeights::of(req.fields.accept.iter()).names_html()
 }
 
 /// The 301 Location for a folder: the request's path as sent (still
