@@ -115,6 +115,10 @@ pub struct Conn {
     end: End,
     /// The last request asked for the close (`Connection: close`, HTTP/1.0).
     client_closes: bool,
+    /// The request being answered is a HEAD (from its parsed head until the
+    /// next head begins), so a 500 after a panic while answering it has no
+    /// body either.
+    answering_head: bool,
     /// When the state times out: in Body and Write, the time since the
     /// last progress.
     deadline: Instant,
@@ -137,6 +141,7 @@ impl Conn {
             output: Output::default(),
             end: End::Open,
             client_closes: false,
+            answering_head: false,
             deadline: cx.now + cx.timeouts.keepalive,
             window: None,
             started: cx.now,
@@ -256,11 +261,12 @@ impl Conn {
     }
 
     /// A closing error page behind whatever is staged, in one nonblocking
-    /// send, just before the close (no body for a HEAD).
+    /// send, just before the close (no body for a HEAD: the one being
+    /// answered, or a partial head that starts like one).
     fn last_word(&mut self, status: Status, cx: &mut Ctx) {
         let head_only = match &self.state {
             State::Body(d) | State::Await(d) => d.head_only,
-            _ => h1::is_head(self.reader.buffered()),
+            _ => self.answering_head || h1::is_head(self.reader.buffered()),
         };
         let reply = cx.site.error(status);
         cx.site
@@ -366,6 +372,7 @@ impl Conn {
                     break;
                 }
                 self.started = cx.now;
+                self.answering_head = false;
                 self.enter(State::Head, cx);
             }
             match self.reader.next(&mut input) {
@@ -406,6 +413,7 @@ impl Conn {
 
     fn on_request(&mut self, req: Request<'_>, cx: &mut Ctx) {
         let head_only = req.method == Method::Head;
+        self.answering_head = head_only;
         let persist = if cx.draining {
             Persist::Close
         } else {
