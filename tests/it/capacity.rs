@@ -445,7 +445,6 @@ fn out_of_descriptors_the_open_file_cache_lets_go_before_a_file_gets_503() {
 /// file, so one cached descriptor (issue: "key the cache by the resolved
 /// file").
 #[test]
-#[ignore = "ferry bug: /d/ and /d/index.html are two cache entries, each holding its own descriptor of the same index.html"]
 fn a_folders_index_asked_for_as_the_folder_and_by_name_holds_one_descriptor() {
     let page = pattern(48 * 1024, 11);
     let dir = site(&[("d/index.html", &page)]);
