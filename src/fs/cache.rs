@@ -21,9 +21,10 @@
 //!   send old content to some clients only), and that is logged once;
 //! - with live reload, HTML is held in memory with the reload script
 //!   injected, as its own representation (its own ETag);
-//! - a file is cached once, by its own path: every name that leads to it
-//!   (`/a.js`, `//a.js`, `/./a.js` and `/%61.js`; a folder `/d/` and its
-//!   `/d/index.html`) shares its entry and its descriptors, so aliases
+//! - a file is cached once, by its own path (links on the way resolved):
+//!   every name that leads to it (`/a.js`, `//a.js`, `/./a.js` and
+//!   `/%61.js`; a folder `/d/` and its `/d/index.html`; `/via/a.js` through
+//!   a linked folder) shares its entry and its descriptors, so aliases
 //!   cannot multiply descriptors;
 //! - at most [`CACHE_ENTRIES`] names (so files); a full cache drops an
 //!   arbitrary name (hash order) for the newcomer;

@@ -84,6 +84,16 @@ impl Root {
 
     /// Opens `rel` (segments already checked) beneath the root.
     pub fn open_beneath(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, Status> {
+        self.open_resolved(rel, flags).map(|(fd, _)| fd)
+    }
+
+    /// Opens `rel` (segments already checked) beneath the root; with the
+    /// path it led to when a symlink was on its way (None: `rel` itself).
+    pub fn open_resolved(
+        &self,
+        rel: &str,
+        flags: OFlags,
+    ) -> Result<(OwnedFd, Option<String>), Status> {
         // NONBLOCK: opening a FIFO must not block the worker. openat2
         // refuses O_PATH combined with most other flags (EINVAL).
         let flags = if flags.contains(OFlags::PATH) {
@@ -92,20 +102,24 @@ impl Root {
             flags | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK
         };
         match self.open_no_links(rel, flags) {
-            Ok(fd) => Ok(fd),
+            Ok(fd) => Ok((fd, None)),
             // A symlink on the way.
             Err(Errno::LOOP) => self.open_through_links(rel, flags),
             Err(e) => Err(errno_status(e)),
         }
     }
 
-    /// Resolves the links on `rel`'s way, then opens the result; again if
-    /// the tree changed in between.
-    fn open_through_links(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, Status> {
+    /// Resolves the links on `rel`'s way, then opens the result (and says
+    /// what it was); again if the tree changed in between.
+    fn open_through_links(
+        &self,
+        rel: &str,
+        flags: OFlags,
+    ) -> Result<(OwnedFd, Option<String>), Status> {
         for _ in 0..MAX_RETRIES {
             let resolved = self.resolve_links(rel)?;
             match self.open_no_links(&resolved, flags) {
-                Ok(fd) => return Ok(fd),
+                Ok(fd) => return Ok((fd, Some(resolved))),
                 Err(Errno::LOOP) => continue,
                 Err(e) => return Err(errno_status(e)),
             }

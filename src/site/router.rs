@@ -280,13 +280,14 @@ impl Router {
     }
 
     fn open(&mut self, root: &Root, key: &str, clean: &CleanPath, now: Instant) -> Found {
-        let fd = match root.open_beneath(&clean.rel, OFlags::RDONLY) {
-            Ok(fd) => fd,
+        let (fd, resolved) = match root.open_resolved(&clean.rel, OFlags::RDONLY) {
+            Ok(opened) => opened,
             Err(status) => {
                 self.cache.forget(key);
                 return Found::Other(Reply::error(status));
             }
         };
+        let rel = file_rel(&clean.rel, resolved);
         let file = File::from(fd);
         let Ok(meta) = file.metadata() else {
             return Found::Other(Reply::error(Status::NotFound));
@@ -295,16 +296,17 @@ impl Router {
             if !clean.trailing_slash {
                 return Found::AddSlash;
             }
-            let index = if clean.rel.is_empty() {
+            let index = if rel.is_empty() {
                 "index.html".to_owned()
             } else {
-                format!("{}/index.html", clean.rel)
+                format!("{rel}/index.html")
             };
-            if let Ok(fd) = root.open_beneath(&index, OFlags::RDONLY) {
+            if let Ok((fd, resolved)) = root.open_resolved(&index, OFlags::RDONLY) {
                 let index_file = File::from(fd);
                 if let Ok(m) = index_file.metadata()
                     && m.is_file()
                 {
+                    let index = file_rel(&index, resolved);
                     let entry = self.cache.insert(root, key, index_file, &m, &index, now);
                     return Found::File(entry);
                 }
@@ -323,7 +325,22 @@ impl Router {
             // "/file.txt/" names a directory that does not exist.
             return Found::Other(Reply::error(Status::NotFound));
         }
-        Found::File(self.cache.insert(root, key, file, &meta, &clean.rel, now))
+        Found::File(self.cache.insert(root, key, file, &meta, &rel, now))
+    }
+}
+
+/// The path a file is known by in the cache: `named` with the symlinks on
+/// its way resolved, so every name through a linked folder (`via/f`,
+/// `via/via/f` with `via -> .`) is one entry. A name that is itself a link
+/// to another name keeps its own path: its type (and sidecars) are the
+/// name's, as they were.
+fn file_rel(named: &str, resolved: Option<String>) -> String {
+    fn last(p: &str) -> &str {
+        p.rsplit('/').next().unwrap_or("")
+    }
+    match resolved {
+        Some(r) if last(&r) == last(named) => r,
+        _ => named.to_owned(),
     }
 }
 
@@ -380,6 +397,18 @@ pub fn redirect_location(path: &str, query: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_known_by_its_path_with_the_links_on_its_way_resolved() {
+        assert_eq!(file_rel("d/f.txt", None), "d/f.txt");
+        assert_eq!(file_rel("via/via/f.txt", Some("f.txt".into())), "f.txt");
+        assert_eq!(
+            file_rel("dl/index.html", Some("d/index.html".into())),
+            "d/index.html"
+        );
+        // A name that is itself a link to another name keeps its own.
+        assert_eq!(file_rel("latest", Some("v2.tar".into())), "latest");
+    }
 
     #[test]
     fn redirects_keep_encoding_and_query_and_stay_on_site() {

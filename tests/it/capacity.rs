@@ -443,11 +443,12 @@ fn out_of_descriptors_the_open_file_cache_lets_go_before_a_file_gets_503() {
 /// The open-file cache is keyed by the file a request resolves to: a
 /// folder's `index.html` asked for as the folder and by its own name is one
 /// file, so one cached descriptor (issue: "key the cache by the resolved
-/// file").
+/// file"); so is the same file named through a linked folder (`via -> .`).
 #[test]
 fn a_folders_index_asked_for_as_the_folder_and_by_name_holds_one_descriptor() {
     let page = pattern(48 * 1024, 11);
     let dir = site(&[("d/index.html", &page)]);
+    dir.symlink(".", "via");
     let s = Server::start(dir.path(), &["--threads", "1"]);
     let mut c = s.conn();
     for target in [
@@ -457,6 +458,10 @@ fn a_folders_index_asked_for_as_the_folder_and_by_name_holds_one_descriptor() {
         "/d/./",
         "/d/./index.html",
         "/%64/",
+        "/via/d/",
+        "/via/d/index.html",
+        "/via/via/d/",
+        "/via/via/d/index.html",
     ] {
         assert_ok(&c.get(target), &page);
     }
