@@ -141,8 +141,9 @@ pub struct Config {
     #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
     pub listing_cache: usize,
 
-    /// Descriptors the open-file caches of all workers may hold together
-    /// [default: a quarter of the open-file limit, at most 4096].
+    /// Descriptors the open-file caches of all workers may hold together,
+    /// at most half the open-file limit [default: a quarter of the
+    /// open-file limit, at most 4096].
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub cache_fds: Option<usize>,
 

@@ -32,8 +32,11 @@
 //!   [`FdBudget`] (`--cache-fds`), well below the process's limit so
 //!   connections always have room: over it, the least recently checked
 //!   entries no response is using are closed, and if that is not enough
-//!   the file is served without being cached. When accepting runs out of
-//!   descriptors, every cache closes what no response is using;
+//!   the file is served without being cached. When an open runs out of
+//!   descriptors (EMFILE), the cache closes unused files and the open is
+//!   tried again (a file whose sidecars could still not be looked for is
+//!   served uncached); when accepting runs out, every cache closes what no
+//!   response is using. The budget is at most half the open-file limit;
 //! - an entry unused for [`IDLE_EVICT`] is closed by the worker's sweep, so
 //!   deleted files free their space and idle entries hold no descriptor.
 
@@ -52,6 +55,7 @@ use super::budget::FdBudget;
 use super::compress::{self, Compressor, Form, Source};
 use super::watch::{Change, Watches, parent};
 use super::{Root, read_full_at};
+use crate::http::Status;
 
 /// How long a watched entry is trusted before it is resolved again.
 pub const REVALIDATE_AFTER: Duration = Duration::from_secs(5);
@@ -375,13 +379,17 @@ impl FileCache {
             .clone()
             .filter(|_| content_type.starts_with("text/html") && meta.len() <= INJECT_MAX);
         let look = inject.is_none() && !(rel.ends_with(".br") || rel.ends_with(".gz"));
-        let br = look.then(|| open_sidecar(root, rel, "br")).flatten();
-        let gz = look.then(|| open_sidecar(root, rel, "gz")).flatten();
+        let (br, br_known) = self.open_sidecar(look, root, rel, "br");
+        let (gz, gz_known) = self.open_sidecar(look, root, rel, "gz");
         let sidecars = look.then(|| {
             let stamp_of = |f: &Option<(File, Metadata)>| f.as_ref().map(|(_, m)| FileStamp::of(m));
             [stamp_of(&br), stamp_of(&gz)]
         });
-        if let Some(old) = self.files.get(rel)
+        // Out of descriptors, whether a sidecar exists is unknown: the file
+        // is served as found, and not kept.
+        let keep = br_known && gz_known;
+        if keep
+            && let Some(old) = self.files.get(rel)
             && old.file.stamp == FileStamp::of(meta)
             && old.file.sidecars == sidecars
         {
@@ -424,6 +432,9 @@ impl FileCache {
         entry.br = fresh(br, "br");
         entry.gz = fresh(gz, "gz");
         let entry = Rc::new(entry);
+        if !keep {
+            return entry;
+        }
         self.room_for_a_name();
         if !self.make_room(entry.fds()) {
             return entry; // served, then closed
@@ -447,6 +458,38 @@ impl FileCache {
             },
         );
         entry
+    }
+
+    /// `rel.ext`, if `look` and it is a regular file beneath the root; and
+    /// whether that is known (an open out of descriptors is tried again
+    /// after closing unused files, and may still fail).
+    fn open_sidecar(
+        &mut self,
+        look: bool,
+        root: &Root,
+        rel: &str,
+        ext: &str,
+    ) -> (Option<(File, Metadata)>, bool) {
+        if !look {
+            return (None, true);
+        }
+        let path = format!("{rel}.{ext}");
+        let mut opened = root.open_beneath(&path, OFlags::RDONLY);
+        if matches!(opened, Err(Status::ServiceUnavailable)) && self.let_go(2) {
+            opened = root.open_beneath(&path, OFlags::RDONLY);
+        }
+        match opened {
+            Ok(fd) => {
+                let file = File::from(fd);
+                let car = file
+                    .metadata()
+                    .ok()
+                    .filter(Metadata::is_file)
+                    .map(|meta| (file, meta));
+                (car, true)
+            }
+            Err(status) => (None, status != Status::ServiceUnavailable),
+        }
     }
 
     /// Makes `key` one more name of the cached file at `rel` (unless it
@@ -512,28 +555,47 @@ impl FileCache {
     /// recently checked unused entries while it is short.
     fn make_room(&mut self, fds: usize) -> bool {
         while !self.budget.take(fds) {
-            if !self.close_one_unused() {
+            if self.close_one_unused() == 0 {
                 return false;
             }
         }
         true
     }
 
-    /// Closes the least recently checked file no response is using; false
-    /// when every cached file is in use.
-    fn close_one_unused(&mut self) -> bool {
+    /// Out of descriptors (an open failed with EMFILE): closes the least
+    /// recently checked files no response is using until `fds` descriptors
+    /// are free (or none is left); false when there was none to close. If
+    /// this cache had too few, every cache is asked to let go of its unused
+    /// files (as when accepting runs out).
+    pub fn let_go(&mut self, fds: usize) -> bool {
+        let mut freed = 0;
+        while freed < fds {
+            match self.close_one_unused() {
+                0 => break,
+                n => freed += n,
+            }
+        }
+        if freed < fds {
+            self.budget.squeeze();
+        }
+        freed > 0
+    }
+
+    /// Closes the least recently checked file no response is using; the
+    /// descriptors that freed (0: every cached file is in use).
+    fn close_one_unused(&mut self) -> usize {
         let victim = self
             .files
             .iter()
             .filter(|(_, s)| !s.in_use())
             .min_by_key(|(_, s)| s.file.checked.get())
-            .map(|(rel, _)| rel.clone());
+            .map(|(rel, s)| (rel.clone(), s.file.fds()));
         match victim {
-            Some(rel) => {
+            Some((rel, fds)) => {
                 self.forget_file(&rel);
-                true
+                fds
             }
-            None => false,
+            None => 0,
         }
     }
 
@@ -731,16 +793,6 @@ pub fn key_of(clean: &super::CleanPath) -> String {
     }
 }
 
-/// `rel.ext` if it is a regular file beneath the root.
-fn open_sidecar(root: &Root, rel: &str, ext: &str) -> Option<(File, Metadata)> {
-    let fd = root
-        .open_beneath(&format!("{rel}.{ext}"), OFlags::RDONLY)
-        .ok()?;
-    let file = File::from(fd);
-    let meta = file.metadata().ok()?;
-    meta.is_file().then_some((file, meta))
-}
-
 #[cfg(test)]
 pub(crate) fn unwatched() -> Watches {
     Watches::new(super::watch::WatchBudget::new(0), false)
@@ -842,6 +894,41 @@ mod key_tests {
         cache.evict_idle(now);
         assert_eq!(budget.held(), 0);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn out_of_descriptors_the_cache_lets_go_of_unused_files_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..4 {
+            std::fs::write(dir.path().join(format!("f{i}")), b"x").unwrap();
+        }
+        let root = Root::open(dir.path(), false).unwrap();
+        let budget = FdBudget::new(100);
+        let mut cache = FileCache::new(Arc::clone(&budget), unwatched(), None, None);
+        let t0 = Instant::now();
+        let held: Vec<_> = (0..4)
+            .map(|i| {
+                let rel = format!("f{i}");
+                let file = File::from(root.open_beneath(&rel, OFlags::RDONLY).unwrap());
+                let meta = file.metadata().unwrap();
+                let at = t0 + Duration::from_millis(i as u64);
+                cache.insert(&root, &rel, file, &meta, &rel, at)
+            })
+            .collect();
+        // Every file in use by a response: nothing to let go of.
+        assert!(!cache.let_go(2));
+        assert_eq!(budget.held(), 4);
+        drop(held);
+        let squeezes = budget.squeeze.load(Ordering::Acquire);
+        assert!(cache.let_go(2));
+        assert_eq!(budget.held(), 2);
+        assert!(cache.get(&root, "f0", t0).is_none() && cache.get(&root, "f1", t0).is_none());
+        assert!(cache.get(&root, "f3", t0).is_some(), "the newest stays");
+        assert_eq!(
+            budget.squeeze.load(Ordering::Acquire),
+            squeezes,
+            "enough here"
+        );
     }
 }
 

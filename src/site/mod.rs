@@ -132,7 +132,18 @@ impl SiteShared {
             Arc::clone(&listings),
             options.max_listing_read,
         )?;
-        let fd_budget = FdBudget::new(options.cache_fds.unwrap_or_else(FdBudget::default_size));
+        let fd_budget = FdBudget::new(match options.cache_fds {
+            Some(asked) => {
+                let allowed = FdBudget::within_limit(asked);
+                if allowed < asked {
+                    crate::log::note(format_args!(
+                        "--cache-fds {asked} is more than half the open-file limit: {allowed} used"
+                    ));
+                }
+                allowed
+            }
+            None => FdBudget::default_size(),
+        });
         let live = if options.watch {
             Some(LiveReload::start(
                 Arc::clone(&root),

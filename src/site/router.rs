@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
+use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -280,7 +281,7 @@ impl Router {
     }
 
     fn open(&mut self, root: &Root, key: &str, clean: &CleanPath, now: Instant) -> Found {
-        let (fd, resolved) = match root.open_resolved(&clean.rel, OFlags::RDONLY) {
+        let (fd, resolved) = match self.open_resolved(root, &clean.rel) {
             Ok(opened) => opened,
             Err(status) => {
                 self.cache.forget(key);
@@ -301,7 +302,7 @@ impl Router {
             } else {
                 format!("{rel}/index.html")
             };
-            if let Ok((fd, resolved)) = root.open_resolved(&index, OFlags::RDONLY) {
+            if let Ok((fd, resolved)) = self.open_resolved(root, &index) {
                 let index_file = File::from(fd);
                 if let Ok(m) = index_file.metadata()
                     && m.is_file()
@@ -326,6 +327,24 @@ impl Router {
             return Found::Other(Reply::error(Status::NotFound));
         }
         Found::File(self.cache.insert(root, key, file, &meta, &rel, now))
+    }
+
+    /// Opens `rel` for reading beneath the root. Out of descriptors, the
+    /// cache lets go of files no response is using and the open is tried
+    /// again; only when it has none left is the answer 503 (and every
+    /// worker's cache has been asked to let go of its unused files).
+    fn open_resolved(
+        &mut self,
+        root: &Root,
+        rel: &str,
+    ) -> Result<(OwnedFd, Option<String>), Status> {
+        loop {
+            match root.open_resolved(rel, OFlags::RDONLY) {
+                // The file, its two sidecars, and a step of link resolving.
+                Err(Status::ServiceUnavailable) if self.cache.let_go(4) => continue,
+                opened => return opened,
+            }
+        }
     }
 }
 
