@@ -41,8 +41,9 @@ use output::{Output, Sent};
 
 /// Staged output beyond which pipelined requests wait until it is written.
 const OUT_HIGH_WATER: usize = 128 * 1024;
-/// Requests answered for one connection per wake-up; then the worker's
-/// other connections get their turn (see the README's budget figures).
+/// Requests answered for one connection per wake-up of its worker (all the
+/// calls of one wake-up together); then the worker's other connections get
+/// their turn, and it is resumed after the next `epoll_wait`.
 pub const MAX_REQUESTS_PER_WAKE: usize = 32;
 
 /// What the worker should do with the connection after an event.
@@ -127,6 +128,11 @@ pub struct Conn {
     window: Option<(Instant, u64)>,
     /// When the current request's first byte arrived.
     started: Instant,
+    /// Responses staged in the worker's wake-up `wake`: the budget of
+    /// [`MAX_REQUESTS_PER_WAKE`] spans every call of the wake-up (reading,
+    /// writing, a job's result, a resume), not each call.
+    answered: usize,
+    wake: u64,
 }
 
 impl Conn {
@@ -145,6 +151,8 @@ impl Conn {
             deadline: cx.now + cx.timeouts.keepalive,
             window: None,
             started: cx.now,
+            answered: 0,
+            wake: cx.wake,
         }
     }
 
@@ -350,11 +358,11 @@ impl Conn {
         flow
     }
 
-    /// Answers as many requests as the input holds, up to the per-wake-up
-    /// budget, then writes. Stops early when a write blocks or a reply is
-    /// being made.
+    /// Answers as many requests as the input holds, up to what is left of
+    /// the per-wake-up budget, then writes. Stops early when a write blocks
+    /// or a reply is being made.
     fn process(&mut self, mut input: Input<'_>, cx: &mut Ctx) -> Flow {
-        let mut answered = 0;
+        self.count_from(cx);
         let mut yielded = false;
         let body_before = self.reader.body_read();
         while self.end == End::Open
@@ -367,7 +375,7 @@ impl Conn {
                 if !input.has_more() {
                     break;
                 }
-                if answered >= MAX_REQUESTS_PER_WAKE {
+                if self.answered >= MAX_REQUESTS_PER_WAKE {
                     yielded = true;
                     break;
                 }
@@ -377,10 +385,7 @@ impl Conn {
             }
             match self.reader.next(&mut input) {
                 Event::NeedMore => break,
-                Event::Head(req) => {
-                    answered += 1;
-                    self.on_request(req, cx);
-                }
+                Event::Head(req) => self.on_request(req, cx),
                 Event::BodyDone => {
                     if let State::Body(d) = std::mem::replace(&mut self.state, State::Idle) {
                         self.respond(d.reply, d.head_only, d.persist, d.line.as_line(), cx);
@@ -409,6 +414,14 @@ impl Conn {
             return Flow::Yield;
         }
         flow
+    }
+
+    /// A new wake-up of the worker: its budget of answers starts afresh.
+    fn count_from(&mut self, cx: &Ctx) {
+        if self.wake != cx.wake {
+            self.wake = cx.wake;
+            self.answered = 0;
+        }
     }
 
     fn on_request(&mut self, req: Request<'_>, cx: &mut Ctx) {
@@ -501,6 +514,8 @@ impl Conn {
             self.end = End::AfterResponse;
             self.reader.stop();
         }
+        self.count_from(cx);
+        self.answered += 1;
         let status = reply.status();
         cx.site.encode_head(&reply, persist, &cx.date, &mut cx.out);
         let body = reply.into_body();
