@@ -409,6 +409,7 @@ fn a_large_file_reaches_curl_and_a_slow_reader_intact_while_a_small_get_is_answe
 /// the descriptors run out before even that. Files with sidecars to look
 /// for (`.bin`) run out on a sidecar's open, `.tar.gz` downloads (no
 /// sidecars) on the file's own.
+/// Was: EMFILE on an open was 503 beside idle cached descriptors / now: they close, the open retries.
 #[test]
 fn out_of_descriptors_the_open_file_cache_lets_go_before_a_file_gets_503() {
     let _serial = serial();
@@ -456,6 +457,7 @@ fn out_of_descriptors_the_open_file_cache_lets_go_before_a_file_gets_503() {
 /// folder's `index.html` asked for as the folder and by its own name is one
 /// file, so one cached descriptor (issue: "key the cache by the resolved
 /// file"); so is the same file named through a linked folder (`via -> .`).
+/// Was: one cache entry and descriptor per name of the file / now: one per file.
 #[test]
 fn a_folders_index_asked_for_as_the_folder_and_by_name_holds_one_descriptor() {
     let page = pattern(48 * 1024, 11);
@@ -541,6 +543,7 @@ fn all_workers_open_file_caches_together_hold_at_most_cache_fds_descriptors() {
 /// most 32 response heads between two waits for events (a head is the
 /// start of a send: the listing's bytes go out by a send of their own; 33
 /// allowed, for a head left over from a send cut short by a full socket).
+/// Was: 64-96 answers per wake-up (the count restarted per call) / now: 32.
 #[test]
 fn a_pipelining_client_gets_at_most_32_answers_per_wake_up() {
     let name = "capacity::a_pipelining_client_gets_at_most_32_answers_per_wake_up";

@@ -51,6 +51,7 @@ fn spa_serves_the_index_for_app_routes_only() {
 /// script the app's HTML. The index's answers also vary by
 /// Accept-Encoding when it may be compressed; answers Accept did not
 /// choose (a file that exists, a missing asset) do not vary by it.
+/// Was: no `Vary: Accept` on --spa's index or 404 / now: both (and the 304) carry it.
 #[test]
 fn spa_answers_that_depend_on_accept_carry_vary_accept_rfc9110_12_5_5() {
     let dir = site(&[("index.html", b"<div id=app></div>"), ("app.js", b"js")]);

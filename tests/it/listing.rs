@@ -422,6 +422,7 @@ fn a_listing_shows_a_listed_files_new_size_at_once() {
 /// `--max-listing-read N` reads N entries of the folder: a folder with
 /// exactly N entries is listed whole, not cut short by the `.` and `..`
 /// the kernel also returns; one more entry makes it partial.
+/// Was: `.` and `..` counted, so N entries were listed partial / now: listed whole.
 #[test]
 fn a_folder_of_exactly_max_listing_read_entries_is_listed_whole() {
     let dir = site(&[

@@ -279,6 +279,7 @@ fn a_panic_while_handling_one_request_is_contained_to_that_request() {
 /// response to HEAD ends at the blank line, whatever went wrong (RFC 9110
 /// §9.3.2), so a pipelining client never reads the error page as the next
 /// response.
+/// Was: the 500 page (169 bytes) followed the head / now: head only, Connection: close.
 #[test]
 fn a_head_that_panics_gets_a_500_head_without_content_rfc9110_9_3_2() {
     let dir = site(&[("index.html", INDEX)]);

@@ -224,6 +224,7 @@ fn symlinks_inside_the_root_are_followed() {
 /// symlinked parent folder, as when `/home` is a link) ends inside the
 /// root, so it is followed like any link that stays inside (README: "one
 /// that stays inside works"); its target is never read outside the root.
+/// Was: 404 (compared with the root's real path as written) / now: resolved, then compared.
 #[test]
 fn an_absolute_symlink_naming_the_root_through_another_link_is_followed() {
     let t = Site::standard();
