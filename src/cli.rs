@@ -114,7 +114,7 @@ pub struct Config {
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub body_timeout: Duration,
 
-    /// On SIGINT/SIGTERM, time in-flight responses get to finish.
+    /// On SIGINT/SIGTERM/SIGHUP, time in-flight responses get to finish.
     #[arg(long, default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 
@@ -149,8 +149,9 @@ pub struct Config {
     #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
     pub listing_cache: usize,
 
-    /// Descriptors the open-file caches of all workers may hold together
-    /// [default: a quarter of the open-file limit, at most 4096].
+    /// Descriptors the open-file caches of all workers may hold together,
+    /// at most half the open-file limit [default: a quarter of the
+    /// open-file limit, at most 4096].
     #[arg(long, value_name = "N", value_parser = parse_count)]
     pub cache_fds: Option<usize>,
 

@@ -20,7 +20,7 @@ pub struct Timeouts {
     pub body: Duration,
     /// After a closing response, input is drained this long.
     pub linger: Duration,
-    /// On SIGINT/SIGTERM, in-flight responses get this long.
+    /// On SIGINT/SIGTERM/SIGHUP, in-flight responses get this long.
     pub shutdown: Duration,
     /// Between heartbeats on a live-reload event stream.
     pub heartbeat: Duration,

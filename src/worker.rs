@@ -120,6 +120,8 @@ struct Entry {
     generation: u32,
     /// What the epoll set waits for on it; None: not in the set (yet).
     interest: Option<Interest>,
+    /// In the ready list (once at most).
+    ready: bool,
 }
 
 struct Worker {
@@ -138,8 +140,9 @@ struct Worker {
     conns: Slab<Entry>,
     next_gen: u32,
     cx: Ctx,
-    /// Connections that yielded with requests still buffered: resumed
-    /// after the events of the next (immediate) wake-up.
+    /// Connections that yielded with requests still buffered (their budget
+    /// for this wake-up spent): resumed after the events of the next,
+    /// immediate, wake-up.
     ready: Vec<u64>,
     /// The change notifications could not join the epoll set: read them
     /// at every wake-up instead.
@@ -331,6 +334,9 @@ impl Worker {
                 }
             }
             self.cx.tick();
+            // Those that yielded in the last wake-up; whoever yields in this
+            // one waits for the next.
+            let resume = std::mem::take(&mut self.ready);
             // A change made before a request was sent is seen by it: the
             // notifications are read before the requests. A notification
             // pending when epoll_wait returned is in `events`, unless the
@@ -364,8 +370,11 @@ impl Worker {
                 self.paused_until = None;
                 self.listen(true);
             }
-            for token in std::mem::take(&mut self.ready) {
-                self.run_conn(token, |conn, cx| conn.resume(cx));
+            for token in resume {
+                if let Some(entry) = self.entry(token) {
+                    entry.ready = false;
+                    self.run_conn(token, |conn, cx| conn.resume(cx));
+                }
             }
             if self.cx.now() >= self.next_sweep {
                 self.sweep();
@@ -426,6 +435,7 @@ impl Worker {
             conn,
             generation,
             interest: None,
+            ready: false,
         });
         self.run_conn(token(key, generation), |conn, cx| conn.start(cx));
     }
@@ -457,11 +467,21 @@ impl Worker {
         self.apply(key, flow);
     }
 
+    /// The connection named by `token`, if it is still the one (slots are
+    /// reused).
+    fn entry(&mut self, token: u64) -> Option<&mut Entry> {
+        let entry = self.conns.get_mut((token & 0xffff_ffff) as usize)?;
+        (entry.generation == (token >> 32) as u32).then_some(entry)
+    }
+
     fn apply(&mut self, key: usize, flow: Flow) {
         let flow = match flow {
             Flow::Yield => {
-                let generation = self.conns[key].generation;
-                self.ready.push(token(key, generation));
+                let entry = &mut self.conns[key];
+                if !entry.ready {
+                    entry.ready = true;
+                    self.ready.push(token(key, entry.generation));
+                }
                 Flow::Wait(Interest::Read)
             }
             other => other,

@@ -25,6 +25,9 @@ pub struct Ctx {
     /// Output staging: heads and small bodies, written once per batch.
     pub(super) out: Vec<u8>,
     pub(super) now: Instant,
+    /// Which wake-up of the worker this is (each [`Ctx::tick`] begins one):
+    /// a connection's answers are counted per wake-up.
+    pub(super) wake: u64,
     /// Set once shutdown begins: every response closes its connection.
     pub(super) draining: bool,
 }
@@ -43,12 +46,14 @@ impl Ctx {
             scratch: scratch_buffer(&settings.limits),
             out: Vec::with_capacity(64 * 1024),
             now: Instant::now(),
+            wake: 0,
             draining: false,
         }
     }
 
     /// A new wake-up: the clock and the `Date` field move on.
     pub fn tick(&mut self) {
+        self.wake = self.wake.wrapping_add(1);
         self.now = Instant::now();
         self.date.refresh();
         self.site.answer_squeeze(self.now);

@@ -41,8 +41,9 @@ use output::{Output, Sent};
 
 /// Staged output beyond which pipelined requests wait until it is written.
 const OUT_HIGH_WATER: usize = 128 * 1024;
-/// Requests answered for one connection per wake-up; then the worker's
-/// other connections get their turn (see the README's budget figures).
+/// Requests answered for one connection per wake-up of its worker (all the
+/// calls of one wake-up together); then the worker's other connections get
+/// their turn, and it is resumed after the next `epoll_wait`.
 pub const MAX_REQUESTS_PER_WAKE: usize = 32;
 
 /// What the worker should do with the connection after an event.
@@ -124,6 +125,10 @@ pub struct Conn {
     /// No byte has arrived on it yet.
     unused: bool,
     accepted: Instant,
+    /// The request being answered is a HEAD (from its parsed head until the
+    /// next head begins), so a 500 after a panic while answering it has no
+    /// body either.
+    answering_head: bool,
     /// When the state times out: in Body and Write, the time since the
     /// last progress.
     deadline: Instant,
@@ -132,6 +137,11 @@ pub struct Conn {
     window: Option<(Instant, u64)>,
     /// When the current request's first byte arrived.
     started: Instant,
+    /// Responses staged in the worker's wake-up `wake`: the budget of
+    /// [`MAX_REQUESTS_PER_WAKE`] spans every call of the wake-up (reading,
+    /// writing, a job's result, a resume), not each call.
+    answered: usize,
+    wake: u64,
 }
 
 impl Conn {
@@ -150,9 +160,12 @@ impl Conn {
             owed_answer: cx.draining,
             unused: true,
             accepted: cx.now,
+            answering_head: false,
             deadline: cx.now + cx.timeouts.keepalive,
             window: None,
             started: cx.now,
+            answered: 0,
+            wake: cx.wake,
         }
     }
 
@@ -286,11 +299,12 @@ impl Conn {
     }
 
     /// A closing error page behind whatever is staged, in one nonblocking
-    /// send, just before the close (no body for a HEAD).
+    /// send, just before the close (no body for a HEAD: the one being
+    /// answered, or a partial head that starts like one).
     fn last_word(&mut self, status: Status, cx: &mut Ctx) {
         let head_only = match &self.state {
             State::Body(d) | State::Await(d) => d.head_only,
-            _ => h1::is_head(self.reader.buffered()),
+            _ => self.answering_head || h1::is_head(self.reader.buffered()),
         };
         let reply = cx.site.error(status);
         cx.site
@@ -378,11 +392,11 @@ impl Conn {
         flow
     }
 
-    /// Answers as many requests as the input holds, up to the per-wake-up
-    /// budget, then writes. Stops early when a write blocks or a reply is
-    /// being made.
+    /// Answers as many requests as the input holds, up to what is left of
+    /// the per-wake-up budget, then writes. Stops early when a write blocks
+    /// or a reply is being made.
     fn process(&mut self, mut input: Input<'_>, cx: &mut Ctx) -> Flow {
-        let mut answered = 0;
+        self.count_from(cx);
         let mut yielded = false;
         let body_before = self.reader.body_read();
         while self.end == End::Open
@@ -395,19 +409,17 @@ impl Conn {
                 if !input.has_more() {
                     break;
                 }
-                if answered >= MAX_REQUESTS_PER_WAKE {
+                if self.answered >= MAX_REQUESTS_PER_WAKE {
                     yielded = true;
                     break;
                 }
                 self.started = cx.now;
+                self.answering_head = false;
                 self.enter(State::Head, cx);
             }
             match self.reader.next(&mut input) {
                 Event::NeedMore => break,
-                Event::Head(req) => {
-                    answered += 1;
-                    self.on_request(req, cx);
-                }
+                Event::Head(req) => self.on_request(req, cx),
                 Event::BodyDone => {
                     if let State::Body(d) = std::mem::replace(&mut self.state, State::Idle) {
                         self.respond(d.reply, d.head_only, d.persist, d.line.as_line(), cx);
@@ -438,9 +450,18 @@ impl Conn {
         flow
     }
 
+    /// A new wake-up of the worker: its budget of answers starts afresh.
+    fn count_from(&mut self, cx: &Ctx) {
+        if self.wake != cx.wake {
+            self.wake = cx.wake;
+            self.answered = 0;
+        }
+    }
+
     fn on_request(&mut self, req: Request<'_>, cx: &mut Ctx) {
         self.owed_answer = false;
         let head_only = req.method == Method::Head;
+        self.answering_head = head_only;
         let persist = if cx.draining {
             Persist::Close
         } else {
@@ -528,6 +549,8 @@ impl Conn {
             self.end = End::AfterResponse;
             self.reader.stop();
         }
+        self.count_from(cx);
+        self.answered += 1;
         let status = reply.status();
         cx.site.encode_head(&reply, persist, &cx.date, &mut cx.out);
         let body = reply.into_body();

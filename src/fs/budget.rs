@@ -26,10 +26,14 @@ impl FdBudget {
     /// A budget of a quarter of the process's open-file limit, at most
     /// 4096: most descriptors stay for connections.
     pub fn default_size() -> usize {
-        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-            .current
-            .unwrap_or(u64::MAX);
-        (limit / 4).clamp(8, 4096) as usize
+        (open_file_limit() / 4).clamp(8, 4096) as usize
+    }
+
+    /// `asked` (`--cache-fds`), at most half the process's open-file
+    /// limit: caches allowed more would run the process out of
+    /// descriptors before their budget, and leave none for connections.
+    pub fn within_limit(asked: usize) -> usize {
+        cap(asked, open_file_limit())
     }
 
     pub(crate) fn take(&self, n: usize) -> bool {
@@ -54,6 +58,19 @@ impl FdBudget {
     pub fn squeeze(&self) {
         self.squeeze.fetch_add(1, Ordering::AcqRel);
     }
+}
+
+/// The process's open-file limit (soft).
+fn open_file_limit() -> u64 {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX)
+}
+
+/// `asked`, at most half of `limit` (and at least one).
+fn cap(asked: usize, limit: u64) -> usize {
+    let half = usize::try_from(limit / 2).unwrap_or(usize::MAX).max(1);
+    asked.min(half)
 }
 
 impl FdBudget {
@@ -85,5 +102,18 @@ pub struct FdTicket(Arc<FdBudget>);
 impl Drop for FdTicket {
     fn drop(&mut self) {
         self.0.give(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_budget_is_at_most_half_the_open_file_limit() {
+        assert_eq!(cap(1000, 64), 32);
+        assert_eq!(cap(20, 64), 20);
+        assert_eq!(cap(4096, u64::MAX), 4096);
+        assert_eq!(cap(5, 1), 1);
     }
 }

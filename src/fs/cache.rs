@@ -21,16 +21,22 @@
 //!   send old content to some clients only), and that is logged once;
 //! - with live reload, HTML is held in memory with the reload script
 //!   injected, as its own representation (its own ETag);
-//! - entries are keyed by the resolved path (`/a.js`, `//a.js`, `/./a.js`
-//!   and `/%61.js` share one), so aliases cannot multiply descriptors;
-//! - at most [`CACHE_ENTRIES`] entries; a full cache drops an arbitrary one
-//!   (hash order) for the newcomer;
+//! - a file is cached once, by its own path (links on the way resolved):
+//!   every name that leads to it (`/a.js`, `//a.js`, `/./a.js` and
+//!   `/%61.js`; a folder `/d/` and its `/d/index.html`; `/via/a.js` through
+//!   a linked folder) shares its entry and its descriptors, so aliases
+//!   cannot multiply descriptors;
+//! - at most [`CACHE_ENTRIES`] names (so files); a full cache drops an
+//!   arbitrary name (hash order) for the newcomer;
 //! - the descriptors all workers' caches hold together are capped by one
 //!   [`FdBudget`] (`--cache-fds`), well below the process's limit so
 //!   connections always have room: over it, the least recently checked
 //!   entries no response is using are closed, and if that is not enough
-//!   the file is served without being cached. When accepting runs out of
-//!   descriptors, every cache closes what no response is using;
+//!   the file is served without being cached. When an open runs out of
+//!   descriptors (EMFILE), the cache closes unused files and the open is
+//!   tried again (a file whose sidecars could still not be looked for is
+//!   served uncached); when accepting runs out, every cache closes what no
+//!   response is using. The budget is at most half the open-file limit;
 //! - an entry unused for [`IDLE_EVICT`] is closed by the worker's sweep, so
 //!   deleted files free their space and idle entries hold no descriptor.
 
@@ -49,6 +55,7 @@ use super::budget::FdBudget;
 use super::compress::{self, Compressor, Form, Source};
 use super::watch::{Change, Watches, parent};
 use super::{Root, read_full_at};
+use crate::http::Status;
 
 /// How long a watched entry is trusted before it is resolved again.
 pub const REVALIDATE_AFTER: Duration = Duration::from_secs(5);
@@ -247,9 +254,29 @@ fn report_stale_sidecar(rel: &str) {
     }
 }
 
+/// A cached file and the names (request keys) that lead to it.
+struct Slot {
+    file: Rc<CachedFile>,
+    /// Each name, and whether it holds the watches of its folders (those
+    /// of the file, and of the name when it is elsewhere).
+    names: Vec<(Box<str>, bool)>,
+}
+
+impl Slot {
+    /// Whether a response holds the file (beyond the cache's own
+    /// references: the slot's and one per name).
+    fn in_use(&self) -> bool {
+        Rc::strong_count(&self.file) > 1 + self.names.len()
+    }
+}
+
 /// One worker's cache.
 pub struct FileCache {
-    entries: HashMap<Box<str>, Rc<CachedFile>>,
+    /// Each name asked for → the file it leads to (the same `Rc` as in
+    /// `files`): one lookup per hit.
+    names: HashMap<Box<str>, Rc<CachedFile>>,
+    /// Each cached file by its path, with its names.
+    files: HashMap<Box<str>, Slot>,
     /// Bytes held in memory by all entries.
     held: usize,
     budget: Arc<FdBudget>,
@@ -271,7 +298,8 @@ impl FileCache {
         compressor: Option<Arc<Compressor>>,
     ) -> FileCache {
         FileCache {
-            entries: HashMap::new(),
+            names: HashMap::new(),
+            files: HashMap::new(),
             held: 0,
             squeezed: budget.squeeze.load(Ordering::Acquire),
             budget,
@@ -298,21 +326,24 @@ impl FileCache {
         let mut gone: Vec<Box<str>> = Vec::new();
         for change in &changes {
             match change {
-                Change::Overflow => gone.extend(self.entries.keys().cloned()),
+                Change::Overflow => gone.extend(self.files.keys().cloned()),
                 Change::Entry { path, .. } | Change::Dir(path) => gone.extend(
-                    self.entries
+                    self.files
                         .iter()
-                        .filter(|(k, e)| path.is_empty() || e.touched_by(k, path))
-                        .map(|(k, _)| k.clone()),
+                        .filter(|(_, s)| {
+                            path.is_empty()
+                                || s.names.iter().any(|(k, _)| s.file.touched_by(k, path))
+                        })
+                        .map(|(rel, _)| rel.clone()),
                 ),
             }
         }
-        for key in gone {
+        for rel in gone {
             // The version is gone: so are its compressed forms.
-            if let (Some(c), Some(e)) = (&self.compressor, self.entries.get(&*key)) {
-                c.forget(e.version_id());
+            if let (Some(c), Some(s)) = (&self.compressor, self.files.get(&*rel)) {
+                c.forget(s.file.version_id());
             }
-            self.forget(&key);
+            self.forget_file(&rel);
         }
         self.changes = changes;
         self.changes.clear();
@@ -320,16 +351,17 @@ impl FileCache {
 
     /// The entry for `key`, if it may be served without resolving again.
     pub fn get(&self, root: &Root, key: &str, now: Instant) -> Option<Rc<CachedFile>> {
-        let hit = self.entries.get(key)?;
+        let hit = self.names.get(key)?;
         let fresh = now.duration_since(hit.checked.get()) < REVALIDATE_AFTER
             && (hit.watched.get() || hit.unchanged_at(root));
         fresh.then(|| Rc::clone(hit))
     }
 
-    /// Caches the file at `rel` (just opened) with its sidecars under
-    /// `key`, unless the cached entry is the same version, which is then
-    /// trusted anew. Over the descriptor budget the entry is returned but
-    /// not kept.
+    /// Caches the file at `rel` (just opened) with its sidecars, reached by
+    /// the name `key`, unless the file's cached entry is the same version:
+    /// that is then trusted anew, and `key` becomes one more name for it
+    /// (the descriptors just opened are closed). Over the descriptor budget
+    /// the entry is returned but not kept.
     pub fn insert(
         &mut self,
         root: &Root,
@@ -345,21 +377,27 @@ impl FileCache {
             .clone()
             .filter(|_| content_type.starts_with("text/html") && meta.len() <= INJECT_MAX);
         let look = inject.is_none() && !(rel.ends_with(".br") || rel.ends_with(".gz"));
-        let br = look.then(|| open_sidecar(root, rel, "br")).flatten();
-        let gz = look.then(|| open_sidecar(root, rel, "gz")).flatten();
+        let (br, br_known) = self.open_sidecar(look, root, rel, "br");
+        let (gz, gz_known) = self.open_sidecar(look, root, rel, "gz");
         let sidecars = look.then(|| {
             let stamp_of = |f: &Option<(File, Metadata)>| f.as_ref().map(|(_, m)| FileStamp::of(m));
             [stamp_of(&br), stamp_of(&gz)]
         });
-        if let Some(old) = self.entries.get(key)
-            && old.stamp == FileStamp::of(meta)
-            && old.sidecars == sidecars
-            && *old.rel == *rel
+        // Out of descriptors, whether a sidecar exists is unknown: the file
+        // is served as found, and not kept.
+        let keep = br_known && gz_known;
+        if keep
+            && let Some(old) = self.files.get(rel)
+            && old.file.stamp == FileStamp::of(meta)
+            && old.file.sidecars == sidecars
         {
             // Unchanged: keep the cached bytes, trust it anew.
+            let old = Rc::clone(&old.file);
             old.checked.set(now);
-            return Rc::clone(old);
+            self.add_name(root, key, rel);
+            return old;
         }
+        self.forget_file(rel);
         self.forget(key);
         let stamp = FileStamp::of(meta);
         let mut entry = self.load(
@@ -392,11 +430,10 @@ impl FileCache {
         entry.br = fresh(br, "br");
         entry.gz = fresh(gz, "gz");
         let entry = Rc::new(entry);
-        if self.entries.len() >= CACHE_ENTRIES
-            && let Some(victim) = self.entries.keys().next().cloned()
-        {
-            self.forget(&victim);
+        if !keep {
+            return entry;
         }
+        self.room_for_a_name();
         if !self.make_room(entry.fds()) {
             return entry; // served, then closed
         }
@@ -410,8 +447,85 @@ impl FileCache {
         }
         entry.watched.set(watched);
         self.held += entry.held();
-        self.entries.insert(key.into(), Rc::clone(&entry));
+        self.names.insert(key.into(), Rc::clone(&entry));
+        self.files.insert(
+            rel.into(),
+            Slot {
+                file: Rc::clone(&entry),
+                names: vec![(key.into(), watched)],
+            },
+        );
         entry
+    }
+
+    /// `rel.ext`, if `look` and it is a regular file beneath the root; and
+    /// whether that is known (an open out of descriptors is tried again
+    /// after closing unused files, and may still fail).
+    fn open_sidecar(
+        &mut self,
+        look: bool,
+        root: &Root,
+        rel: &str,
+        ext: &str,
+    ) -> (Option<(File, Metadata)>, bool) {
+        if !look {
+            return (None, true);
+        }
+        let path = format!("{rel}.{ext}");
+        let mut opened = root.open_beneath(&path, OFlags::RDONLY);
+        if matches!(opened, Err(Status::ServiceUnavailable)) && self.let_go(2) {
+            opened = root.open_beneath(&path, OFlags::RDONLY);
+        }
+        match opened {
+            Ok(fd) => {
+                let file = File::from(fd);
+                let car = file
+                    .metadata()
+                    .ok()
+                    .filter(Metadata::is_file)
+                    .map(|meta| (file, meta));
+                (car, true)
+            }
+            Err(status) => (None, status != Status::ServiceUnavailable),
+        }
+    }
+
+    /// Makes `key` one more name of the cached file at `rel` (unless it
+    /// already is), watching its folder too; a name that cannot be watched
+    /// leaves the file checked by a stat per request.
+    fn add_name(&mut self, root: &Root, key: &str, rel: &str) {
+        if self.names.get(key).is_some_and(|f| *f.rel == *rel) {
+            return;
+        }
+        self.forget(key);
+        self.room_for_a_name();
+        let Some(slot) = self.files.get(rel) else {
+            return; // the room was made by dropping this very file
+        };
+        let file = Rc::clone(&slot.file);
+        let watched = self.hold_watches(root, key, rel);
+        if watched && !file.unchanged_at(root) {
+            // Changed meanwhile: the next request resolves it again.
+            self.release_watches(key, rel);
+            return;
+        }
+        if !watched {
+            file.watched.set(false);
+        }
+        self.names.insert(key.into(), Rc::clone(&file));
+        if let Some(slot) = self.files.get_mut(rel) {
+            slot.names.push((key.into(), watched));
+        }
+    }
+
+    /// Keeps the names at most [`CACHE_ENTRIES`]: a full cache drops an
+    /// arbitrary one for the newcomer.
+    fn room_for_a_name(&mut self) {
+        if self.names.len() >= CACHE_ENTRIES
+            && let Some(victim) = self.names.keys().next().cloned()
+        {
+            self.forget(&victim);
+        }
     }
 
     /// Watches the folder of the file and, when the request named it
@@ -439,18 +553,48 @@ impl FileCache {
     /// recently checked unused entries while it is short.
     fn make_room(&mut self, fds: usize) -> bool {
         while !self.budget.take(fds) {
-            let victim = self
-                .entries
-                .iter()
-                .filter(|(_, e)| Rc::strong_count(e) == 1)
-                .min_by_key(|(_, e)| e.checked.get())
-                .map(|(k, _)| k.clone());
-            match victim {
-                Some(k) => self.forget(&k),
-                None => return false,
+            if self.close_one_unused() == 0 {
+                return false;
             }
         }
         true
+    }
+
+    /// Out of descriptors (an open failed with EMFILE): closes the least
+    /// recently checked files no response is using until `fds` descriptors
+    /// are free (or none is left); false when there was none to close. If
+    /// this cache had too few, every cache is asked to let go of its unused
+    /// files (as when accepting runs out).
+    pub fn let_go(&mut self, fds: usize) -> bool {
+        let mut freed = 0;
+        while freed < fds {
+            match self.close_one_unused() {
+                0 => break,
+                n => freed += n,
+            }
+        }
+        if freed < fds {
+            self.budget.squeeze();
+        }
+        freed > 0
+    }
+
+    /// Closes the least recently checked file no response is using; the
+    /// descriptors that freed (0: every cached file is in use).
+    fn close_one_unused(&mut self) -> usize {
+        let victim = self
+            .files
+            .iter()
+            .filter(|(_, s)| !s.in_use())
+            .min_by_key(|(_, s)| s.file.checked.get())
+            .map(|(rel, s)| (rel.clone(), s.file.fds()));
+        match victim {
+            Some((rel, fds)) => {
+                self.forget_file(&rel);
+                fds
+            }
+            None => 0,
+        }
     }
 
     /// Builds an entry, reading a small file's bytes while the memory
@@ -517,7 +661,7 @@ impl FileCache {
 
     /// Nothing cached (an idle worker may then sleep without a timeout).
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.files.is_empty()
     }
 
     /// Closes cached files not asked for lately, so a deleted file's space
@@ -528,16 +672,16 @@ impl FileCache {
         let all = squeeze != self.squeezed;
         self.squeezed = squeeze;
         let gone: Vec<Box<str>> = self
-            .entries
+            .files
             .iter()
-            .filter(|(_, e)| {
-                (all && Rc::strong_count(e) == 1)
-                    || now.saturating_duration_since(e.checked.get()) >= IDLE_EVICT
+            .filter(|(_, s)| {
+                (all && !s.in_use())
+                    || now.saturating_duration_since(s.file.checked.get()) >= IDLE_EVICT
             })
-            .map(|(k, _)| k.clone())
+            .map(|(rel, _)| rel.clone())
             .collect();
-        for key in gone {
-            self.forget(&key);
+        for rel in gone {
+            self.forget_file(&rel);
         }
     }
 
@@ -546,15 +690,40 @@ impl FileCache {
         self.budget.squeeze.load(Ordering::Acquire) != self.squeezed
     }
 
-    /// Drops the entry for `key`, if any.
+    /// Drops the name `key`, if cached, and its file with its last name.
     pub fn forget(&mut self, key: &str) {
-        if let Some(old) = self.entries.remove(key) {
-            self.held -= old.held();
-            self.budget.give(old.fds());
-            if old.watched.get() {
-                self.release_watches(key, &old.rel);
+        let Some(file) = self.names.remove(key) else {
+            return;
+        };
+        let Some(slot) = self.files.get_mut(&*file.rel) else {
+            return;
+        };
+        let watched = match slot.names.iter().position(|(k, _)| **k == *key) {
+            Some(i) => slot.names.swap_remove(i).1,
+            None => false,
+        };
+        let last = slot.names.is_empty();
+        if watched {
+            self.release_watches(key, &file.rel);
+        }
+        if last {
+            self.forget_file(&file.rel);
+        }
+    }
+
+    /// Drops the cached file at `rel`, if any, with all its names.
+    fn forget_file(&mut self, rel: &str) {
+        let Some(slot) = self.files.remove(rel) else {
+            return;
+        };
+        for (key, watched) in &slot.names {
+            self.names.remove(key);
+            if *watched {
+                self.release_watches(key, rel);
             }
         }
+        self.held -= slot.file.held();
+        self.budget.give(slot.file.fds());
     }
 
     /// Directories this cache watches.
@@ -565,7 +734,7 @@ impl FileCache {
 
 impl Drop for FileCache {
     fn drop(&mut self) {
-        let fds: usize = self.entries.values().map(|e| e.fds()).sum();
+        let fds: usize = self.files.values().map(|s| s.file.fds()).sum();
         self.budget.give(fds);
     }
 }
@@ -622,16 +791,6 @@ pub fn key_of(clean: &super::CleanPath) -> String {
     }
 }
 
-/// `rel.ext` if it is a regular file beneath the root.
-fn open_sidecar(root: &Root, rel: &str, ext: &str) -> Option<(File, Metadata)> {
-    let fd = root
-        .open_beneath(&format!("{rel}.{ext}"), OFlags::RDONLY)
-        .ok()?;
-    let file = File::from(fd);
-    let meta = file.metadata().ok()?;
-    meta.is_file().then_some((file, meta))
-}
-
 #[cfg(test)]
 pub(crate) fn unwatched() -> Watches {
     Watches::new(super::watch::WatchBudget::new(0), false)
@@ -656,11 +815,12 @@ mod tests {
             let file = File::from(root.open_beneath(&rel, OFlags::RDONLY).unwrap());
             let meta = file.metadata().unwrap();
             cache.insert(&root, &format!("/{rel}"), file, &meta, &rel, now);
-            assert!(cache.entries.len() <= CACHE_ENTRIES);
+            assert!(cache.names.len() <= CACHE_ENTRIES);
+            assert!(cache.files.len() <= CACHE_ENTRIES);
             assert!(cache.held <= CACHE_BYTES);
         }
-        assert_eq!(cache.entries.len(), CACHE_ENTRIES);
-        let held: usize = cache.entries.values().map(|e| e.held()).sum();
+        assert_eq!(cache.files.len(), CACHE_ENTRIES);
+        let held: usize = cache.files.values().map(|s| s.file.held()).sum();
         assert_eq!(held, cache.held, "byte accounting matches the entries");
         // Entries nobody asked for lately are closed.
         cache.evict_idle(now + IDLE_EVICT + Duration::from_millis(1));
@@ -727,11 +887,96 @@ mod key_tests {
         // Now unused entries make room.
         open(&mut cache, 5);
         assert_eq!(budget.held(), 4);
-        assert_eq!(cache.entries.len(), 4);
+        assert_eq!(cache.files.len(), 4);
         budget.squeeze();
         cache.evict_idle(now);
         assert_eq!(budget.held(), 0);
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn out_of_descriptors_the_cache_lets_go_of_unused_files_oldest_first() {
+        let dir = tempfile::tempdir().unwrap();
+        for i in 0..4 {
+            std::fs::write(dir.path().join(format!("f{i}")), b"x").unwrap();
+        }
+        let root = Root::open(dir.path(), false).unwrap();
+        let budget = FdBudget::new(100);
+        let mut cache = FileCache::new(Arc::clone(&budget), unwatched(), None, None);
+        let t0 = Instant::now();
+        let held: Vec<_> = (0..4)
+            .map(|i| {
+                let rel = format!("f{i}");
+                let file = File::from(root.open_beneath(&rel, OFlags::RDONLY).unwrap());
+                let meta = file.metadata().unwrap();
+                let at = t0 + Duration::from_millis(i as u64);
+                cache.insert(&root, &rel, file, &meta, &rel, at)
+            })
+            .collect();
+        // Every file in use by a response: nothing to let go of.
+        assert!(!cache.let_go(2));
+        assert_eq!(budget.held(), 4);
+        drop(held);
+        let squeezes = budget.squeeze.load(Ordering::Acquire);
+        assert!(cache.let_go(2));
+        assert_eq!(budget.held(), 2);
+        assert!(cache.get(&root, "f0", t0).is_none() && cache.get(&root, "f1", t0).is_none());
+        assert!(cache.get(&root, "f3", t0).is_some(), "the newest stays");
+        assert_eq!(
+            budget.squeeze.load(Ordering::Acquire),
+            squeezes,
+            "enough here"
+        );
+    }
+}
+
+#[cfg(test)]
+mod name_tests {
+    use super::*;
+
+    #[test]
+    fn names_of_one_file_share_its_entry_and_descriptors() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        std::fs::write(dir.path().join("d/index.html"), b"<p>i</p>").unwrap();
+        std::fs::write(dir.path().join("d/index.html.gz"), b"gz").unwrap();
+        let root = Root::open(dir.path(), false).unwrap();
+        let budget = FdBudget::new(100);
+        let mut cache = FileCache::new(Arc::clone(&budget), unwatched(), None, None);
+        let now = Instant::now();
+        let rel = "d/index.html";
+        let insert = |cache: &mut FileCache, key: &str| {
+            let file = File::from(root.open_beneath(rel, OFlags::RDONLY).unwrap());
+            let meta = file.metadata().unwrap();
+            cache.insert(&root, key, file, &meta, rel, now)
+        };
+        let a = insert(&mut cache, "d/");
+        let b = insert(&mut cache, "d/index.html");
+        assert!(Rc::ptr_eq(&a, &b), "one entry");
+        assert_eq!(budget.held(), 2, "the file and its sidecar, once");
+        assert_eq!((cache.names.len(), cache.files.len()), (2, 1));
+        assert!(cache.get(&root, "d/", now).is_some());
+        assert!(cache.get(&root, "d/index.html", now).is_some());
+        // In use by a response: not closed by a squeeze.
+        budget.squeeze();
+        cache.evict_idle(now);
+        assert_eq!(cache.files.len(), 1);
+        drop((a, b));
+        // One name goes, the file stays for the other.
+        cache.forget("d/");
+        assert!(cache.get(&root, "d/", now).is_none());
+        assert!(cache.get(&root, "d/index.html", now).is_some());
+        assert_eq!(budget.held(), 2);
+        cache.forget("d/index.html");
+        assert!(cache.is_empty());
+        assert_eq!(budget.held(), 0);
+        // Unused, it is closed by a squeeze with all its names.
+        insert(&mut cache, "d/");
+        insert(&mut cache, "d/index.html");
+        budget.squeeze();
+        cache.evict_idle(now);
+        assert!(cache.is_empty() && cache.names.is_empty());
+        assert_eq!(budget.held(), 0);
     }
 }
 

@@ -9,7 +9,10 @@
 //! the resolved path is opened with the same `openat2` flags. Whatever
 //! changes in the tree meanwhile (a directory swapped for a symlink), the
 //! file opened is beneath the root and reached without following a link:
-//! there is no check-then-open window. On a kernel without `openat2`
+//! there is no check-then-open window. An absolute link target that names
+//! the root another way (a symlinked parent folder) is resolved with
+//! `realpath` only to learn where beneath the root it leads; that path is
+//! then checked and opened like the rest. On a kernel without `openat2`
 //! (before 5.6), each open walks the path one component at a time from
 //! the root's descriptor with `O_NOFOLLOW`.
 
@@ -81,6 +84,16 @@ impl Root {
 
     /// Opens `rel` (segments already checked) beneath the root.
     pub fn open_beneath(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, Status> {
+        self.open_resolved(rel, flags).map(|(fd, _)| fd)
+    }
+
+    /// Opens `rel` (segments already checked) beneath the root; with the
+    /// path it led to when a symlink was on its way (None: `rel` itself).
+    pub fn open_resolved(
+        &self,
+        rel: &str,
+        flags: OFlags,
+    ) -> Result<(OwnedFd, Option<String>), Status> {
         // NONBLOCK: opening a FIFO must not block the worker. openat2
         // refuses O_PATH combined with most other flags (EINVAL).
         let flags = if flags.contains(OFlags::PATH) {
@@ -89,20 +102,24 @@ impl Root {
             flags | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK
         };
         match self.open_no_links(rel, flags) {
-            Ok(fd) => Ok(fd),
+            Ok(fd) => Ok((fd, None)),
             // A symlink on the way.
             Err(Errno::LOOP) => self.open_through_links(rel, flags),
             Err(e) => Err(errno_status(e)),
         }
     }
 
-    /// Resolves the links on `rel`'s way, then opens the result; again if
-    /// the tree changed in between.
-    fn open_through_links(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, Status> {
+    /// Resolves the links on `rel`'s way, then opens the result (and says
+    /// what it was); again if the tree changed in between.
+    fn open_through_links(
+        &self,
+        rel: &str,
+        flags: OFlags,
+    ) -> Result<(OwnedFd, Option<String>), Status> {
         for _ in 0..MAX_RETRIES {
             let resolved = self.resolve_links(rel)?;
             match self.open_no_links(&resolved, flags) {
-                Ok(fd) => return Ok(fd),
+                Ok(fd) => return Ok((fd, Some(resolved))),
                 Err(Errno::LOOP) => continue,
                 Err(e) => return Err(errno_status(e)),
             }
@@ -145,11 +162,9 @@ impl Root {
             let rest = match target.strip_prefix('/') {
                 // An absolute link counts only if it points into the root.
                 Some(_) => {
-                    let inside = Path::new(target)
-                        .strip_prefix(&self.path)
-                        .map_err(|_| Status::NotFound)?;
+                    let inside = self.beneath(Path::new(target)).ok_or(Status::NotFound)?;
                     done.clear();
-                    inside.to_str().ok_or(Status::NotFound)?.to_owned()
+                    inside
                 }
                 None => target.to_owned(),
             };
@@ -158,6 +173,26 @@ impl Root {
             }
         }
         Ok(done.join("/"))
+    }
+
+    /// Where the absolute link target `target` leads beneath the root, as
+    /// a path relative to it; None if elsewhere. A target that starts with
+    /// the root's real path is taken as written (its names are then checked
+    /// and its links resolved one at a time like any other); one that names
+    /// the root another way (through a symlinked folder, as when `/home`
+    /// is a link) is compared once every link on its way is resolved. Only
+    /// the verdict comes from outside the root: the path returned is still
+    /// checked name by name and opened beneath the root without following
+    /// a link.
+    fn beneath(&self, target: &Path) -> Option<String> {
+        if let Ok(inside) = target.strip_prefix(&self.path) {
+            return inside.to_str().map(str::to_owned);
+        }
+        let real = std::fs::canonicalize(target).ok()?;
+        real.strip_prefix(&self.path)
+            .ok()?
+            .to_str()
+            .map(str::to_owned)
     }
 
     /// Opens `rel` beneath the root following no symlink at all: ELOOP if
@@ -259,6 +294,28 @@ mod tests {
             "a link to a dotfile"
         );
         assert_eq!(read(&r, "self"), Err(Status::NotFound), "a link loop");
+    }
+
+    #[test]
+    fn an_absolute_link_naming_the_root_through_another_link_is_followed() {
+        let (t, r) = tree();
+        let alias = t.path().join("alias");
+        symlink(r.path(), &alias).unwrap();
+        let root = r.path().to_owned();
+        symlink(alias.join("d/e/f.txt"), root.join("via-file")).unwrap();
+        symlink(alias.join("abs"), root.join("via-link")).unwrap();
+        symlink(alias.join("d"), root.join("via-dir")).unwrap();
+        symlink(alias.join(".env"), root.join("via-dot")).unwrap();
+        symlink(alias.join("up"), root.join("via-up")).unwrap();
+        symlink(alias.join("../secret"), root.join("via-out")).unwrap();
+        symlink(alias.join("missing"), root.join("via-missing")).unwrap();
+        assert_eq!(read(&r, "via-file").as_deref(), Ok("inside"));
+        assert_eq!(read(&r, "via-link/f.txt").as_deref(), Ok("inside"));
+        assert_eq!(read(&r, "via-dir/e/f.txt").as_deref(), Ok("inside"));
+        assert_eq!(read(&r, "via-dot"), Err(Status::NotFound), "a dotfile");
+        assert_eq!(read(&r, "via-up"), Err(Status::NotFound), "a link out");
+        assert_eq!(read(&r, "via-out"), Err(Status::NotFound), "outside");
+        assert_eq!(read(&r, "via-missing"), Err(Status::NotFound));
     }
 
     #[test]

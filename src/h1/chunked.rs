@@ -10,9 +10,11 @@
 //! last-chunk = 1*"0" [ chunk-ext ] CRLF
 //! trailer    = *( field-name ":" OWS field-value OWS CRLF ) CRLF
 //! ```
-//! Line ends are CRLF only; quoted strings are ASCII; trailer lines follow
-//! the rules of header lines (a token name, no space before the colon, no
-//! folding, no control characters in the value).
+//! Whitespace is allowed only before a `;` and around an `=`: a chunk line
+//! ending in spaces or tabs (`3 `, `3;e=v\t`) is malformed. Line ends are
+//! CRLF only; quoted strings are ASCII; trailer lines follow the rules of
+//! header lines (a token name, no space before the colon, no folding, no
+//! control characters in the value).
 
 use crate::http::syntax::is_tchar;
 
@@ -36,12 +38,13 @@ enum ChunkState {
     Size {
         digits: u8,
     },
-    /// Whitespace after the size or a value: `;` or CR next.
+    /// Whitespace after the size or a value: more whitespace or `;` next
+    /// (never CR: whitespace may not end the line).
     ExtBeforeSemi,
     /// After `;`: whitespace, then an extension name.
     ExtNameStart,
     ExtName,
-    /// Whitespace after a name: `=`, `;` or CR next.
+    /// Whitespace after a name: more whitespace, `=` or `;` next.
     ExtAfterName,
     /// After `=`: whitespace, then a token or a quoted string.
     ExtValueStart,
@@ -49,6 +52,8 @@ enum ChunkState {
     ExtQuoted,
     /// After a backslash inside a quoted string.
     ExtQuotedPair,
+    /// Right after a quoted string's closing quote.
+    ExtQuotedEnd,
     SizeLf,
     Data {
         left: u64,
@@ -78,6 +83,7 @@ impl ChunkState {
                 | ExtToken
                 | ExtQuoted
                 | ExtQuotedPair
+                | ExtQuotedEnd
         )
     }
 }
@@ -146,7 +152,13 @@ impl ChunkedDecoder {
                         self.state = after_value(b)?;
                     }
                 }
-                ExtBeforeSemi => self.state = after_value(b)?,
+                ExtBeforeSemi => {
+                    self.state = match b {
+                        b' ' | b'\t' => ExtBeforeSemi,
+                        b';' => ExtNameStart,
+                        _ => return Err(ChunkError::Malformed),
+                    }
+                }
                 ExtNameStart if is_ws(b) => {}
                 ExtNameStart if is_tchar(b) => self.state = ExtName,
                 ExtName if is_tchar(b) => {}
@@ -155,7 +167,7 @@ impl ChunkedDecoder {
                         b' ' | b'\t' => ExtAfterName,
                         b'=' => ExtValueStart,
                         b';' => ExtNameStart,
-                        b'\r' => SizeLf,
+                        b'\r' if self.state == ExtName => SizeLf,
                         _ => return Err(ChunkError::Malformed),
                     }
                 }
@@ -163,10 +175,10 @@ impl ChunkedDecoder {
                 ExtValueStart if b == b'"' => self.state = ExtQuoted,
                 ExtValueStart if is_tchar(b) => self.state = ExtToken,
                 ExtToken if is_tchar(b) => {}
-                ExtToken => self.state = after_value(b)?,
+                ExtToken | ExtQuotedEnd => self.state = after_value(b)?,
                 ExtQuoted => {
                     self.state = match b {
-                        b'"' => ExtBeforeSemi,
+                        b'"' => ExtQuotedEnd,
                         b'\\' => ExtQuotedPair,
                         // qdtext, ASCII only.
                         b'\t' | b' ' | 0x21 | 0x23..=0x5b | 0x5d..=0x7e => ExtQuoted,
@@ -268,7 +280,8 @@ fn is_ws(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-/// After a chunk size or an extension value: whitespace, `;` or CR.
+/// Right after a chunk size, an extension name or value: whitespace, `;`
+/// or CR.
 fn after_value(b: u8) -> Result<ChunkState, ChunkError> {
     match b {
         b' ' | b'\t' => Ok(ChunkState::ExtBeforeSemi),
@@ -302,7 +315,8 @@ mod tests {
             &b"3;a\r\nabc\r\n0\r\n\r\n"[..],
             b"3 ; a = b ; c\r\nabc\r\n0\r\n\r\n",
             b"3;a=\"q \\\" ;\"\r\nabc\r\n0;last\r\n\r\n",
-            b"3\t;a=b\t\r\nabc\r\n0\r\n\r\n",
+            b"3\t;a=b\t;c\r\nabc\r\n0\r\n\r\n",
+            b"3;a=\"v\"\r\nabc\r\n0;a=\"v\" ;b\r\n\r\n",
             b"0\r\nX-T: v\r\nY:\r\nZ: caf\xc3\xa9 \r\n\r\n",
         ] {
             assert_eq!(decode_all(good), Ok((good.len(), true)), "{good:?}");
@@ -338,6 +352,15 @@ mod tests {
             b"3;a=\"caf\xc3\xa9\"\r\nabc\r\n0\r\n\r\n",
             b"3;a\xc3\xa9\r\nabc\r\n0\r\n\r\n",
             b"3;a=b c\r\nabc\r\n0\r\n\r\n",
+            // §7.1.1: whitespace only before `;` and around `=`, never
+            // ending the line.
+            b"3 \r\nabc\r\n0\r\n\r\n",
+            b"3\t\r\nabc\r\n0\r\n\r\n",
+            b"3\r\nabc\r\n0 \r\n\r\n",
+            b"3;e \r\nabc\r\n0\r\n\r\n",
+            b"3;e=v \r\nabc\r\n0\r\n\r\n",
+            b"3;e=\"v\"\t\r\nabc\r\n0\r\n\r\n",
+            b"3;e= \r\nabc\r\n0\r\n\r\n",
             // Trailers are field lines.
             b"0\r\nGET /x HTTP/1.1\r\n\r\n",
             b"0\r\nX : y\r\n\r\n",

@@ -32,7 +32,7 @@ use router::Route;
 const LISTING_TAG: &str = "\"listing\"";
 
 pub use pages::CustomPage;
-pub use reply::{Body, Decor, Reply};
+pub use reply::{Body, Decor, Reply, Vary};
 pub use router::Router;
 
 /// Per-site choices made on the command line.
@@ -132,7 +132,18 @@ impl SiteShared {
             Arc::clone(&listings),
             options.max_listing_read,
         )?;
-        let fd_budget = FdBudget::new(options.cache_fds.unwrap_or_else(FdBudget::default_size));
+        let fd_budget = FdBudget::new(match options.cache_fds {
+            Some(asked) => {
+                let allowed = FdBudget::within_limit(asked);
+                if allowed < asked {
+                    crate::log::note(format_args!(
+                        "--cache-fds {asked} is more than half the open-file limit: {allowed} used"
+                    ));
+                }
+                allowed
+            }
+            None => FdBudget::default_size(),
+        });
         let live = if options.watch {
             Some(LiveReload::start(
                 Arc::clone(&root),
@@ -368,7 +379,7 @@ impl Site {
                 (store, coding) => {
                     return Reply::NoCoding {
                         later: store.is_some() && coding.is_some(),
-                        vary: b"Accept, Accept-Encoding",
+                        vary: Vary::BOTH,
                     };
                 }
             },
@@ -405,8 +416,8 @@ impl Site {
 
     fn decorate(&self, reply: Reply) -> Reply {
         match (reply, &self.shared.not_found) {
-            (Reply::Error(Status::NotFound, None), Some(page)) => {
-                Reply::Error(Status::NotFound, page.current())
+            (Reply::Error(Status::NotFound, None, vary), Some(page)) => {
+                Reply::Error(Status::NotFound, page.current(), vary)
             }
             (other, _) => other,
         }

@@ -40,17 +40,54 @@ pub enum Reply {
     /// 204 to OPTIONS with `Allow`, and for a CORS preflight its fields.
     Options(Option<Preflight>),
     /// An error page (the custom 404 page when one is set); 405 carries
-    /// `Allow`.
-    Error(Status, Option<CustomPage>),
+    /// `Allow`. The [`Vary`] is `--spa`'s: a 404 given because the client
+    /// did not ask for HTML varies by `Accept`.
+    Error(Status, Option<CustomPage>, Vary),
     /// 503 for a connection beyond `--max-connections`, with `Retry-After`.
     Overloaded,
     /// Identity excluded and no coding on offer acceptable, with the
     /// `Vary` the resource's 200 carries: 406, or with `later`, 503 and
     /// Retry-After (an acceptable form is being made).
-    NoCoding { later: bool, vary: &'static [u8] },
+    NoCoding { later: bool, vary: Vary },
     /// 200 with a live-reload event stream for `page` (a request key): the
     /// body never ends, the connection does.
     EventStream { page: String },
+}
+
+/// The request fields that chose a response: its `Vary` (RFC 9110
+/// §12.5.5), on every response a cache may store (200, 206, 304, 404).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Vary {
+    /// `Accept`: `--spa` chose between the app's index and a 404 by it.
+    pub accept: bool,
+    /// `Accept-Encoding`: a sidecar exists, or the body may be compressed
+    /// on the fly.
+    pub accept_encoding: bool,
+}
+
+impl Vary {
+    pub const NONE: Vary = Vary {
+        accept: false,
+        accept_encoding: false,
+    };
+    pub const ACCEPT: Vary = Vary {
+        accept: true,
+        accept_encoding: false,
+    };
+    pub const BOTH: Vary = Vary {
+        accept: true,
+        accept_encoding: true,
+    };
+
+    /// The field's value, if the response varies at all.
+    pub fn value(self) -> Option<&'static [u8]> {
+        match (self.accept, self.accept_encoding) {
+            (true, true) => Some(b"Accept, Accept-Encoding"),
+            (true, false) => Some(b"Accept"),
+            (false, true) => Some(b"Accept-Encoding"),
+            (false, false) => None,
+        }
+    }
 }
 
 /// A file response decided: the representation and the plan for it.
@@ -58,9 +95,9 @@ pub struct FileReply {
     /// The file, or the sidecar sent.
     pub file: Rc<CachedFile>,
     pub coding: Coding,
-    /// The response varies by Accept-Encoding (a sidecar exists, or the
-    /// file is compressed on the fly).
-    pub vary: bool,
+    /// What chose the representation: Accept-Encoding (a sidecar exists,
+    /// or the file is compressed on the fly), Accept (`--spa`'s index).
+    pub vary: Vary,
     pub plan: Plan,
     /// The compressed form sent, when made on the fly.
     pub form: Option<Arc<Form>>,
@@ -80,7 +117,7 @@ impl FileReply {
     pub fn new(
         file: Rc<CachedFile>,
         coding: Coding,
-        vary: bool,
+        vary: Vary,
         plan: Plan,
         form: Option<Arc<Form>>,
     ) -> FileReply {
@@ -199,7 +236,7 @@ pub struct Decor<'a> {
 impl Reply {
     /// An error reply with the built-in page.
     pub fn error(status: Status) -> Reply {
-        Reply::Error(status, None)
+        Reply::Error(status, None, Vary::NONE)
     }
 
     pub fn status(&self) -> Status {
@@ -215,7 +252,7 @@ impl Reply {
             Reply::ListingNotModified { .. } => Status::NotModified,
             Reply::Redirect(_) => Status::MovedPermanently,
             Reply::Options(_) => Status::NoContent,
-            Reply::Error(status, _) => *status,
+            Reply::Error(status, ..) => *status,
             Reply::Overloaded => Status::ServiceUnavailable,
             Reply::NoCoding { later: false, .. } => Status::NotAcceptable,
             Reply::NoCoding { later: true, .. } => Status::ServiceUnavailable,
@@ -299,9 +336,12 @@ impl Reply {
                 }
                 None
             }
-            Reply::Error(_, page) => {
+            Reply::Error(_, page, vary) => {
                 if status == Status::MethodNotAllowed {
                     fields.push(b"Allow", ALLOW);
+                }
+                if let Some(v) = vary.value() {
+                    fields.push(b"Vary", v);
                 }
                 match page {
                     Some(custom) => {
@@ -315,7 +355,10 @@ impl Reply {
                 }
             }
             Reply::NoCoding { later, vary } => {
-                fields.push(b"Content-Type", HTML).push(b"Vary", vary);
+                fields.push(b"Content-Type", HTML);
+                if let Some(v) = vary.value() {
+                    fields.push(b"Vary", v);
+                }
                 if *later {
                     fields.push(b"Retry-After", b"1");
                 }
@@ -350,7 +393,7 @@ impl Reply {
             // The stream's first bytes: reconnect half a second after a
             // drop (the server restarting).
             Reply::EventStream { .. } => Body::Static(b"retry: 500\n\n"),
-            Reply::Error(_, Some(custom)) => Body::Shared(custom.body),
+            Reply::Error(_, Some(custom), _) => Body::Shared(custom.body),
             Reply::Redirect(_) | Reply::Error(..) | Reply::Overloaded | Reply::NoCoding { .. } => {
                 Body::Static(pages::page(self.status()))
             }
@@ -440,8 +483,8 @@ impl FileReply {
         if let Some(cc) = decor.cache_control {
             fields.push(b"Cache-Control", cc);
         }
-        if self.vary {
-            fields.push(b"Vary", b"Accept-Encoding");
+        if let Some(v) = self.vary.value() {
+            fields.push(b"Vary", v);
         }
     }
 

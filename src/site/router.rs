@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 use std::fs::File;
+use std::os::fd::OwnedFd;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -24,7 +25,7 @@ use crate::http::{self, Fields, Method, Representation, Status};
 use super::jobs::ListingJob;
 use super::listing::View;
 use super::listing::cache::FolderStamp;
-use super::reply::{FileReply, Reply};
+use super::reply::{FileReply, Reply, Vary};
 use super::{SiteOptions, cors};
 
 /// What a path led to.
@@ -87,7 +88,7 @@ impl Router {
     ) -> Route {
         let f = &req.fields;
         let reply = match self.find(root, req.method, req.path, now) {
-            Found::File(entry) => self.plan_file(entry, f, req.method),
+            Found::File(entry) => self.plan_file(entry, f, req.method, false),
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
             Found::Folder { .. } if !opts.listing => Reply::error(Status::Forbidden),
             Found::Folder { rel, dir, stamp } => {
@@ -107,10 +108,14 @@ impl Router {
                     Outcome::Failed => Reply::error(Status::PreconditionFailed),
                 }
             }
-            Found::Other(Reply::Error(Status::NotFound, _)) if opts.spa && wants_app(req) => {
-                match self.find(root, req.method, "/index.html", now) {
-                    Found::File(entry) => self.plan_file(entry, f, req.method),
-                    _ => Reply::error(Status::NotFound),
+            // `--spa`: the app's index for a client asking for HTML, a 404
+            // for any other; either answer varies by Accept.
+            Found::Other(Reply::Error(Status::NotFound, ..)) if opts.spa && spa_route(req) => {
+                let index =
+                    wants_html(req).then(|| self.find(root, req.method, "/index.html", now));
+                match index {
+                    Some(Found::File(entry)) => self.plan_file(entry, f, req.method, true),
+                    _ => Reply::Error(Status::NotFound, None, Vary::ACCEPT),
                 }
             }
             Found::Other(Reply::Options(None)) if opts.cors => Reply::Options(cors::preflight(f)),
@@ -126,8 +131,15 @@ impl Router {
     /// form unless identity is excluded (then the Range is ignored). When
     /// nothing on offer is acceptable, a small compressible body is
     /// compressed at once (even under [`MIN_LEN`]); otherwise 503 while a
-    /// form is being made, or 406.
-    fn plan_file(&self, entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> Reply {
+    /// form is being made, or 406. `by_accept`: the file was chosen by the
+    /// request's Accept (`--spa`), so the answer varies by it too.
+    fn plan_file(
+        &self,
+        entry: Rc<CachedFile>,
+        f: &Fields<'_>,
+        method: Method,
+        by_accept: bool,
+    ) -> Reply {
         let weights = EncodingWeights::of(f.accept_encoding.iter());
         let store = self
             .compress
@@ -166,7 +178,10 @@ impl Router {
                 }
             }
         }
-        let vary = store.is_some() || entry.br.is_some() || entry.gz.is_some();
+        let vary = Vary {
+            accept: by_accept,
+            accept_encoding: store.is_some() || entry.br.is_some() || entry.gz.is_some(),
+        };
         let (coding, form) = match weights.choose(&offers[..n]) {
             Some(coding) => {
                 let sidecar = match coding {
@@ -187,13 +202,19 @@ impl Router {
                 (Some(_), Some(_)) => {
                     return Reply::NoCoding {
                         later: true,
-                        vary: b"Accept-Encoding",
+                        vary: Vary {
+                            accept_encoding: true,
+                            ..vary
+                        },
                     };
                 }
                 _ => {
                     return Reply::NoCoding {
                         later: false,
-                        vary: b"Accept-Encoding",
+                        vary: Vary {
+                            accept_encoding: true,
+                            ..vary
+                        },
                     };
                 }
             },
@@ -260,13 +281,14 @@ impl Router {
     }
 
     fn open(&mut self, root: &Root, key: &str, clean: &CleanPath, now: Instant) -> Found {
-        let fd = match root.open_beneath(&clean.rel, OFlags::RDONLY) {
-            Ok(fd) => fd,
+        let (fd, resolved) = match self.open_resolved(root, &clean.rel) {
+            Ok(opened) => opened,
             Err(status) => {
                 self.cache.forget(key);
                 return Found::Other(Reply::error(status));
             }
         };
+        let rel = file_rel(&clean.rel, resolved);
         let file = File::from(fd);
         let Ok(meta) = file.metadata() else {
             return Found::Other(Reply::error(Status::NotFound));
@@ -275,16 +297,17 @@ impl Router {
             if !clean.trailing_slash {
                 return Found::AddSlash;
             }
-            let index = if clean.rel.is_empty() {
+            let index = if rel.is_empty() {
                 "index.html".to_owned()
             } else {
-                format!("{}/index.html", clean.rel)
+                format!("{rel}/index.html")
             };
-            if let Ok(fd) = root.open_beneath(&index, OFlags::RDONLY) {
+            if let Ok((fd, resolved)) = self.open_resolved(root, &index) {
                 let index_file = File::from(fd);
                 if let Ok(m) = index_file.metadata()
                     && m.is_file()
                 {
+                    let index = file_rel(&index, resolved);
                     let entry = self.cache.insert(root, key, index_file, &m, &index, now);
                     return Found::File(entry);
                 }
@@ -303,7 +326,40 @@ impl Router {
             // "/file.txt/" names a directory that does not exist.
             return Found::Other(Reply::error(Status::NotFound));
         }
-        Found::File(self.cache.insert(root, key, file, &meta, &clean.rel, now))
+        Found::File(self.cache.insert(root, key, file, &meta, &rel, now))
+    }
+
+    /// Opens `rel` for reading beneath the root. Out of descriptors, the
+    /// cache lets go of files no response is using and the open is tried
+    /// again; only when it has none left is the answer 503 (and every
+    /// worker's cache has been asked to let go of its unused files).
+    fn open_resolved(
+        &mut self,
+        root: &Root,
+        rel: &str,
+    ) -> Result<(OwnedFd, Option<String>), Status> {
+        loop {
+            match root.open_resolved(rel, OFlags::RDONLY) {
+                // The file, its two sidecars, and a step of link resolving.
+                Err(Status::ServiceUnavailable) if self.cache.let_go(4) => continue,
+                opened => return opened,
+            }
+        }
+    }
+}
+
+/// The path a file is known by in the cache: `named` with the symlinks on
+/// its way resolved, so every name through a linked folder (`via/f`,
+/// `via/via/f` with `via -> .`) is one entry. A name that is itself a link
+/// to another name keeps its own path: its type (and sidecars) are the
+/// name's, as they were.
+fn file_rel(named: &str, resolved: Option<String>) -> String {
+    fn last(p: &str) -> &str {
+        p.rsplit('/').next().unwrap_or("")
+    }
+    match resolved {
+        Some(r) if last(&r) == last(named) => r,
+        _ => named.to_owned(),
     }
 }
 
@@ -327,13 +383,17 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// `--spa`: a GET/HEAD for an extension-less path from a client that names
-/// HTML as acceptable (a browser navigating inside a single-page app).
-fn wants_app(req: &Request<'_>) -> bool {
+/// `--spa`: a GET/HEAD for a missing extension-less path (a route inside
+/// a single-page app, or a script's typo) is answered by its Accept.
+fn spa_route(req: &Request<'_>) -> bool {
     let last = req.path.rsplit('/').next().unwrap_or("");
-    req.method.is_get_or_head()
-        && !last.contains('.')
-        && MediaWeights::of(req.fields.accept.iter()).names_html()
+    req.method.is_get_or_head() && !last.contains('.')
+}
+
+/// A client that names HTML as acceptable (a browser navigating inside a
+/// single-page app) gets the app's index.
+fn wants_html(req: &Request<'_>) -> bool {
+    MediaWeights::of(req.fields.accept.iter()).names_html()
 }
 
 /// The 301 Location for a folder: the request's path as sent (still
@@ -356,6 +416,18 @@ pub fn redirect_location(path: &str, query: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_is_known_by_its_path_with_the_links_on_its_way_resolved() {
+        assert_eq!(file_rel("d/f.txt", None), "d/f.txt");
+        assert_eq!(file_rel("via/via/f.txt", Some("f.txt".into())), "f.txt");
+        assert_eq!(
+            file_rel("dl/index.html", Some("d/index.html".into())),
+            "d/index.html"
+        );
+        // A name that is itself a link to another name keeps its own.
+        assert_eq!(file_rel("latest", Some("v2.tar".into())), "latest");
+    }
 
     #[test]
     fn redirects_keep_encoding_and_query_and_stay_on_site() {

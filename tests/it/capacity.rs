@@ -404,14 +404,19 @@ fn a_large_file_reaches_curl_and_a_slow_reader_intact_while_a_small_get_is_answe
 /// files run out before the budget does: the caches must then let go of
 /// the descriptors no response uses (SECURITY.md: "running out of file
 /// descriptors makes them let go of what no response uses") and serve the
-/// file, not answer 503 while dozens of idle descriptors stay cached.
+/// file, not answer 503 while dozens of idle descriptors stay cached. The
+/// budget is capped at half the limit (32 here): 24 idle connections make
+/// the descriptors run out before even that. Files with sidecars to look
+/// for (`.bin`) run out on a sidecar's open, `.tar.gz` downloads (no
+/// sidecars) on the file's own.
+/// Was: EMFILE on an open was 503 beside idle cached descriptors / now: they close, the open retries.
 #[test]
-#[ignore = "ferry bug: with --cache-fds above the open-file limit, EMFILE on opening a file gives 503 while the cache keeps ~50 unused descriptors"]
 fn out_of_descriptors_the_open_file_cache_lets_go_before_a_file_gets_503() {
     let _serial = serial();
     let dir = Site::new();
     for i in 0..150 {
         dir.file(&format!("f{i:03}.bin"), &pattern(40 * 1024, i));
+        dir.file(&format!("t{i:03}.tar.gz"), &pattern(40 * 1024, i));
     }
     let cmd = command_with_fd_limit(
         64,
@@ -419,36 +424,45 @@ fn out_of_descriptors_the_open_file_cache_lets_go_before_a_file_gets_503() {
         &["--quiet", "--threads", "1", "--cache-fds", "1000"],
     );
     let s = Server::spawn(cmd, dir.path());
-    let mut c = s.conn();
-    let mut refused = Vec::new();
-    for i in 0..150 {
-        c.send(&req("HEAD", &format!("/f{i:03}.bin")));
-        let r = c.read_response(true);
-        if r.status() != 200 {
-            refused.push(format!("f{i:03}.bin: {}", r.status_line));
-        }
+    let mut idle: Vec<Conn> = (0..24).map(|_| s.conn()).collect();
+    for c in &mut idle {
+        c.send(&req("HEAD", "/f000.bin"));
+        assert_eq!(c.read_response(true).status(), 200, "an idle connection");
     }
-    let held = fd_targets(s.pid())
-        .into_iter()
-        .filter(|t| t.ends_with(".bin"))
-        .count();
-    assert!(
-        refused.is_empty(),
-        "{} of 150 files refused while the cache held {held} descriptors: {:?}",
-        refused.len(),
-        &refused[..refused.len().min(5)]
-    );
+    let mut c = s.conn();
+    for name in ["f{}.bin", "t{}.tar.gz"] {
+        let mut refused = Vec::new();
+        for i in 0..150 {
+            let file = name.replace("{}", &format!("{i:03}"));
+            c.send(&req("HEAD", &format!("/{file}")));
+            let r = c.read_response(true);
+            if r.status() != 200 {
+                refused.push(format!("{file}: {}", r.status_line));
+            }
+        }
+        let held = fd_targets(s.pid())
+            .into_iter()
+            .filter(|t| t.ends_with(".bin") || t.ends_with(".tar.gz"))
+            .count();
+        assert!(
+            refused.is_empty(),
+            "{} of 150 {name} files refused while the cache held {held} descriptors: {:?}",
+            refused.len(),
+            &refused[..refused.len().min(5)]
+        );
+    }
 }
 
 /// The open-file cache is keyed by the file a request resolves to: a
 /// folder's `index.html` asked for as the folder and by its own name is one
 /// file, so one cached descriptor (issue: "key the cache by the resolved
-/// file").
+/// file"); so is the same file named through a linked folder (`via -> .`).
+/// Was: one cache entry and descriptor per name of the file / now: one per file.
 #[test]
-#[ignore = "ferry bug: /d/ and /d/index.html are two cache entries, each holding its own descriptor of the same index.html"]
 fn a_folders_index_asked_for_as_the_folder_and_by_name_holds_one_descriptor() {
     let page = pattern(48 * 1024, 11);
     let dir = site(&[("d/index.html", &page)]);
+    dir.symlink(".", "via");
     let s = Server::start(dir.path(), &["--threads", "1"]);
     let mut c = s.conn();
     for target in [
@@ -458,6 +472,10 @@ fn a_folders_index_asked_for_as_the_folder_and_by_name_holds_one_descriptor() {
         "/d/./",
         "/d/./index.html",
         "/%64/",
+        "/via/d/",
+        "/via/d/index.html",
+        "/via/via/d/",
+        "/via/via/d/index.html",
     ] {
         assert_ok(&c.get(target), &page);
     }
@@ -521,11 +539,12 @@ fn all_workers_open_file_caches_together_hold_at_most_cache_fds_descriptors() {
 /// time before the worker's other connections get their turn" (32 per
 /// connection per wake-up). Under strace, with one client pipelining GETs
 /// of a 2,000-entry listing (each response bigger than the 128 KiB output
-/// cap and taken whole by a reader that keeps up), the worker answers at
-/// most 32 of them between two waits for events (40 allowed, for the
-/// rest of a response cut short by a full socket).
+/// cap and taken whole by a reader that keeps up), the worker sends at
+/// most 32 response heads between two waits for events (a head is the
+/// start of a send: the listing's bytes go out by a send of their own; 33
+/// allowed, for a head left over from a send cut short by a full socket).
+/// Was: 64-96 answers per wake-up (the count restarted per call) / now: 32.
 #[test]
-#[ignore = "ferry bug: a pipelining connection is answered 64-96 times per wake-up (its share doubles or triples), so others wait behind it"]
 fn a_pipelining_client_gets_at_most_32_answers_per_wake_up() {
     let name = "capacity::a_pipelining_client_gets_at_most_32_answers_per_wake_up";
     let _serial = serial();
@@ -577,7 +596,8 @@ fn a_pipelining_client_gets_at_most_32_answers_per_wake_up() {
     drop(s); // kills ferry and strace: the trace is complete
     let _ = flood.shutdown(std::net::Shutdown::Both);
     writer.join().unwrap();
-    // Per thread: successful sends between two waits for events.
+    // Per thread: successful sends of a response head between two waits
+    // for events.
     let text = std::fs::read_to_string(&trace).unwrap_or_default();
     let mut since: std::collections::HashMap<&str, usize> = Default::default();
     let mut runs: Vec<usize> = Vec::new();
@@ -591,7 +611,10 @@ fn a_pipelining_client_gets_at_most_32_answers_per_wake_up() {
             if n > 0 {
                 runs.push(n);
             }
-        } else if !line.contains("= -1 ") && !call.starts_with("write(1,") {
+        } else if !line.contains("= -1 ")
+            && !call.starts_with("write(1,")
+            && line.contains(", \"HTTP/1.1 ")
+        {
             *since.entry(tid).or_insert(0) += 1;
         }
     }
@@ -605,8 +628,8 @@ fn a_pipelining_client_gets_at_most_32_answers_per_wake_up() {
     assert!(received > 0, "the pipelining client got nothing");
     let most = runs.iter().copied().max().unwrap_or(0);
     assert!(
-        most <= 40,
-        "{most} sends between two waits for events; per wake-up: {:?}",
+        most <= 33,
+        "{most} responses between two waits for events; per wake-up: {:?}",
         &runs[..runs.len().min(40)]
     );
 }

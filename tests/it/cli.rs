@@ -241,8 +241,8 @@ fn help_lists_the_flags_and_version_prints_the_version() {
 
 /// SIGHUP drains like SIGTERM (issue: "document it"): the help of
 /// --shutdown-timeout, the flag that bounds that drain, names it.
+/// Was: the help said SIGINT/SIGTERM only / now: SIGINT/SIGTERM/SIGHUP.
 #[test]
-#[ignore = "ferry bug: --help says --shutdown-timeout applies \"On SIGINT/SIGTERM\" only; SIGHUP drains too"]
 fn help_says_the_shutdown_timeout_applies_to_sighup_too() {
     let (code, help, _) = run_ferry(&["--help"], None);
     assert_eq!(code, Some(0));

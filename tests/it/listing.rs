@@ -421,9 +421,9 @@ fn a_listing_shows_a_listed_files_new_size_at_once() {
 
 /// `--max-listing-read N` reads N entries of the folder: a folder with
 /// exactly N entries is listed whole, not cut short by the `.` and `..`
-/// the kernel also returns.
+/// the kernel also returns; one more entry makes it partial.
+/// Was: `.` and `..` counted, so N entries were listed partial / now: listed whole.
 #[test]
-#[ignore = "ferry bug: `.` and `..` count toward --max-listing-read, so a folder of exactly N entries is listed partial with N-2 or fewer"]
 fn a_folder_of_exactly_max_listing_read_entries_is_listed_whole() {
     let dir = site(&[
         ("five/1.txt", b"1"),
@@ -431,6 +431,12 @@ fn a_folder_of_exactly_max_listing_read_entries_is_listed_whole() {
         ("five/3.txt", b"3"),
         ("five/4.txt", b"4"),
         ("five/5.txt", b"5"),
+        ("six/1.txt", b"1"),
+        ("six/2.txt", b"2"),
+        ("six/3.txt", b"3"),
+        ("six/4.txt", b"4"),
+        ("six/5.txt", b"5"),
+        ("six/6.txt", b"6"),
     ]);
     let s = Server::start(dir.path(), &["--max-listing-read", "5"]);
     let r = s.request(&get_req("/five/?format=json"));
@@ -451,6 +457,11 @@ fn a_folder_of_exactly_max_listing_read_entries_is_listed_whole() {
     assert_eq!(doc["truncated"], false, "{}", r.text());
     let html = s.request(&get_req("/five/")).text();
     assert!(!html.contains("--max-listing-read"), "{html}");
+    let six = s.request(&get_req("/six/?format=json"));
+    assert_eq!(six.status_line, OK);
+    let doc: serde_json::Value = serde_json::from_slice(&six.body).expect("valid JSON");
+    assert_eq!(json_names(&six).len(), 5, "{}", six.text());
+    assert_eq!(doc["truncated"], true, "{}", six.text());
 }
 
 fn json_names(r: &Response) -> Vec<String> {

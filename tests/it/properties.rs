@@ -108,6 +108,10 @@ fn request_ish() -> impl Strategy<Value = Vec<u8>> {
         "0\r\nX : y\r\n\r\n",
         "0\r\nX: y\r\n folded\r\n\r\n",
         "0\r\nX-T: v\r\n\r\n",
+        // §7.1.1: whitespace may not end a chunk line.
+        "3 \r\nabc\r\n0\r\n\r\n",
+        "3;e=v\t\r\nabc\r\n0\r\n\r\n",
+        "3;e=\"v\" ;f\r\nabc\r\n0 \r\n\r\n",
     ]));
     let eol = prop::sample::select(bytes_of(&["\r\n", "\r\n", "\r\n", "\n"]));
     let garbage = prop::collection::vec(any::<u8>(), 0..3);

@@ -145,7 +145,9 @@ pub fn render(folder: &Folder, rel: &str, view: View, max_read: usize) -> Vec<u8
 
 /// Reads the folder `rel` (already open as `dir`): at most `max_read`
 /// directory entries, the skipped ones (dotfiles, special files, links out
-/// of the root) included, so no folder costs more than that to read.
+/// of the root) included, so no folder costs more than that to read. `.`
+/// and `..` are not entries of the folder and do not count: a folder of
+/// exactly `max_read` entries is read whole.
 pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folder, Status> {
     let Ok(mut reader) = Dir::read_from(dir) else {
         return Err(Status::Forbidden);
@@ -154,6 +156,10 @@ pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folde
     let mut seen = 0;
     while let Some(item) = reader.read() {
         let Ok(item) = item else { break };
+        let raw = item.file_name().to_bytes();
+        if raw == b"." || raw == b".." {
+            continue;
+        }
         if seen >= max_read {
             folder.partial = true;
             break;
@@ -162,7 +168,7 @@ pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folde
         let Ok(name) = item.file_name().to_str() else {
             continue; // not UTF-8: could not be requested by URL anyway
         };
-        if name == "." || name == ".." || (name.starts_with('.') && !root.hidden()) {
+        if name.starts_with('.') && !root.hidden() {
             continue;
         }
         let Ok(mut st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
