@@ -49,6 +49,7 @@ use super::budget::FdBudget;
 use super::compress::{self, Compressor, Form, Source};
 use super::watch::{Change, Watches, parent};
 use super::{Root, read_full_at};
+use crate::http::negotiate::Coding;
 
 /// How long a watched entry is trusted before it is resolved again.
 pub const REVALIDATE_AFTER: Duration = Duration::from_secs(5);
@@ -95,8 +96,11 @@ pub struct CachedFile {
     /// zstd, gzip), and whether they are final (the best pass's).
     forms: RefCell<[Option<Weak<Form>>; 3]>,
     settled: Cell<bool>,
-    /// Its type is worth compressing.
+    /// Its type is worth compressing (and it has no coding of its own).
     pub compressible: bool,
+    /// The content coding its bytes carry by their format (gzip for
+    /// `.svgz`), sent with them; identity for nearly every file.
+    pub coding: Coding,
 }
 
 impl CachedFile {
@@ -344,7 +348,11 @@ impl FileCache {
             .inject
             .clone()
             .filter(|_| content_type.starts_with("text/html") && meta.len() <= INJECT_MAX);
-        let look = inject.is_none() && !(rel.ends_with(".br") || rel.ends_with(".gz"));
+        // A file coded already (`.svgz`) has no sidecars: a coding on top
+        // of its own would need two in Content-Encoding.
+        let look = inject.is_none()
+            && super::mime::content_coding(rel) == Coding::Identity
+            && !(rel.ends_with(".br") || rel.ends_with(".gz"));
         let br = look.then(|| open_sidecar(root, rel, "br")).flatten();
         let gz = look.then(|| open_sidecar(root, rel, "gz")).flatten();
         let sidecars = look.then(|| {
@@ -494,10 +502,14 @@ impl FileCache {
             FileStamp::nanos(stamp.ctime),
             variant,
         );
+        // A sidecar (`x.js.br`) is loaded under its own name: no coding of
+        // its own by that name; the router says which coding it is.
+        let coding = super::mime::content_coding(rel);
         CachedFile {
             file,
             len,
-            compressible: compress::compressible(&content_type),
+            compressible: coding == Coding::Identity && compress::compressible(&content_type),
+            coding,
             content_type,
             bytes: bytes.map(Vec::into_boxed_slice),
             etag: etag.into(),

@@ -279,12 +279,13 @@ impl Site {
             _ => None,
         };
         // A sidecar is served for its source: the source is what changes.
-        let rel = match reply.coding {
-            crate::http::negotiate::Coding::Identity => &*file.rel,
-            _ => file
-                .rel
+        // (A file coded by its format, `.svgz`, is its own source.)
+        let rel = if reply.coding == file.coding {
+            &*file.rel
+        } else {
+            file.rel
                 .rsplit_once('.')
-                .map_or(&*file.rel, |(source, _)| source),
+                .map_or(&*file.rel, |(source, _)| source)
         };
         hub.served(&key, rel, referer.as_deref());
     }

@@ -128,6 +128,9 @@ impl Router {
     /// compressed at once (even under [`MIN_LEN`]); otherwise 503 while a
     /// form is being made, or 406.
     fn plan_file(&self, entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> Reply {
+        if entry.coding != Coding::Identity {
+            return plan_coded(entry, f, method);
+        }
         let weights = EncodingWeights::of(f.accept_encoding.iter());
         let store = self
             .compress
@@ -305,6 +308,27 @@ impl Router {
         }
         Found::File(self.cache.insert(root, key, file, &meta, &clean.rel, now))
     }
+}
+
+/// A file whose format carries a coding (`.svgz`): its bytes are its one
+/// representation, sent with `Content-Encoding` whatever Accept-Encoding
+/// says (RFC 9110 §12.5.3 lets a server send a coding not asked for, and
+/// there is no identity form to send instead), so the response does not
+/// vary by it. Its own ETag; ranges and preconditions apply to its bytes,
+/// and several ranges get the whole file, as for a sidecar.
+fn plan_coded(file: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> Reply {
+    let rep = Representation {
+        validators: Validators {
+            etag: Some(file.etag.as_bytes()),
+            last_modified: Some(file.last_modified_secs),
+        },
+        len: file.len,
+        coded: true,
+        ranges: true,
+    };
+    let plan = http::plan(f, method, &rep, unix_now());
+    let coding = file.coding;
+    Reply::File(FileReply::new(file, coding, false, plan, None))
 }
 
 /// Compresses a small file now with `coding`, for a client that accepts
