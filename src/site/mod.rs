@@ -31,8 +31,8 @@ use router::Route;
 /// The tag listings' forms are named from (a listing sends no ETag).
 const LISTING_TAG: &str = "\"listing\"";
 
-pub use pages::CustomPage;
-pub use reply::{Body, Decor, Reply};
+pub use pages::{CustomPage, Decor};
+pub use reply::{Body, Reply};
 pub use router::Router;
 
 /// Per-site choices made on the command line.
@@ -46,7 +46,7 @@ pub struct SiteOptions {
     pub cors: bool,
     /// `Cache-Control` for file and listing responses.
     pub cache_control: Option<String>,
-    /// `--header` fields, validated.
+    /// `--header` fields, validated (see [`Decor`] for how they apply).
     pub headers: Vec<(String, String)>,
     /// Testing aid: a request for exactly this path panics in the handler.
     pub debug_panic_path: Option<String>,
@@ -68,6 +68,16 @@ pub struct SiteOptions {
     pub compress_cache: usize,
     /// Largest file compressed (`--compress-max`).
     pub compress_max: u64,
+}
+
+impl SiteOptions {
+    /// The type a `--header Content-Type` gives files.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 impl Default for SiteOptions {
@@ -96,8 +106,8 @@ pub struct SiteShared {
     root: Arc<Root>,
     options: SiteOptions,
     not_found: Option<NotFoundPage>,
-    /// `--cors` and `--header` lines, pre-rendered.
-    preamble: Box<[u8]>,
+    /// `--cors`, `--header` and Cache-Control, arranged for every head.
+    decor: Decor,
     listings: Arc<ListingCache>,
     jobs: Jobs,
     fd_budget: Arc<FdBudget>,
@@ -115,7 +125,11 @@ impl SiteShared {
         options: SiteOptions,
         not_found: Option<PathBuf>,
     ) -> std::io::Result<SiteShared> {
-        let preamble = pages::preamble(options.cors, &options.headers);
+        let decor = Decor::new(
+            options.cors,
+            &options.headers,
+            options.cache_control.as_deref(),
+        );
         let root = Arc::new(root);
         let notifies = notifies(&root);
         let watch_budget = WatchBudget::new(
@@ -155,7 +169,7 @@ impl SiteShared {
             root,
             options,
             not_found: not_found.map(NotFoundPage::new),
-            preamble,
+            decor,
             listings,
             jobs,
             fd_budget,
@@ -421,16 +435,7 @@ impl Site {
         date: &DateCache,
         dst: &mut Vec<u8>,
     ) {
-        let decor = Decor {
-            preamble: &self.shared.preamble,
-            cache_control: self
-                .shared
-                .options
-                .cache_control
-                .as_deref()
-                .map(str::as_bytes),
-        };
-        reply.encode_head(&decor, persist, date, dst);
+        reply.encode_head(&self.shared.decor, persist, date, dst);
     }
 
     /// Reads the file-change notifications and evicts what they touch;

@@ -87,7 +87,7 @@ impl Router {
     ) -> Route {
         let f = &req.fields;
         let reply = match self.find(root, req.method, req.path, now) {
-            Found::File(entry) => self.plan_file(entry, f, req.method),
+            Found::File(entry) => self.plan_file(entry, f, req.method, opts),
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
             Found::Folder { .. } if !opts.listing => Reply::error(Status::Forbidden),
             Found::Folder { rel, dir, stamp } => {
@@ -109,7 +109,7 @@ impl Router {
             }
             Found::Other(Reply::Error(Status::NotFound, _)) if opts.spa && wants_app(req) => {
                 match self.find(root, req.method, "/index.html", now) {
-                    Found::File(entry) => self.plan_file(entry, f, req.method),
+                    Found::File(entry) => self.plan_file(entry, f, req.method, opts),
                     _ => Reply::error(Status::NotFound),
                 }
             }
@@ -127,9 +127,16 @@ impl Router {
     /// nothing on offer is acceptable, a small compressible body is
     /// compressed at once (even under [`MIN_LEN`]); otherwise 503 while a
     /// form is being made, or 406.
-    fn plan_file(&self, entry: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> Reply {
+    fn plan_file(
+        &self,
+        entry: Rc<CachedFile>,
+        f: &Fields<'_>,
+        method: Method,
+        opts: &SiteOptions,
+    ) -> Reply {
+        let part_type = opts.content_type();
         if entry.coding != Coding::Identity {
-            return plan_coded(entry, f, method);
+            return plan_coded(entry, f, method, part_type);
         }
         let weights = EncodingWeights::of(f.accept_encoding.iter());
         let store = self
@@ -222,7 +229,7 @@ impl Router {
             ranges: form.is_none(),
         };
         let plan = http::plan(f, method, &rep, unix_now());
-        Reply::File(FileReply::new(file, coding, vary, plan, form))
+        Reply::File(FileReply::new(file, coding, vary, plan, form, part_type))
     }
 
     fn find(&mut self, root: &Root, method: Method, path: &str, now: Instant) -> Found {
@@ -316,7 +323,12 @@ impl Router {
 /// there is no identity form to send instead), so the response does not
 /// vary by it. Its own ETag; ranges and preconditions apply to its bytes,
 /// and several ranges get the whole file, as for a sidecar.
-fn plan_coded(file: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> Reply {
+fn plan_coded(
+    file: Rc<CachedFile>,
+    f: &Fields<'_>,
+    method: Method,
+    part_type: Option<&str>,
+) -> Reply {
     let rep = Representation {
         validators: Validators {
             etag: Some(file.etag.as_bytes()),
@@ -328,7 +340,7 @@ fn plan_coded(file: Rc<CachedFile>, f: &Fields<'_>, method: Method) -> Reply {
     };
     let plan = http::plan(f, method, &rep, unix_now());
     let coding = file.coding;
-    Reply::File(FileReply::new(file, coding, false, plan, None))
+    Reply::File(FileReply::new(file, coding, false, plan, None, part_type))
 }
 
 /// Compresses a small file now with `coding`, for a client that accepts
