@@ -60,12 +60,14 @@ pub struct Config {
     #[arg(long)]
     pub no_compress: bool,
 
-    /// Answer folders without index.html with 403 instead of a listing.
+    /// Answer folders without index.html (or index.htm) with 403 instead
+    /// of a listing.
     #[arg(long)]
     pub no_listing: bool,
 
-    /// Single-page apps: a GET for a missing path without a file extension,
-    /// from a client accepting HTML, gets /index.html with 200.
+    /// Single-page apps: a GET for a missing path from a client naming
+    /// HTML in Accept gets /index.html (or /index.htm) with 200; ferry
+    /// refuses to start without one.
     #[arg(long)]
     pub spa: bool,
 

@@ -160,14 +160,28 @@ impl CachedFile {
         forms
     }
 
-    /// An unwatched entry's check: the path still names this version, and
-    /// its sidecars are as they were.
+    /// An unwatched entry's check: the path still names this version, its
+    /// sidecars are as they were, and no index name preferred to its own
+    /// has appeared beside it (for `index.htm`: `index.html`).
     fn unchanged_at(&self, root: &Root) -> bool {
         let now = |rel: &str| root.stat(rel).map(|st| FileStamp::of_stat(&st));
+        let (dir, name) = self.rel.rsplit_once('/').unwrap_or(("", &self.rel));
+        let preferred = super::INDEX_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map_or(&[][..], |i| &super::INDEX_NAMES[..i]);
         now(&self.rel) == Some(self.stamp)
             && self.sidecars.is_none_or(|cars| {
                 now(&format!("{}.br", self.rel)) == cars[0]
                     && now(&format!("{}.gz", self.rel)) == cars[1]
+            })
+            && preferred.iter().all(|n| {
+                let rel = if dir.is_empty() {
+                    (*n).to_owned()
+                } else {
+                    format!("{dir}/{n}")
+                };
+                root.stat(&rel).is_none()
             })
     }
 
@@ -184,8 +198,9 @@ impl CachedFile {
     }
 
     /// Whether a change at `path` touches this entry: the file, a folder on
-    /// its way (or on the way of the name asked for), or one of its
-    /// sidecars (also one appearing).
+    /// its way (or on the way of the name asked for), one of its sidecars
+    /// (also one appearing), or for a folder's index, any index name
+    /// beside it (`index.html` appearing wins over `index.htm`).
     fn touched_by(&self, key: &str, path: &str) -> bool {
         let under = |p: &str| {
             p == path
@@ -196,7 +211,12 @@ impl CachedFile {
             .strip_suffix(".br")
             .or_else(|| path.strip_suffix(".gz"))
             .is_some_and(|base| base == &*self.rel);
-        under(&self.rel) || under(key.trim_end_matches('/')) || sidecar
+        let index = (key.is_empty() || key.ends_with('/'))
+            && parent(path) == parent(&self.rel)
+            && super::INDEX_NAMES
+                .iter()
+                .any(|name| path.rsplit('/').next() == Some(name));
+        under(&self.rel) || under(key.trim_end_matches('/')) || sidecar || index
     }
 }
 

@@ -39,6 +39,8 @@ pub enum StartError {
     AddrInUse(SocketAddr),
     Bind(SocketAddr, std::io::Error),
     Page(PathBuf, std::io::Error),
+    /// `--spa` with no index in the root to fall back to.
+    NoIndex(PathBuf),
     Io(&'static str, std::io::Error),
 }
 
@@ -61,6 +63,11 @@ impl fmt::Display for StartError {
                     io_reason(e)
                 )
             }
+            StartError::NoIndex(path) => write!(
+                f,
+                "--spa needs an index.html (or index.htm) in {} to fall back to",
+                path.display()
+            ),
             StartError::Io(what, e) => write!(f, "{what}: {e}"),
         }
     }
@@ -82,6 +89,9 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     listener::raise_fd_limit();
     let root = Root::open(&settings.dir, settings.hidden)
         .map_err(|e| StartError::Root(settings.dir.clone(), e))?;
+    if settings.site.spa && crate::site::router::open_index(&root, "").is_none() {
+        return Err(StartError::NoIndex(settings.dir.clone()));
+    }
     let listener = listener::bind(SocketAddr::new(settings.bind, settings.port))?;
     let local = listener
         .local_addr()

@@ -38,9 +38,10 @@ pub use router::Router;
 /// Per-site choices made on the command line.
 #[derive(Debug, Clone)]
 pub struct SiteOptions {
-    /// List folders without index.html (else 403).
+    /// List folders without an index (else 403).
     pub listing: bool,
-    /// `--spa`: unknown extension-less paths get /index.html.
+    /// `--spa`: missing paths get the root's index, for clients that name
+    /// HTML in Accept.
     pub spa: bool,
     /// `--cors`: `Access-Control-Allow-Origin: *` and preflight answers.
     pub cors: bool,

@@ -1,7 +1,7 @@
 //! Method + path → a [`Reply`]: files through the open-file cache, folders
-//! (redirect to the slash form, `index.html`, or a listing), OPTIONS and
-//! CORS preflight, the `--spa` fallback, and the statuses for everything
-//! else.
+//! (redirect to the slash form, `index.html` or `index.htm`, or a
+//! listing), OPTIONS and CORS preflight, the `--spa` fallback, and the
+//! statuses for everything else.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -15,7 +15,7 @@ use crate::fs::budget::FdBudget;
 use crate::fs::cache::{clean_key, key_of};
 use crate::fs::compress::{Compressor, Form, INLINE_MAX, MIN_LEN};
 use crate::fs::watch::Watches;
-use crate::fs::{CachedFile, CleanPath, FileCache, Root, clean_path};
+use crate::fs::{CachedFile, CleanPath, FileCache, INDEX_NAMES, Root, clean_path};
 use crate::h1::Request;
 use crate::http::conditional::{Outcome, Validators};
 use crate::http::negotiate::{Coding, EncodingWeights, MediaWeights, Offer};
@@ -32,7 +32,7 @@ enum Found {
     File(Rc<CachedFile>),
     /// A folder named without its trailing slash.
     AddSlash,
-    /// A folder without index.html: list it (or not).
+    /// A folder without an index: list it (or not).
     Folder {
         rel: String,
         dir: File,
@@ -108,7 +108,8 @@ impl Router {
                 }
             }
             Found::Other(Reply::Error(Status::NotFound, _)) if opts.spa && wants_app(req) => {
-                match self.find(root, req.method, "/index.html", now) {
+                // The root's index, as `/` finds it (and caches it).
+                match self.find(root, req.method, "/", now) {
                     Found::File(entry) => self.plan_file(entry, f, req.method, opts),
                     _ => Reply::error(Status::NotFound),
                 }
@@ -285,19 +286,9 @@ impl Router {
             if !clean.trailing_slash {
                 return Found::AddSlash;
             }
-            let index = if clean.rel.is_empty() {
-                "index.html".to_owned()
-            } else {
-                format!("{}/index.html", clean.rel)
-            };
-            if let Ok(fd) = root.open_beneath(&index, OFlags::RDONLY) {
-                let index_file = File::from(fd);
-                if let Ok(m) = index_file.metadata()
-                    && m.is_file()
-                {
-                    let entry = self.cache.insert(root, key, index_file, &m, &index, now);
-                    return Found::File(entry);
-                }
+            if let Some((index_file, m, index)) = open_index(root, &clean.rel) {
+                let entry = self.cache.insert(root, key, index_file, &m, &index, now);
+                return Found::File(entry);
             }
             return Found::Folder {
                 rel: clean.rel.clone(),
@@ -363,13 +354,29 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// `--spa`: a GET/HEAD for an extension-less path from a client that names
-/// HTML as acceptable (a browser navigating inside a single-page app).
+/// `--spa`: a GET/HEAD (for a missing path) from a client that names HTML
+/// as acceptable: a browser navigating inside a single-page app, also to
+/// a deep link with a dot in it (`/users/john.doe`). A script or a
+/// stylesheet asks with `*/*` or its own type, so a missing asset stays
+/// 404.
 fn wants_app(req: &Request<'_>) -> bool {
-    let last = req.path.rsplit('/').next().unwrap_or("");
-    req.method.is_get_or_head()
-        && !last.contains('.')
-        && MediaWeights::of(req.fields.accept.iter()).names_html()
+    req.method.is_get_or_head() && MediaWeights::of(req.fields.accept.iter()).names_html()
+}
+
+/// The index of the folder `rel` (`""`: the root): the first of
+/// [`INDEX_NAMES`] that is a regular file, open, with its metadata and
+/// path.
+pub fn open_index(root: &Root, rel: &str) -> Option<(File, std::fs::Metadata, String)> {
+    INDEX_NAMES.iter().find_map(|name| {
+        let path = if rel.is_empty() {
+            (*name).to_owned()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let file = File::from(root.open_beneath(&path, OFlags::RDONLY).ok()?);
+        let meta = file.metadata().ok()?;
+        meta.is_file().then_some((file, meta, path))
+    })
 }
 
 /// The 301 Location for a folder: the request's path as sent (still

@@ -32,8 +32,9 @@ fn spa_serves_the_index_for_app_routes_only() {
     assert_eq!(r.status_line, "HTTP/1.1 200 OK");
     assert_eq!(r.body, b"<div id=app></div>");
     assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
-    // A missing asset (has an extension) or a non-HTML client: still 404.
-    assert_eq!(get(&s, "/missing.js", html).status(), 404);
+    // A missing asset asked for by a script, or a non-HTML client: still
+    // 404.
+    assert_eq!(get(&s, "/missing.js", "Accept: */*\r\n").status(), 404);
     assert_eq!(
         get(&s, "/users/42", "Accept: application/json\r\n").status(),
         404
@@ -42,6 +43,68 @@ fn spa_serves_the_index_for_app_routes_only() {
     // Without --spa: 404.
     let s = Server::start(dir.path(), &[]);
     assert_eq!(get(&s, "/users/42/settings", html).status(), 404);
+}
+
+/// `--spa`: a deep link whose last segment has a dot (`/users/john.doe`)
+/// gets the app's index when no such file exists and the client names
+/// HTML; a missing script, stylesheet or image asked for as such (`*/*`,
+/// `text/css`, `image/*`) stays 404, and a file that exists is itself.
+/// HEAD sends GET's fields.
+#[test]
+fn spa_falls_back_for_dotted_deep_links_but_not_for_missing_assets() {
+    let dir = site(&[
+        ("index.html", b"<div id=app></div>"),
+        ("data.v1.json", b"{}"),
+    ]);
+    let s = Server::start(dir.path(), &["--spa"]);
+    let nav = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let index: &[u8] = b"<div id=app></div>";
+    let cases: [(&str, &str, u16, Option<&[u8]>); 8] = [
+        ("/users/john.doe", nav, 200, Some(index)),
+        ("/docs/v1.2/intro", nav, 200, Some(index)),
+        ("/missing.js", nav, 200, Some(index)),
+        ("/missing.js", "*/*", 404, None),
+        ("/app.css", "text/css,*/*;q=0.1", 404, None),
+        (
+            "/logo.png",
+            "image/avif,image/webp,image/*,*/*;q=0.8",
+            404,
+            None,
+        ),
+        ("/data.v1.json", nav, 200, Some(b"{}")),
+        ("/users/john.doe", "text/html;q=0, */*", 404, None),
+    ];
+    table(
+        &cases,
+        |c| format!("{} {}", c.0, c.1),
+        |&(path, accept, status, body)| {
+            let r = s.ask("GET", path, &[("Accept", accept)]);
+            assert_eq!(r.status(), status);
+            if let Some(body) = body {
+                assert_ok(&r, body);
+            }
+            let head = s.ask("HEAD", path, &[("Accept", accept)]);
+            assert_eq!(head.comparable_headers(), r.comparable_headers());
+        },
+    );
+}
+
+/// `--spa` without an index in the root has nothing to fall back to:
+/// ferry refuses to start, with one line (exit status 2). An `index.htm`
+/// counts, and is what the fallback serves.
+#[test]
+fn spa_without_an_index_refuses_to_start_and_index_htm_counts() {
+    let dir = site(&[("a.txt", b"a"), ("sub/index.html", b"not the root's")]);
+    let root = dir.path().to_str().unwrap();
+    assert_eq!(
+        one_line_error(&[root, "--port", "0", "--spa"]),
+        format!("ferry: --spa needs an index.html (or index.htm) in {root} to fall back to\n")
+    );
+    dir.file("index.htm", b"<p>htm app</p>");
+    let s = Server::start(dir.path(), &["--spa"]);
+    let r = get(&s, "/users/42", "Accept: text/html\r\n");
+    assert_ok(&r, b"<p>htm app</p>");
+    assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
 }
 
 /// With --spa, what an extension-less path answers depends on `Accept`

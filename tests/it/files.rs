@@ -111,6 +111,35 @@ fn a_folder_with_index_html_serves_it() {
     }
 }
 
+/// `index.htm` is a folder's index wherever `index.html` is (also under
+/// `--no-listing`); with both, `index.html` wins, also when it appears
+/// beside an `index.htm` already served (seen by the next request, in a
+/// watched folder or not).
+#[test]
+fn index_htm_is_an_index_and_index_html_wins() {
+    let t = site(&[("index.htm", b"root htm"), ("d/index.htm", b"d htm")]);
+    for flags in [&[][..], &["--no-listing"]] {
+        let s = Server::start(t.path(), flags);
+        for (target, body) in [("/", &b"root htm"[..]), ("/d/", b"d htm")] {
+            let r = s.request(&get_req(target));
+            assert_ok(&r, body);
+            assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+        }
+    }
+    for flags in [&[][..], &["--max-watches", "0"]] {
+        let t = site(&[("index.htm", b"root htm"), ("d/index.htm", b"d htm")]);
+        let s = Server::start(t.path(), flags);
+        let mut c = s.conn();
+        assert_ok(&c.get("/d/"), b"d htm");
+        assert_ok(&c.get("/"), b"root htm");
+        t.file("d/index.html", b"d html");
+        t.file("index.html", b"root html");
+        assert_ok(&c.get("/d/"), b"d html");
+        assert_ok(&c.get("/"), b"root html");
+        assert_ok(&c.get("/d/index.htm"), b"d htm");
+    }
+}
+
 #[test]
 fn large_files_arrive_intact_by_curl_and_raw_socket() {
     let content = pattern(5 * 1024 * 1024 + 17, 1);
