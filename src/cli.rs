@@ -71,6 +71,12 @@ pub struct Config {
     #[arg(long)]
     pub spa: bool,
 
+    /// Clean URLs: /about serves about.html when nothing is named about,
+    /// and /about.html redirects there (301); /dir/index.html redirects to
+    /// /dir/.
+    #[arg(long)]
+    pub clean_urls: bool,
+
     /// A custom page for 404 responses (the status stays 404).
     #[arg(long = "404", value_name = "FILE")]
     pub not_found_page: Option<PathBuf>,
@@ -274,6 +280,7 @@ impl Config {
             site: SiteOptions {
                 listing: !self.no_listing,
                 spa: self.spa,
+                clean_urls: self.clean_urls,
                 cors: self.cors,
                 cache_control,
                 headers: self.headers,

@@ -43,6 +43,8 @@ pub struct SiteOptions {
     /// `--spa`: missing paths get the root's index, for clients that name
     /// HTML in Accept.
     pub spa: bool,
+    /// `--clean-urls`: `/about` serves `about.html`, which redirects there.
+    pub clean_urls: bool,
     /// `--cors`: `Access-Control-Allow-Origin: *` and preflight answers.
     pub cors: bool,
     /// `Cache-Control` for file and listing responses.
@@ -86,6 +88,7 @@ impl Default for SiteOptions {
         SiteOptions {
             listing: true,
             spa: false,
+            clean_urls: false,
             cors: false,
             cache_control: Some("no-cache".into()),
             headers: Vec::new(),

@@ -1,7 +1,7 @@
 //! Method + path → a [`Reply`]: files through the open-file cache, folders
 //! (redirect to the slash form, `index.html` or `index.htm`, or a
-//! listing), OPTIONS and CORS preflight, the `--spa` fallback, and the
-//! statuses for everything else.
+//! listing), OPTIONS and CORS preflight, `--clean-urls`, the `--spa`
+//! fallback, and the statuses for everything else.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -86,7 +86,11 @@ impl Router {
         now: Instant,
     ) -> Route {
         let f = &req.fields;
-        let reply = match self.find(root, req.method, req.path, now) {
+        let mut found = self.find(root, req.method, req.path, now);
+        if opts.clean_urls && req.method.is_get_or_head() {
+            found = self.clean_url(root, req, found, now);
+        }
+        let reply = match found {
             Found::File(entry) => self.plan_file(entry, f, req.method, opts),
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
             Found::Folder { .. } if !opts.listing => Reply::error(Status::Forbidden),
@@ -118,6 +122,45 @@ impl Router {
             Found::Other(reply) => reply,
         };
         Route::Reply(reply)
+    }
+
+    /// `--clean-urls`: a path that names nothing finds its `.html` file
+    /// (`/about` → `about.html`); a `.html` file asked for by name
+    /// redirects (301) to its clean URL — `/dir/index.html` to `/dir/`,
+    /// `/about.html` to `/about` when that names nothing itself (else the
+    /// clean URL would serve something else). Every lookup goes through
+    /// [`Self::find`], so the root's checks apply; a redirect never leads
+    /// to another.
+    fn clean_url(&mut self, root: &Root, req: &Request<'_>, found: Found, now: Instant) -> Found {
+        match found {
+            Found::File(_) => {
+                let Some(stem) = req.path.strip_suffix(".html") else {
+                    return found;
+                };
+                if let Some(dir) = stem.strip_suffix("/index") {
+                    let loc = local_location(&format!("{dir}/"), req.query);
+                    return Found::Other(Reply::Redirect(loc));
+                }
+                if stem.ends_with('/') {
+                    return found;
+                }
+                match self.find(root, req.method, stem, now) {
+                    Found::Other(Reply::Error(Status::NotFound, _)) => {
+                        Found::Other(Reply::Redirect(local_location(stem, req.query)))
+                    }
+                    _ => found,
+                }
+            }
+            Found::Other(Reply::Error(Status::NotFound, _))
+                if !req.path.ends_with('/') && !req.path.ends_with(".html") =>
+            {
+                match self.find(root, req.method, &format!("{}.html", req.path), now) {
+                    Found::File(entry) => Found::File(entry),
+                    _ => found,
+                }
+            }
+            other => other,
+        }
     }
 
     /// Picks the representation by Accept-Encoding — the file, a fresh
@@ -380,15 +423,20 @@ pub fn open_index(root: &Root, rel: &str) -> Option<(File, std::fs::Metadata, St
 }
 
 /// The 301 Location for a folder: the request's path as sent (still
-/// percent-encoded) with a slash appended, then its query. Built from the
-/// parsed path and query only, so nothing in the query can steer it, and
-/// with leading slashes collapsed and backslashes escaped, so no browser
-/// reads it as a link to another host.
+/// percent-encoded) with a slash appended, then its query (see
+/// [`local_location`]).
 pub fn redirect_location(path: &str, query: Option<&str>) -> String {
+    local_location(&format!("{path}/"), query)
+}
+
+/// A Location on this site: `path` as sent (still percent-encoded), then
+/// `query`. Built from the parsed path and query only, so nothing in the
+/// query can steer it, and with leading slashes collapsed and backslashes
+/// escaped, so no browser reads it as a link to another host.
+pub fn local_location(path: &str, query: Option<&str>) -> String {
     let mut loc = String::with_capacity(path.len() + query.map_or(0, str::len) + 2);
     loc.push('/');
     loc.push_str(path.trim_start_matches('/'));
-    loc.push('/');
     if let Some(q) = query {
         loc.push('?');
         loc.push_str(q);
@@ -399,6 +447,13 @@ pub fn redirect_location(path: &str, query: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_url_locations_keep_encoding_and_query_and_stay_on_site() {
+        assert_eq!(local_location("/a%20b", Some("x=1")), "/a%20b?x=1");
+        assert_eq!(local_location("//evil.example/x", None), "/evil.example/x");
+        assert_eq!(local_location("/d/", None), "/d/");
+    }
 
     #[test]
     fn redirects_keep_encoding_and_query_and_stay_on_site() {

@@ -107,6 +107,90 @@ fn spa_without_an_index_refuses_to_start_and_index_htm_counts() {
     assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
 }
 
+/// `--clean-urls` (as `serve` offers): `/about` serves `about.html` (200,
+/// its validators) when nothing is named `about`; `/about.html` redirects
+/// there with 301 (serve's status; GET and HEAD only, so 308 would add
+/// nothing), keeping the encoding and the query; `/dir/index.html`
+/// redirects to `/dir/`. A file or folder named like the clean URL wins,
+/// and then the `.html` name is served as it is, so no redirect leads to
+/// another or to a different file. Folders keep their slash redirect.
+/// Nothing outside the root is reached by appending `.html`.
+#[test]
+fn clean_urls_serve_about_html_at_about_and_redirect_the_html_name() {
+    let t = site(&[
+        ("index.html", b"root"),
+        ("about.html", b"about"),
+        ("docs/index.html", b"docs"),
+        ("docs/guide.html", b"guide"),
+        ("both", b"both plain"),
+        ("both.html", b"both html"),
+        ("folder.html", b"folder html"),
+        ("folder/x.txt", b"x"),
+        ("a b.html", b"spaced"),
+    ]);
+    std::fs::write(t.outside().join("page.html"), SECRET).unwrap();
+    t.symlink(t.outside().join("page.html"), "leak.html");
+    let s = Server::start(t.path(), &["--clean-urls"]);
+    let html = Some("text/html; charset=utf-8");
+    // (path, status, body or Location)
+    let cases: [(&str, u16, &str); 21] = [
+        ("/about", 200, "about"),
+        ("/about?x=1", 200, "about"),
+        ("/about.html", 301, "/about"),
+        ("/about.html?x=1&y", 301, "/about?x=1&y"),
+        ("//about.html", 301, "/about"),
+        ("/index.html", 301, "/"),
+        ("/docs/index.html?v=2", 301, "/docs/?v=2"),
+        ("/docs", 301, "/docs/"),
+        ("/docs/", 200, "docs"),
+        ("/docs/guide", 200, "guide"),
+        ("/docs/guide.html", 301, "/docs/guide"),
+        ("/both", 200, "both plain"),
+        ("/both.html", 200, "both html"),
+        ("/folder", 301, "/folder/"),
+        ("/folder.html", 200, "folder html"),
+        ("/a%20b", 200, "spaced"),
+        ("/a%20b.html", 301, "/a%20b"),
+        ("/missing", 404, ""),
+        ("/missing.html", 404, ""),
+        ("/leak", 404, ""),
+        ("/../page", 403, ""),
+    ];
+    table(
+        &cases,
+        |c| c.0.to_string(),
+        |&(path, status, want)| {
+            let r = s.ask("GET", path, &[]);
+            assert_eq!(r.status(), status, "{:?}", r.headers);
+            assert!(!r.text().contains(SECRET), "{path}");
+            match status {
+                200 => {
+                    assert_ok(&r, want.as_bytes());
+                    if want != "both plain" {
+                        assert_eq!(r.header("Content-Type"), html);
+                    }
+                    let tag = r.header("ETag").expect("validators").to_owned();
+                    let again = s.ask("GET", path, &[("If-None-Match", &tag)]);
+                    assert_eq!(again.status(), 304);
+                }
+                301 => {
+                    assert_eq!(r.header("Location"), Some(want));
+                    // One redirect, then the page.
+                    let next = s.ask("GET", want, &[]);
+                    assert_eq!(next.status(), 200, "{want}: {:?}", next.headers);
+                }
+                _ => {}
+            }
+            let head = s.ask("HEAD", path, &[]);
+            assert_eq!(head.comparable_headers(), r.comparable_headers());
+        },
+    );
+    // Without the flag: names as they are.
+    let s = Server::start(t.path(), &[]);
+    assert_eq!(s.ask("GET", "/about", &[]).status(), 404);
+    assert_ok(&s.ask("GET", "/about.html", &[]), b"about");
+}
+
 /// With --spa, what an extension-less path answers depends on `Accept`
 /// (the app's index for a browser, 404 for a script), so both answers
 /// carry `Vary: Accept` (RFC 9110 §12.5.5); otherwise a shared cache
