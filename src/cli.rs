@@ -43,7 +43,8 @@ pub struct Config {
     pub hidden: bool,
 
     /// Cache-Control value for file and listing responses [default:
-    /// no-cache, so browsers revalidate (cheaply, with 304) every time].
+    /// no-cache, so browsers revalidate (cheaply, with 304) every time];
+    /// not with --header 'Cache-Control: …'.
     #[arg(long, value_name = "VALUE", conflicts_with = "no_cache", value_parser = parse_field_value)]
     pub cache_control: Option<String>,
 
@@ -82,7 +83,8 @@ pub struct Config {
     pub not_found_page: Option<PathBuf>,
 
     /// Allow cross-origin reads: `Access-Control-Allow-Origin: *` on every
-    /// response, and answers to CORS preflight requests.
+    /// response, and answers to CORS preflight requests; not with --header
+    /// 'Access-Control-Allow-Origin: …'.
     #[arg(long)]
     pub cors: bool,
 
