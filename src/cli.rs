@@ -51,7 +51,8 @@ pub struct Config {
     pub hidden: bool,
 
     /// Cache-Control value for file and listing responses [default:
-    /// no-cache, so browsers revalidate (cheaply, with 304) every time].
+    /// no-cache, so browsers revalidate (cheaply, with 304) every time];
+    /// not with --header 'Cache-Control: …'.
     #[arg(long, value_name = "VALUE", conflicts_with = "no_cache", value_parser = parse_field_value)]
     pub cache_control: Option<String>,
 
@@ -68,25 +69,38 @@ pub struct Config {
     #[arg(long)]
     pub no_compress: bool,
 
-    /// Answer folders without index.html with 403 instead of a listing.
+    /// Answer folders without index.html (or index.htm) with 403 instead
+    /// of a listing.
     #[arg(long)]
     pub no_listing: bool,
 
-    /// Single-page apps: a GET for a missing path without a file extension,
-    /// from a client accepting HTML, gets /index.html with 200.
+    /// Single-page apps: a GET for a missing path from a client naming
+    /// HTML in Accept gets /index.html (or /index.htm) with 200; ferry
+    /// refuses to start without one.
     #[arg(long)]
     pub spa: bool,
+
+    /// Clean URLs: /about serves about.html when nothing is named about,
+    /// and /about.html redirects there (301); /dir/index.html redirects to
+    /// /dir/.
+    #[arg(long)]
+    pub clean_urls: bool,
 
     /// A custom page for 404 responses (the status stays 404).
     #[arg(long = "404", value_name = "FILE")]
     pub not_found_page: Option<PathBuf>,
 
     /// Allow cross-origin reads: `Access-Control-Allow-Origin: *` on every
-    /// response, and answers to CORS preflight requests.
+    /// response, and answers to CORS preflight requests; not with --header
+    /// 'Access-Control-Allow-Origin: …'.
     #[arg(long)]
     pub cors: bool,
 
-    /// An extra response header, `'Name: value'` (repeatable).
+    /// A response header, `'Name: value'` (repeatable), on every response;
+    /// it replaces ferry's own field of that name (Vary: merged with
+    /// ferry's; Content-Type: of files only). ETag, Last-Modified,
+    /// Content-Range, Accept-Ranges, Content-Encoding, Location and the
+    /// framing fields are refused.
     #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
     pub headers: Vec<(String, String)>,
 
@@ -190,23 +204,74 @@ pub struct Config {
     pub debug_panic_path: Option<String>,
 }
 
+/// Flags that contradict each other: one line for the user, exit status 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    /// A `--header` sets a field another flag sets too.
+    HeaderConflict { field: String, flag: &'static str },
+    /// A `--header` that can have one value only, given twice.
+    HeaderTwice(String),
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigError::HeaderConflict { field, flag } => write!(
+                f,
+                "--header {field} conflicts with {flag}: both set {field}; keep one of them"
+            ),
+            ConfigError::HeaderTwice(field) => {
+                write!(f, "--header {field} is given twice; give it once")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
 impl Config {
-    /// The settings the server runs with.
-    pub fn into_settings(self) -> Settings {
-        // A `--header Cache-Control: …` is the user's choice over the
-        // default.
-        let own_header = self
+    /// The settings the server runs with, or why these flags cannot go
+    /// together.
+    pub fn into_settings(self) -> Result<Settings, ConfigError> {
+        let header = |name: &str| {
+            self.headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(n, _)| n.clone())
+        };
+        if let Some(field) = header("access-control-allow-origin")
+            && self.cors
+        {
+            return Err(ConfigError::HeaderConflict {
+                field,
+                flag: "--cors",
+            });
+        }
+        // A `--header Cache-Control: …` stands in for the default; with
+        // an explicit policy it is a contradiction.
+        let own_cache_control = header("cache-control");
+        if let Some(field) = own_cache_control.clone() {
+            let flag = if self.no_cache {
+                Some("--no-cache")
+            } else if self.cache_control.is_some() {
+                Some("--cache-control")
+            } else {
+                None
+            };
+            if let Some(flag) = flag {
+                return Err(ConfigError::HeaderConflict { field, flag });
+            }
+        }
+        let types = self
             .headers
             .iter()
-            .any(|(n, _)| n.eq_ignore_ascii_case("cache-control"));
-        let cache_control = if own_header && self.cache_control.is_none() && !self.no_cache {
-            None
-        } else {
-            Some(
-                self.cache_control
-                    .filter(|_| !self.no_cache)
-                    .unwrap_or_else(|| "no-cache".to_owned()),
-            )
+            .filter(|(n, _)| n.eq_ignore_ascii_case("content-type"));
+        if let Some((field, _)) = types.clone().nth(1) {
+            return Err(ConfigError::HeaderTwice(field.clone()));
+        }
+        let cache_control = match own_cache_control {
+            Some(_) => None,
+            None => Some(self.cache_control.unwrap_or_else(|| "no-cache".to_owned())),
         };
         // One worker per core. More threads than cores never raised
         // throughput in our measurements but raised p99 twelvefold.
@@ -214,7 +279,7 @@ impl Config {
             Some(n) => usize::from(n),
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
-        Settings {
+        Ok(Settings {
             dir: self.dir,
             binds: self.bind,
             reuse_port: self.reuse_port,
@@ -227,6 +292,7 @@ impl Config {
             site: SiteOptions {
                 listing: !self.no_listing,
                 spa: self.spa,
+                clean_urls: self.clean_urls,
                 cors: self.cors,
                 cache_control,
                 headers: self.headers,
@@ -258,7 +324,7 @@ impl Config {
             min_body_rate: self.min_body_rate,
             min_send_rate: self.min_send_rate,
             max_connections: self.max_connections as usize,
-        }
+        })
     }
 }
 
@@ -278,8 +344,24 @@ fn parse_field_value(s: &str) -> Result<String, String> {
     Ok(v.to_owned())
 }
 
-/// `Name: value` for `--header`: a token name (not one ferry controls) and
-/// a clean field value.
+/// Fields only ferry sets, and why: a value from the command line would
+/// break what rests on them.
+const REFUSED: [(&str, &str); 11] = [
+    ("content-length", "message framing depends on it"),
+    ("transfer-encoding", "message framing depends on it"),
+    ("connection", "message framing depends on it"),
+    ("date", "it is the time of each response"),
+    ("server", "it names ferry"),
+    ("etag", "conditional requests depend on it"),
+    ("last-modified", "conditional requests depend on it"),
+    ("content-range", "range requests depend on it"),
+    ("accept-ranges", "range requests depend on it"),
+    ("content-encoding", "it names the coding of the bytes sent"),
+    ("location", "redirects depend on it"),
+];
+
+/// `Name: value` for `--header`: a token name (not one only ferry sets)
+/// and a clean field value; for `Vary`, a list of field names or `*`.
 fn parse_header(s: &str) -> Result<(String, String), String> {
     let (name, value) = s
         .split_once(':')
@@ -287,18 +369,23 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     if name.is_empty() || !name.bytes().all(crate::http::syntax::is_tchar) {
         return Err(format!("{name:?} is not a valid header name"));
     }
-    const OURS: [&str; 6] = [
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "date",
-        "server",
-        "content-range",
-    ];
-    if OURS.iter().any(|o| name.eq_ignore_ascii_case(o)) {
-        return Err(format!("{name} is set by ferry and cannot be overridden"));
+    if let Some((_, why)) = REFUSED.iter().find(|(o, _)| name.eq_ignore_ascii_case(o)) {
+        return Err(format!("{name} is set by ferry ({why}) and cannot be set"));
     }
-    Ok((name.to_owned(), parse_field_value(value)?))
+    let value = parse_field_value(value)?;
+    if name.eq_ignore_ascii_case("vary") {
+        let mut names = value
+            .split(',')
+            .map(|n| n.trim_matches([' ', '\t']))
+            .filter(|n| !n.is_empty())
+            .peekable();
+        let names_only = names.peek().is_some()
+            && names.all(|n| n == "*" || n.bytes().all(crate::http::syntax::is_tchar));
+        if !names_only {
+            return Err("Vary is a list of field names, or *".into());
+        }
+    }
+    Ok((name.to_owned(), value))
 }
 
 /// A `--bind` value: an IP address, or a host name to resolve at startup.
@@ -365,6 +452,97 @@ mod tests {
         assert!(parse_header("X-A: a\r\nX-B: b").is_err());
         assert!(parse_header("Content-Length: 5").is_err());
         assert!(parse_header(": x").is_err());
+        assert_eq!(
+            parse_header("Vary: Origin, Cookie"),
+            Ok(("Vary".into(), "Origin, Cookie".into()))
+        );
+        assert!(parse_header("Vary: a b").is_err());
+        assert!(parse_header("Vary: ,").is_err());
+    }
+
+    #[test]
+    fn fields_conditionals_ranges_and_framing_rest_on_are_refused() {
+        for name in [
+            "ETag",
+            "last-modified",
+            "Content-Range",
+            "Accept-Ranges",
+            "Content-Encoding",
+            "Location",
+            "Transfer-Encoding",
+            "Connection",
+            "Date",
+            "Server",
+        ] {
+            let err = parse_header(&format!("{name}: x")).unwrap_err();
+            assert!(
+                err.starts_with(&format!("{name} is set by ferry (")),
+                "{err}"
+            );
+        }
+    }
+
+    fn settings(args: &[&str]) -> Result<Settings, ConfigError> {
+        let mut all = vec!["ferry"];
+        all.extend_from_slice(args);
+        Config::parse_from(all).into_settings()
+    }
+
+    #[test]
+    fn a_header_and_a_flag_setting_one_field_conflict() {
+        let conflict = |field: &str, flag| {
+            Err(ConfigError::HeaderConflict {
+                field: field.into(),
+                flag,
+            })
+        };
+        let err = settings(&[
+            "--cors",
+            "--header",
+            "access-control-allow-origin: https://a.test",
+        ]);
+        assert_eq!(
+            err.map(|_| ()),
+            conflict("access-control-allow-origin", "--cors")
+        );
+        let err = settings(&["--no-cache", "--header", "Cache-Control: no-store"]);
+        assert_eq!(err.map(|_| ()), conflict("Cache-Control", "--no-cache"));
+        let err = settings(&[
+            "--header",
+            "Cache-Control: no-store",
+            "--cache-control",
+            "max-age=1",
+        ]);
+        assert_eq!(
+            err.map(|_| ()),
+            conflict("Cache-Control", "--cache-control")
+        );
+        let err = settings(&[
+            "--header",
+            "Content-Type: a/b",
+            "--header",
+            "content-type: c/d",
+        ]);
+        assert_eq!(
+            err.map(|_| ()),
+            Err(ConfigError::HeaderTwice("content-type".into()))
+        );
+        assert_eq!(
+            ConfigError::HeaderConflict {
+                field: "Cache-Control".into(),
+                flag: "--no-cache"
+            }
+            .to_string(),
+            "--header Cache-Control conflicts with --no-cache: both set Cache-Control; keep one of them"
+        );
+        // Alone, each is fine; a Cache-Control header stands in for the
+        // default.
+        let s = settings(&["--header", "Cache-Control: no-store"]).unwrap();
+        assert_eq!(s.site.cache_control, None);
+        let s = settings(&["--cache-control", "max-age=60", "--cors"]).unwrap();
+        assert_eq!(s.site.cache_control.as_deref(), Some("max-age=60"));
+        let s = settings(&["--header", "Access-Control-Expose-Headers: X-Id", "--cors"]);
+        assert!(s.is_ok());
     }
 
     #[test]

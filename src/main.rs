@@ -7,7 +7,13 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let settings = ferry::cli::Config::parse().into_settings();
+    let settings = match ferry::cli::Config::parse().into_settings() {
+        Ok(settings) => settings,
+        Err(e) => {
+            let _ = writeln!(std::io::stderr(), "ferry: {e}");
+            return ExitCode::from(2);
+        }
+    };
     match ferry::server::run(settings) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -56,6 +56,7 @@ use super::compress::{self, Compressor, Form, Source};
 use super::watch::{Change, Watches, parent};
 use super::{Root, read_full_at};
 use crate::http::Status;
+use crate::http::negotiate::Coding;
 
 /// How long a watched entry is trusted before it is resolved again.
 pub const REVALIDATE_AFTER: Duration = Duration::from_secs(5);
@@ -102,8 +103,11 @@ pub struct CachedFile {
     /// zstd, gzip), and whether they are final (the best pass's).
     forms: RefCell<[Option<Weak<Form>>; 3]>,
     settled: Cell<bool>,
-    /// Its type is worth compressing.
+    /// Its type is worth compressing (and it has no coding of its own).
     pub compressible: bool,
+    /// The content coding its bytes carry by their format (gzip for
+    /// `.svgz`), sent with them; identity for nearly every file.
+    pub coding: Coding,
 }
 
 impl CachedFile {
@@ -163,14 +167,28 @@ impl CachedFile {
         forms
     }
 
-    /// An unwatched entry's check: the path still names this version, and
-    /// its sidecars are as they were.
+    /// An unwatched entry's check: the path still names this version, its
+    /// sidecars are as they were, and no index name preferred to its own
+    /// has appeared beside it (for `index.htm`: `index.html`).
     fn unchanged_at(&self, root: &Root) -> bool {
         let now = |rel: &str| root.stat(rel).map(|st| FileStamp::of_stat(&st));
+        let (dir, name) = self.rel.rsplit_once('/').unwrap_or(("", &self.rel));
+        let preferred = super::INDEX_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map_or(&[][..], |i| &super::INDEX_NAMES[..i]);
         now(&self.rel) == Some(self.stamp)
             && self.sidecars.is_none_or(|cars| {
                 now(&format!("{}.br", self.rel)) == cars[0]
                     && now(&format!("{}.gz", self.rel)) == cars[1]
+            })
+            && preferred.iter().all(|n| {
+                let rel = if dir.is_empty() {
+                    (*n).to_owned()
+                } else {
+                    format!("{dir}/{n}")
+                };
+                root.stat(&rel).is_none()
             })
     }
 
@@ -187,8 +205,9 @@ impl CachedFile {
     }
 
     /// Whether a change at `path` touches this entry: the file, a folder on
-    /// its way (or on the way of the name asked for), or one of its
-    /// sidecars (also one appearing).
+    /// its way (or on the way of the name asked for), one of its sidecars
+    /// (also one appearing), or for a folder's index, any index name
+    /// beside it (`index.html` appearing wins over `index.htm`).
     fn touched_by(&self, key: &str, path: &str) -> bool {
         let under = |p: &str| {
             p == path
@@ -199,7 +218,12 @@ impl CachedFile {
             .strip_suffix(".br")
             .or_else(|| path.strip_suffix(".gz"))
             .is_some_and(|base| base == &*self.rel);
-        under(&self.rel) || under(key.trim_end_matches('/')) || sidecar
+        let index = (key.is_empty() || key.ends_with('/'))
+            && parent(path) == parent(&self.rel)
+            && super::INDEX_NAMES
+                .iter()
+                .any(|name| path.rsplit('/').next() == Some(name));
+        under(&self.rel) || under(key.trim_end_matches('/')) || sidecar || index
     }
 }
 
@@ -376,7 +400,11 @@ impl FileCache {
             .inject
             .clone()
             .filter(|_| content_type.starts_with("text/html") && meta.len() <= INJECT_MAX);
-        let look = inject.is_none() && !(rel.ends_with(".br") || rel.ends_with(".gz"));
+        // A file coded already (`.svgz`) has no sidecars: a coding on top
+        // of its own would need two in Content-Encoding.
+        let look = inject.is_none()
+            && super::mime::content_coding(rel) == Coding::Identity
+            && !(rel.ends_with(".br") || rel.ends_with(".gz"));
         let (br, br_known) = self.open_sidecar(look, root, rel, "br");
         let (gz, gz_known) = self.open_sidecar(look, root, rel, "gz");
         let sidecars = look.then(|| {
@@ -638,10 +666,14 @@ impl FileCache {
             FileStamp::nanos(stamp.ctime),
             variant,
         );
+        // A sidecar (`x.js.br`) is loaded under its own name: no coding of
+        // its own by that name; the router says which coding it is.
+        let coding = super::mime::content_coding(rel);
         CachedFile {
             file,
             len,
-            compressible: compress::compressible(&content_type),
+            compressible: coding == Coding::Identity && compress::compressible(&content_type),
+            coding,
             content_type,
             bytes: bytes.map(Vec::into_boxed_slice),
             etag: etag.into(),

@@ -17,6 +17,9 @@ pub use cache::{CachedFile, FileCache};
 pub use path::{CleanPath, clean_path};
 pub use root::Root;
 
+/// The names a folder's index may have, the first found wins.
+pub const INDEX_NAMES: [&str; 2] = ["index.html", "index.htm"];
+
 /// Reads into `buf` from offset 0 until it is full or the file ends;
 /// returns how much was read.
 pub(crate) fn read_full_at(file: &File, buf: &mut [u8]) -> std::io::Result<usize> {

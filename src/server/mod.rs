@@ -37,6 +37,8 @@ pub enum StartError {
     Resolve(String, std::io::Error),
     Bind(SocketAddr, std::io::Error),
     Page(PathBuf, std::io::Error),
+    /// `--spa` with no index in the root to fall back to.
+    NoIndex(PathBuf),
     Io(&'static str, std::io::Error),
 }
 
@@ -62,6 +64,11 @@ impl fmt::Display for StartError {
                     io_reason(e)
                 )
             }
+            StartError::NoIndex(path) => write!(
+                f,
+                "--spa needs an index.html (or index.htm) in {} to fall back to",
+                path.display()
+            ),
             StartError::Io(what, e) => write!(f, "{what}: {e}"),
         }
     }
@@ -84,6 +91,9 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     listener::raise_fd_limit();
     let root = Root::open(&settings.dir, settings.hidden)
         .map_err(|e| StartError::Root(settings.dir.clone(), e))?;
+    if settings.site.spa && crate::site::router::open_index(&root, "").is_none() {
+        return Err(StartError::NoIndex(settings.dir.clone()));
+    }
     let (listeners, origin) = listener::open(&settings.binds, settings.port, settings.reuse_port)?;
 
     let (signal_rx, signal_tx) =

@@ -5,9 +5,15 @@
 use crate::http::Fields;
 use crate::http::syntax::{elements, is_token};
 
-/// The fields `--cors` adds to every response.
-pub const EVERY_RESPONSE: &[u8] = b"Access-Control-Allow-Origin: *\r\n\
-      Access-Control-Expose-Headers: Content-Range, Accept-Ranges, ETag, Content-Encoding\r\n";
+/// The fields `--cors` adds to every response (a `--header` of the same
+/// name stands in for one).
+pub const EVERY_RESPONSE: [(&str, &str); 2] = [
+    ("Access-Control-Allow-Origin", "*"),
+    (
+        "Access-Control-Expose-Headers",
+        "Content-Range, Accept-Ranges, ETag, Content-Encoding",
+    ),
+];
 
 pub const ALLOW_METHODS: &[u8] = b"GET, HEAD, OPTIONS";
 pub const MAX_AGE: &[u8] = b"86400";

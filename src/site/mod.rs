@@ -31,22 +31,25 @@ use router::Route;
 /// The tag listings' forms are named from (a listing sends no ETag).
 const LISTING_TAG: &str = "\"listing\"";
 
-pub use pages::CustomPage;
-pub use reply::{Body, Decor, Reply, Vary};
+pub use pages::{CustomPage, Decor};
+pub use reply::{Body, Reply, Vary};
 pub use router::Router;
 
 /// Per-site choices made on the command line.
 #[derive(Debug, Clone)]
 pub struct SiteOptions {
-    /// List folders without index.html (else 403).
+    /// List folders without an index (else 403).
     pub listing: bool,
-    /// `--spa`: unknown extension-less paths get /index.html.
+    /// `--spa`: missing paths get the root's index, for clients that name
+    /// HTML in Accept.
     pub spa: bool,
+    /// `--clean-urls`: `/about` serves `about.html`, which redirects there.
+    pub clean_urls: bool,
     /// `--cors`: `Access-Control-Allow-Origin: *` and preflight answers.
     pub cors: bool,
     /// `Cache-Control` for file and listing responses.
     pub cache_control: Option<String>,
-    /// `--header` fields, validated.
+    /// `--header` fields, validated (see [`Decor`] for how they apply).
     pub headers: Vec<(String, String)>,
     /// Testing aid: a request for exactly this path panics in the handler.
     pub debug_panic_path: Option<String>,
@@ -70,11 +73,22 @@ pub struct SiteOptions {
     pub compress_max: u64,
 }
 
+impl SiteOptions {
+    /// The type a `--header Content-Type` gives files.
+    pub fn content_type(&self) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 impl Default for SiteOptions {
     fn default() -> Self {
         SiteOptions {
             listing: true,
             spa: false,
+            clean_urls: false,
             cors: false,
             cache_control: Some("no-cache".into()),
             headers: Vec::new(),
@@ -96,8 +110,8 @@ pub struct SiteShared {
     root: Arc<Root>,
     options: SiteOptions,
     not_found: Option<NotFoundPage>,
-    /// `--cors` and `--header` lines, pre-rendered.
-    preamble: Box<[u8]>,
+    /// `--cors`, `--header` and Cache-Control, arranged for every head.
+    decor: Decor,
     listings: Arc<ListingCache>,
     jobs: Jobs,
     fd_budget: Arc<FdBudget>,
@@ -115,7 +129,11 @@ impl SiteShared {
         options: SiteOptions,
         not_found: Option<PathBuf>,
     ) -> std::io::Result<SiteShared> {
-        let preamble = pages::preamble(options.cors, &options.headers);
+        let decor = Decor::new(
+            options.cors,
+            &options.headers,
+            options.cache_control.as_deref(),
+        );
         let root = Arc::new(root);
         let notifies = notifies(&root);
         let watch_budget = WatchBudget::new(
@@ -166,7 +184,7 @@ impl SiteShared {
             root,
             options,
             not_found: not_found.map(NotFoundPage::new),
-            preamble,
+            decor,
             listings,
             jobs,
             fd_budget,
@@ -290,12 +308,13 @@ impl Site {
             _ => None,
         };
         // A sidecar is served for its source: the source is what changes.
-        let rel = match reply.coding {
-            crate::http::negotiate::Coding::Identity => &*file.rel,
-            _ => file
-                .rel
+        // (A file coded by its format, `.svgz`, is its own source.)
+        let rel = if reply.coding == file.coding {
+            &*file.rel
+        } else {
+            file.rel
                 .rsplit_once('.')
-                .map_or(&*file.rel, |(source, _)| source),
+                .map_or(&*file.rel, |(source, _)| source)
         };
         hub.served(&key, rel, referer.as_deref());
     }
@@ -431,16 +450,7 @@ impl Site {
         date: &DateCache,
         dst: &mut Vec<u8>,
     ) {
-        let decor = Decor {
-            preamble: &self.shared.preamble,
-            cache_control: self
-                .shared
-                .options
-                .cache_control
-                .as_deref()
-                .map(str::as_bytes),
-        };
-        reply.encode_head(&decor, persist, date, dst);
+        reply.encode_head(&self.shared.decor, persist, date, dst);
     }
 
     /// Reads the file-change notifications and evicts what they touch;

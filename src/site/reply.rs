@@ -14,7 +14,7 @@ use crate::http::range::ByteRange;
 use crate::http::{Persist, Plan, Status};
 
 use super::cors::{self, Preflight};
-use super::pages::{self, ALLOW, CustomPage, HTML};
+use super::pages::{self, ALLOW, CustomPage, Decor, HTML};
 
 /// A response decided by the site.
 pub enum Reply {
@@ -114,15 +114,21 @@ struct Multipart {
 }
 
 impl FileReply {
+    /// `part_type`: the type a `--header Content-Type` gives files, for
+    /// the parts of a multipart body.
     pub fn new(
         file: Rc<CachedFile>,
         coding: Coding,
         vary: Vary,
         plan: Plan,
         form: Option<Arc<Form>>,
+        part_type: Option<&str>,
     ) -> FileReply {
         let multipart = match &plan {
-            Plan::Partial(ranges) if ranges.len() > 1 => Some(Multipart::new(&file, ranges)),
+            Plan::Partial(ranges) if ranges.len() > 1 => {
+                let part_type = part_type.unwrap_or(&file.content_type);
+                Some(Multipart::new(&file, ranges, part_type))
+            }
             _ => None,
         };
         FileReply {
@@ -137,7 +143,7 @@ impl FileReply {
 }
 
 impl Multipart {
-    fn new(file: &CachedFile, ranges: &[ByteRange]) -> Multipart {
+    fn new(file: &CachedFile, ranges: &[ByteRange], part_type: &str) -> Multipart {
         let boundary = boundary();
         let mut content_type = b"multipart/byteranges; boundary=".to_vec();
         content_type.extend_from_slice(&boundary);
@@ -152,7 +158,7 @@ impl Multipart {
                 p.extend_from_slice(b"--");
                 p.extend_from_slice(&boundary);
                 p.extend_from_slice(b"\r\nContent-Type: ");
-                p.extend_from_slice(file.content_type.as_bytes());
+                p.extend_from_slice(part_type.as_bytes());
                 p.extend_from_slice(b"\r\nContent-Range: ");
                 p.extend_from_slice(&content_range(*r, file.len));
                 p.extend_from_slice(b"\r\n\r\n");
@@ -225,14 +231,6 @@ impl Body {
     }
 }
 
-/// What every head carries besides its own fields.
-pub struct Decor<'a> {
-    /// `--header` and `--cors` lines.
-    pub preamble: &'a [u8],
-    /// `Cache-Control` for file and listing responses.
-    pub cache_control: Option<&'a [u8]>,
-}
-
 impl Reply {
     /// An error reply with the built-in page.
     pub fn error(status: Status) -> Reply {
@@ -263,7 +261,7 @@ impl Reply {
     /// Encodes the head into `dst`.
     pub fn encode_head(
         &self,
-        decor: &Decor<'_>,
+        decor: &Decor,
         persist: Persist,
         date: &DateCache,
         dst: &mut Vec<u8>,
@@ -290,7 +288,7 @@ impl Reply {
                 if let Some(form) = form {
                     fields.push(b"Content-Encoding", form.coding.token());
                 }
-                if let Some(cc) = decor.cache_control {
+                if let Some(cc) = decor.cache_control() {
                     fields.push(b"Cache-Control", cc);
                 }
                 Some(form.as_ref().map_or(body.len() as u64, |f| f.len))
@@ -310,7 +308,7 @@ impl Reply {
                         b"Accept"
                     },
                 );
-                if let Some(cc) = decor.cache_control {
+                if let Some(cc) = decor.cache_control() {
                     fields.push(b"Cache-Control", cc);
                 }
                 None
@@ -371,14 +369,7 @@ impl Reply {
                 Some(pages::page(status).len() as u64)
             }
         };
-        let head = Head {
-            status,
-            preamble: decor.preamble,
-            fields,
-            length,
-            persist,
-        };
-        h1::encode(&head, date, dst);
+        emit(decor, status, fields, length, persist, date, dst);
     }
 
     /// The body (the head's `Content-Length` is its length).
@@ -402,14 +393,9 @@ impl Reply {
 }
 
 impl FileReply {
-    fn encode_head(
-        &self,
-        decor: &Decor<'_>,
-        persist: Persist,
-        date: &DateCache,
-        dst: &mut Vec<u8>,
-    ) {
+    fn encode_head(&self, decor: &Decor, persist: Persist, date: &DateCache, dst: &mut Vec<u8>) {
         let file = &self.file;
+        let content_type = decor.content_type().unwrap_or(file.content_type.as_bytes());
         let mut fields = FieldList::default();
         let single_range;
         let unsatisfiable;
@@ -447,30 +433,23 @@ impl FileReply {
                         let range = ranges[0];
                         single_range = content_range(range, file.len);
                         fields
-                            .push(b"Content-Type", file.content_type.as_bytes())
+                            .push(b"Content-Type", content_type)
                             .push(b"Content-Range", &single_range);
                         (Status::PartialContent, Some(range.length()))
                     }
                     _ => {
-                        fields.push(b"Content-Type", file.content_type.as_bytes());
+                        fields.push(b"Content-Type", content_type);
                         let len = self.form.as_ref().map_or(file.len, |f| f.len);
                         (Status::Ok, Some(len))
                     }
                 }
             }
         };
-        let head = Head {
-            status,
-            preamble: decor.preamble,
-            fields,
-            length,
-            persist,
-        };
-        h1::encode(&head, date, dst);
+        emit(decor, status, fields, length, persist, date, dst);
     }
 
     /// The validators and the fields caches need, on 200, 206 and 304.
-    fn validators<'a>(&'a self, decor: &Decor<'a>, fields: &mut FieldList<'a>) {
+    fn validators<'a>(&'a self, decor: &'a Decor, fields: &mut FieldList<'a>) {
         fields
             .push(b"Last-Modified", self.file.last_modified.as_bytes())
             .push(
@@ -480,7 +459,7 @@ impl FileReply {
                     None => self.file.etag.as_bytes(),
                 },
             );
-        if let Some(cc) = decor.cache_control {
+        if let Some(cc) = decor.cache_control() {
             fields.push(b"Cache-Control", cc);
         }
         if let Some(v) = self.vary.value() {
@@ -515,6 +494,28 @@ impl FileReply {
             },
         }
     }
+}
+
+/// Encodes a head: the command line's fields (see [`Decor`]), then the
+/// response's own as `decor` leaves them.
+fn emit(
+    decor: &Decor,
+    status: Status,
+    fields: FieldList<'_>,
+    length: Option<u64>,
+    persist: Persist,
+    date: &DateCache,
+    dst: &mut Vec<u8>,
+) {
+    let mut merged = Vec::new();
+    let head = Head {
+        status,
+        preamble: decor.preamble(),
+        fields: decor.apply(fields, &mut merged),
+        length,
+        persist,
+    };
+    h1::encode(&head, date, dst);
 }
 
 /// `bytes first-last/len`

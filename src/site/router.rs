@@ -1,7 +1,7 @@
 //! Method + path → a [`Reply`]: files through the open-file cache, folders
-//! (redirect to the slash form, `index.html`, or a listing), OPTIONS and
-//! CORS preflight, the `--spa` fallback, and the statuses for everything
-//! else.
+//! (redirect to the slash form, `index.html` or `index.htm`, or a
+//! listing), OPTIONS and CORS preflight, `--clean-urls`, the `--spa`
+//! fallback, and the statuses for everything else.
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -16,7 +16,7 @@ use crate::fs::budget::FdBudget;
 use crate::fs::cache::{clean_key, key_of};
 use crate::fs::compress::{Compressor, Form, INLINE_MAX, MIN_LEN};
 use crate::fs::watch::Watches;
-use crate::fs::{CachedFile, CleanPath, FileCache, Root, clean_path};
+use crate::fs::{CachedFile, CleanPath, FileCache, INDEX_NAMES, Root, clean_path};
 use crate::h1::Request;
 use crate::http::conditional::{Outcome, Validators};
 use crate::http::negotiate::{Coding, EncodingWeights, MediaWeights, Offer};
@@ -33,7 +33,7 @@ enum Found {
     File(Rc<CachedFile>),
     /// A folder named without its trailing slash.
     AddSlash,
-    /// A folder without index.html: list it (or not).
+    /// A folder without an index: list it (or not).
     Folder {
         rel: String,
         dir: File,
@@ -87,8 +87,12 @@ impl Router {
         now: Instant,
     ) -> Route {
         let f = &req.fields;
-        let reply = match self.find(root, req.method, req.path, now) {
-            Found::File(entry) => self.plan_file(entry, f, req.method, false),
+        let mut found = self.find(root, req.method, req.path, now);
+        if opts.clean_urls && req.method.is_get_or_head() {
+            found = self.clean_url(root, req, found, now);
+        }
+        let reply = match found {
+            Found::File(entry) => self.plan_file(entry, f, req.method, opts, false),
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
             Found::Folder { .. } if !opts.listing => Reply::error(Status::Forbidden),
             Found::Folder { rel, dir, stamp } => {
@@ -108,13 +112,16 @@ impl Router {
                     Outcome::Failed => Reply::error(Status::PreconditionFailed),
                 }
             }
-            // `--spa`: the app's index for a client asking for HTML, a 404
-            // for any other; either answer varies by Accept.
-            Found::Other(Reply::Error(Status::NotFound, ..)) if opts.spa && spa_route(req) => {
-                let index =
-                    wants_html(req).then(|| self.find(root, req.method, "/index.html", now));
+            // `--spa`: a GET/HEAD for a missing path gets the root's index
+            // when the client names HTML (a browser navigating inside the
+            // app, also to a deep link with a dot in it), a 404 otherwise
+            // (a script's missing asset); either answer varies by Accept.
+            Found::Other(Reply::Error(Status::NotFound, ..))
+                if opts.spa && req.method.is_get_or_head() =>
+            {
+                let index = wants_html(req).then(|| self.find(root, req.method, "/", now));
                 match index {
-                    Some(Found::File(entry)) => self.plan_file(entry, f, req.method, true),
+                    Some(Found::File(entry)) => self.plan_file(entry, f, req.method, opts, true),
                     _ => Reply::Error(Status::NotFound, None, Vary::ACCEPT),
                 }
             }
@@ -122,6 +129,45 @@ impl Router {
             Found::Other(reply) => reply,
         };
         Route::Reply(reply)
+    }
+
+    /// `--clean-urls`: a path that names nothing finds its `.html` file
+    /// (`/about` → `about.html`); a `.html` file asked for by name
+    /// redirects (301) to its clean URL — `/dir/index.html` to `/dir/`,
+    /// `/about.html` to `/about` when that names nothing itself (else the
+    /// clean URL would serve something else). Every lookup goes through
+    /// [`Self::find`], so the root's checks apply; a redirect never leads
+    /// to another.
+    fn clean_url(&mut self, root: &Root, req: &Request<'_>, found: Found, now: Instant) -> Found {
+        match found {
+            Found::File(_) => {
+                let Some(stem) = req.path.strip_suffix(".html") else {
+                    return found;
+                };
+                if let Some(dir) = stem.strip_suffix("/index") {
+                    let loc = local_location(&format!("{dir}/"), req.query);
+                    return Found::Other(Reply::Redirect(loc));
+                }
+                if stem.ends_with('/') {
+                    return found;
+                }
+                match self.find(root, req.method, stem, now) {
+                    Found::Other(Reply::Error(Status::NotFound, ..)) => {
+                        Found::Other(Reply::Redirect(local_location(stem, req.query)))
+                    }
+                    _ => found,
+                }
+            }
+            Found::Other(Reply::Error(Status::NotFound, ..))
+                if !req.path.ends_with('/') && !req.path.ends_with(".html") =>
+            {
+                match self.find(root, req.method, &format!("{}.html", req.path), now) {
+                    Found::File(entry) => Found::File(entry),
+                    _ => found,
+                }
+            }
+            other => other,
+        }
     }
 
     /// Picks the representation by Accept-Encoding — the file, a fresh
@@ -138,8 +184,13 @@ impl Router {
         entry: Rc<CachedFile>,
         f: &Fields<'_>,
         method: Method,
+        opts: &SiteOptions,
         by_accept: bool,
     ) -> Reply {
+        let part_type = opts.content_type();
+        if entry.coding != Coding::Identity {
+            return plan_coded(entry, f, method, part_type);
+        }
         let weights = EncodingWeights::of(f.accept_encoding.iter());
         let store = self
             .compress
@@ -240,7 +291,7 @@ impl Router {
             ranges: form.is_none(),
         };
         let plan = http::plan(f, method, &rep, unix_now());
-        Reply::File(FileReply::new(file, coding, vary, plan, form))
+        Reply::File(FileReply::new(file, coding, vary, plan, form, part_type))
     }
 
     fn find(&mut self, root: &Root, method: Method, path: &str, now: Instant) -> Found {
@@ -297,12 +348,15 @@ impl Router {
             if !clean.trailing_slash {
                 return Found::AddSlash;
             }
-            let index = if rel.is_empty() {
-                "index.html".to_owned()
-            } else {
-                format!("{rel}/index.html")
-            };
-            if let Ok((fd, resolved)) = self.open_resolved(root, &index) {
+            for name in INDEX_NAMES {
+                let index = if rel.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{rel}/{name}")
+                };
+                let Ok((fd, resolved)) = self.open_resolved(root, &index) else {
+                    continue;
+                };
                 let index_file = File::from(fd);
                 if let Ok(m) = index_file.metadata()
                     && m.is_file()
@@ -363,6 +417,39 @@ fn file_rel(named: &str, resolved: Option<String>) -> String {
     }
 }
 
+/// A file whose format carries a coding (`.svgz`): its bytes are its one
+/// representation, sent with `Content-Encoding` whatever Accept-Encoding
+/// says (RFC 9110 §12.5.3 lets a server send a coding not asked for, and
+/// there is no identity form to send instead), so the response does not
+/// vary by it. Its own ETag; ranges and preconditions apply to its bytes,
+/// and several ranges get the whole file, as for a sidecar.
+fn plan_coded(
+    file: Rc<CachedFile>,
+    f: &Fields<'_>,
+    method: Method,
+    part_type: Option<&str>,
+) -> Reply {
+    let rep = Representation {
+        validators: Validators {
+            etag: Some(file.etag.as_bytes()),
+            last_modified: Some(file.last_modified_secs),
+        },
+        len: file.len,
+        coded: true,
+        ranges: true,
+    };
+    let plan = http::plan(f, method, &rep, unix_now());
+    let coding = file.coding;
+    Reply::File(FileReply::new(
+        file,
+        coding,
+        Vary::NONE,
+        plan,
+        None,
+        part_type,
+    ))
+}
+
 /// Compresses a small file now with `coding`, for a client that accepts
 /// nothing ready (see [`Compressor::make_now`]); the other forms follow on
 /// the compression threads.
@@ -383,29 +470,45 @@ fn unix_now() -> i64 {
         .map_or(0, |d| d.as_secs() as i64)
 }
 
-/// `--spa`: a GET/HEAD for a missing extension-less path (a route inside
-/// a single-page app, or a script's typo) is answered by its Accept.
-fn spa_route(req: &Request<'_>) -> bool {
-    let last = req.path.rsplit('/').next().unwrap_or("");
-    req.method.is_get_or_head() && !last.contains('.')
-}
-
-/// A client that names HTML as acceptable (a browser navigating inside a
-/// single-page app) gets the app's index.
+/// A client that names HTML as acceptable: a browser navigating inside a
+/// single-page app (also to a deep link with a dot in it,
+/// `/users/john.doe`). A script or a stylesheet asks with `*/*` or its own
+/// type, so a missing asset stays 404.
 fn wants_html(req: &Request<'_>) -> bool {
     MediaWeights::of(req.fields.accept.iter()).names_html()
 }
 
+/// The index of the folder `rel` (`""`: the root), for the startup check
+/// of `--spa`: the first of [`INDEX_NAMES`] that is a regular file, open,
+/// with its metadata and path.
+pub fn open_index(root: &Root, rel: &str) -> Option<(File, std::fs::Metadata, String)> {
+    INDEX_NAMES.iter().find_map(|name| {
+        let path = if rel.is_empty() {
+            (*name).to_owned()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let file = File::from(root.open_beneath(&path, OFlags::RDONLY).ok()?);
+        let meta = file.metadata().ok()?;
+        meta.is_file().then_some((file, meta, path))
+    })
+}
+
 /// The 301 Location for a folder: the request's path as sent (still
-/// percent-encoded) with a slash appended, then its query. Built from the
-/// parsed path and query only, so nothing in the query can steer it, and
-/// with leading slashes collapsed and backslashes escaped, so no browser
-/// reads it as a link to another host.
+/// percent-encoded) with a slash appended, then its query (see
+/// [`local_location`]).
 pub fn redirect_location(path: &str, query: Option<&str>) -> String {
+    local_location(&format!("{path}/"), query)
+}
+
+/// A Location on this site: `path` as sent (still percent-encoded), then
+/// `query`. Built from the parsed path and query only, so nothing in the
+/// query can steer it, and with leading slashes collapsed and backslashes
+/// escaped, so no browser reads it as a link to another host.
+pub fn local_location(path: &str, query: Option<&str>) -> String {
     let mut loc = String::with_capacity(path.len() + query.map_or(0, str::len) + 2);
     loc.push('/');
     loc.push_str(path.trim_start_matches('/'));
-    loc.push('/');
     if let Some(q) = query {
         loc.push('?');
         loc.push_str(q);
@@ -427,6 +530,13 @@ mod tests {
         );
         // A name that is itself a link to another name keeps its own.
         assert_eq!(file_rel("latest", Some("v2.tar".into())), "latest");
+    }
+
+    #[test]
+    fn clean_url_locations_keep_encoding_and_query_and_stay_on_site() {
+        assert_eq!(local_location("/a%20b", Some("x=1")), "/a%20b?x=1");
+        assert_eq!(local_location("//evil.example/x", None), "/evil.example/x");
+        assert_eq!(local_location("/d/", None), "/d/");
     }
 
     #[test]

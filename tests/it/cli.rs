@@ -139,17 +139,6 @@ fn a_non_loopback_bind_warns_and_lists_the_lan_urls_while_loopback_does_not() {
     assert!(!text.contains("warning"), "{text}");
 }
 
-/// A startup error: status 2, nothing on stdout, one line on stderr, no
-/// panic. Returns the line.
-fn one_line_error(args: &[&str]) -> String {
-    let (code, out, err) = run_ferry(args, None);
-    assert_eq!(code, Some(2), "{args:?}: {err}");
-    assert_eq!(out, "", "{args:?}: nothing on stdout");
-    assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err:?}");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
 #[test]
 fn a_missing_dir_is_a_one_line_error_with_status_2() {
     let err = one_line_error(&["/definitely/not/here", "--port", "0"]);

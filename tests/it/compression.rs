@@ -42,7 +42,7 @@ pub fn js_like(len: usize, seed: u64) -> Vec<u8> {
 }
 
 /// Decodes a body with the codings' own crates.
-fn decode(coding: &str, body: &[u8]) -> Vec<u8> {
+pub fn decode(coding: &str, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     match coding {
         "br" => brotli::BrotliDecompress(&mut &body[..], &mut out).expect("valid brotli"),
@@ -59,7 +59,7 @@ fn decode(coding: &str, body: &[u8]) -> Vec<u8> {
 
 /// Asks with `Accept-Encoding: coding` until the best pass's form of that
 /// coding is served (its ETag ends in `-coding"`, not `-fast"`).
-fn warm(s: &Server, path: &str, coding: &str) -> Response {
+pub fn warm(s: &Server, path: &str, coding: &str) -> Response {
     let mut last = None;
     let done = wait_until(Duration::from_secs(20), || {
         let r = s.ask("GET", path, &[("Accept-Encoding", coding)]);

@@ -453,3 +453,120 @@ fn accept_encoding_over_many_lines_with_empty_ones_is_one_list() {
     assert_coding(&ask("gzip;q=0"), None);
     assert_coding(&ask("*"), Some("gzip"));
 }
+
+/// An SVG of `len` bytes or so, gzip-coded as a `.svgz` file is.
+fn svgz_bytes(len: usize) -> (Vec<u8>, Vec<u8>) {
+    use std::io::Write;
+    let mut svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\">\n".to_vec();
+    let text = crate::compression::js_like(len, 21);
+    for line in text.split(|&b| b == b'\n') {
+        svg.extend_from_slice(b"<!-- ");
+        svg.extend(line.iter().filter(|&&b| b != b'-'));
+        svg.extend_from_slice(b" -->\n");
+    }
+    svg.extend_from_slice(b"</svg>\n");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(&svg).unwrap();
+    (svg, gz.finish().unwrap())
+}
+
+/// A `.svgz` is SVG whose bytes are gzip-coded by their format: sent as
+/// they are with `Content-Type: image/svg+xml` and `Content-Encoding:
+/// gzip`, whatever Accept-Encoding says (RFC 9110 §12.5.3: there is no
+/// identity form to send instead), so without `Vary`; one ETag (the
+/// file's); never compressed again, and a sidecar beside it is not used
+/// (it would need two codings). curl --compressed decodes it to the SVG.
+#[test]
+fn an_svgz_is_sent_gzip_coded_as_it_is_whatever_accept_encoding_says() {
+    let (svg, gz) = svgz_bytes(16 * 1024);
+    assert!(gz.len() > 2048, "large enough to be compressed if it were");
+    let dir = site(&[
+        ("logo.svgz", &gz),
+        ("logo.svgz.br", b"NOT-USED"),
+        ("logo.svgz.gz", b"NOT-USED"),
+        ("app.js", &crate::compression::js_like(8 * 1024, 22)),
+    ]);
+    let s = Server::start(dir.path(), &[]);
+    let first = s.ask("GET", "/logo.svgz", &[]);
+    let tag = etag(&first);
+    let check = |r: &Response, what: &str| {
+        assert_ok(r, &gz);
+        assert_eq!(r.header("Content-Type"), Some("image/svg+xml"), "{what}");
+        assert_eq!(r.header("Content-Encoding"), Some("gzip"), "{what}");
+        assert_eq!(r.header("Vary"), None, "{what}");
+        assert_eq!(r.header("ETag"), Some(tag.as_str()), "{what}");
+        assert_eq!(r.header("Accept-Ranges"), Some("bytes"), "{what}");
+    };
+    let accepts = [
+        None,
+        Some("gzip"),
+        Some("br"),
+        Some("identity"),
+        Some("gzip;q=0"),
+        Some("identity;q=0, br"),
+        Some("*"),
+        Some("gzip, deflate, br, zstd"),
+    ];
+    // The compression threads work in the order asked: once app.js
+    // (asked for later) is compressed, the svgz would have been too.
+    for ae in accepts {
+        let fields: Vec<(&str, &str)> = ae.map(|v| ("Accept-Encoding", v)).into_iter().collect();
+        check(&s.ask("GET", "/logo.svgz", &fields), &format!("{ae:?}"));
+    }
+    crate::compression::warm(&s, "/app.js", "br");
+    for ae in accepts {
+        let fields: Vec<(&str, &str)> = ae.map(|v| ("Accept-Encoding", v)).into_iter().collect();
+        let r = s.ask("GET", "/logo.svgz", &fields);
+        check(&r, &format!("{ae:?}, later"));
+        let h = s.ask("HEAD", "/logo.svgz", &fields);
+        assert_eq!(
+            h.comparable_headers(),
+            r.comparable_headers(),
+            "HEAD {ae:?}"
+        );
+    }
+    assert!(crate::compression::decode("gzip", &first.body) == svg);
+    let out = tempfile::tempdir().unwrap();
+    let o = out.path().join("logo.svg");
+    let code = curl_ok(&[
+        "-w",
+        "%{http_code}",
+        "--compressed",
+        "-o",
+        o.to_str().unwrap(),
+        &s.url("/logo.svgz"),
+    ]);
+    assert_eq!(code, b"200");
+    assert!(std::fs::read(&o).unwrap() == svg, "curl decodes the SVG");
+}
+
+/// Ranges and preconditions of a `.svgz` apply to its gzip bytes, as for
+/// a sidecar: one range is a 206 of those bytes (still `Content-Encoding:
+/// gzip`), several get the whole file (a coded multipart body would be
+/// misread), If-None-Match with its tag is a 304, If-Match with another
+/// a 412.
+#[test]
+fn ranges_and_preconditions_of_an_svgz_apply_to_its_gzip_bytes() {
+    let (_, gz) = svgz_bytes(4 * 1024);
+    let dir = site(&[("logo.svgz", &gz)]);
+    set_mtime(&dir.path().join("logo.svgz"), at(T0, 0));
+    let s = Server::start(dir.path(), &[]);
+    let tag = etag(&s.ask("GET", "/logo.svgz", &[]));
+    let r = s.ask("GET", "/logo.svgz", &[("Range", "bytes=0-9")]);
+    assert_eq!(r.status_line, "HTTP/1.1 206 Partial Content");
+    assert_eq!(r.body, &gz[..10]);
+    assert_eq!(
+        r.header("Content-Range"),
+        Some(format!("bytes 0-9/{}", gz.len()).as_str())
+    );
+    assert_eq!(r.header("Content-Encoding"), Some("gzip"));
+    assert_eq!(r.header("Content-Type"), Some("image/svg+xml"));
+    assert_eq!(r.header("ETag"), Some(tag.as_str()));
+    let r = s.ask("GET", "/logo.svgz", &[("Range", "bytes=0-9, 20-29")]);
+    assert_ok(&r, &gz);
+    assert_eq!(r.header("Content-Encoding"), Some("gzip"));
+    let r = s.ask("GET", "/logo.svgz", &[("If-None-Match", &tag)]);
+    assert_304(&r, &tag, T0_IMF);
+    assert_eq!(r.header("Vary"), None);
+    assert_412(&s.ask("GET", "/logo.svgz", &[("If-Match", "\"other\"")]));
+}

@@ -7,18 +7,58 @@ use std::time::{Duration, Instant};
 
 use crate::support::*;
 
+/// The common web extensions get their exact types (`charset=utf-8` on
+/// text), with `.svgz` gzip-coded SVG; unknown ones are octet streams.
 #[test]
 fn content_types_follow_the_extension() {
     let cases = [
         ("a.html", "text/html; charset=utf-8"),
+        ("a.htm", "text/html; charset=utf-8"),
+        ("a.xhtml", "application/xhtml+xml"),
         ("a.css", "text/css; charset=utf-8"),
-        ("a.txt", "text/plain; charset=utf-8"),
         ("a.js", "text/javascript; charset=utf-8"),
         ("a.mjs", "text/javascript; charset=utf-8"),
-        ("a.wasm", "application/wasm"),
+        ("a.cjs", "text/javascript; charset=utf-8"),
         ("a.json", "application/json"),
-        ("a.png", "image/png"),
+        ("a.map", "application/json"),
+        ("a.jsonld", "application/ld+json"),
+        ("a.webmanifest", "application/manifest+json"),
+        ("a.xml", "text/xml; charset=utf-8"),
+        ("a.txt", "text/plain; charset=utf-8"),
+        ("a.md", "text/markdown; charset=utf-8"),
+        ("a.csv", "text/csv; charset=utf-8"),
+        ("a.vtt", "text/vtt; charset=utf-8"),
+        ("a.wasm", "application/wasm"),
         ("a.svg", "image/svg+xml"),
+        ("a.svgz", "image/svg+xml"),
+        ("a.png", "image/png"),
+        ("a.apng", "image/apng"),
+        ("a.jpg", "image/jpeg"),
+        ("a.jpeg", "image/jpeg"),
+        ("a.gif", "image/gif"),
+        ("a.webp", "image/webp"),
+        ("a.avif", "image/avif"),
+        ("a.ico", "image/x-icon"),
+        ("a.bmp", "image/bmp"),
+        ("a.woff", "font/woff"),
+        ("a.woff2", "font/woff2"),
+        ("a.ttf", "font/ttf"),
+        ("a.otf", "font/otf"),
+        ("a.eot", "application/vnd.ms-fontobject"),
+        ("a.mp4", "video/mp4"),
+        ("a.webm", "video/webm"),
+        ("a.ogv", "video/ogg"),
+        ("a.ogg", "audio/ogg"),
+        ("a.mp3", "audio/mpeg"),
+        ("a.m4a", "audio/mp4"),
+        ("a.wav", "audio/wav"),
+        ("a.flac", "audio/flac"),
+        ("a.pdf", "application/pdf"),
+        ("a.zip", "application/zip"),
+        ("a.gz", "application/gzip"),
+        ("a.tar", "application/x-tar"),
+        ("UPPER.PNG", "image/png"),
+        ("Upper.CJS", "text/javascript; charset=utf-8"),
         ("a.weirdext", "application/octet-stream"),
         ("u.zzqq", "application/octet-stream"),
         ("noext", "application/octet-stream"),
@@ -35,6 +75,10 @@ fn content_types_follow_the_extension() {
             let r = s.request(&get_req(&format!("/{name}")));
             assert_ok(&r, name.as_bytes());
             assert_eq!(r.header("content-type"), Some(ct));
+            // Only a format that is a coding carries one; `.gz` is an
+            // archive to download, not a coding.
+            let coding = name.ends_with(".svgz").then_some("gzip");
+            assert_eq!(r.header("content-encoding"), coding);
         },
     );
 }
@@ -64,6 +108,35 @@ fn a_folder_with_index_html_serves_it() {
         let r = s.request(&get_req(target));
         assert_ok(&r, body);
         assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+    }
+}
+
+/// `index.htm` is a folder's index wherever `index.html` is (also under
+/// `--no-listing`); with both, `index.html` wins, also when it appears
+/// beside an `index.htm` already served (seen by the next request, in a
+/// watched folder or not).
+#[test]
+fn index_htm_is_an_index_and_index_html_wins() {
+    let t = site(&[("index.htm", b"root htm"), ("d/index.htm", b"d htm")]);
+    for flags in [&[][..], &["--no-listing"]] {
+        let s = Server::start(t.path(), flags);
+        for (target, body) in [("/", &b"root htm"[..]), ("/d/", b"d htm")] {
+            let r = s.request(&get_req(target));
+            assert_ok(&r, body);
+            assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
+        }
+    }
+    for flags in [&[][..], &["--max-watches", "0"]] {
+        let t = site(&[("index.htm", b"root htm"), ("d/index.htm", b"d htm")]);
+        let s = Server::start(t.path(), flags);
+        let mut c = s.conn();
+        assert_ok(&c.get("/d/"), b"d htm");
+        assert_ok(&c.get("/"), b"root htm");
+        t.file("d/index.html", b"d html");
+        t.file("index.html", b"root html");
+        assert_ok(&c.get("/d/"), b"d html");
+        assert_ok(&c.get("/"), b"root html");
+        assert_ok(&c.get("/d/index.htm"), b"d htm");
     }
 }
 

@@ -75,6 +75,32 @@ fn a_folder_redirect_keeps_a_query_holding_a_url_and_stays_on_the_site() {
     }
 }
 
+/// Was: `--header` fields were added beside ferry's own, so `--header
+/// 'Content-Type: …'` or `'Cache-Control: …'` sent that field twice, with
+/// two values, and `--header 'ETag: …'` a second validator / now: the
+/// header replaces ferry's field (Content-Type on files), and ETag is
+/// refused at startup.
+#[test]
+fn a_header_named_like_one_of_ferrys_fields_is_sent_once() {
+    let dir = site(&[("a.txt", b"hello")]);
+    let s = Server::start(
+        dir.path(),
+        &[
+            "--header",
+            "Content-Type: text/markdown; charset=utf-8",
+            "--header",
+            "Cache-Control: max-age=5",
+        ],
+    );
+    let r = s.ask("GET", "/a.txt", &[]);
+    assert_ok(&r, b"hello");
+    assert_eq!(r.all("Content-Type"), ["text/markdown; charset=utf-8"]);
+    assert_eq!(r.all("Cache-Control"), ["max-age=5"]);
+    let root = dir.path().to_str().unwrap();
+    let (code, _, err) = run_ferry(&[root, "--port", "0", "--header", "ETag: \"x\""], None);
+    assert_eq!(code, Some(2), "{err}");
+}
+
 /// Was: the access log was written to stderr from the worker with a
 /// blocking write, so a full stderr pipe froze serving / now: a writer
 /// thread takes whole buffers and drops what it cannot write.

@@ -436,6 +436,17 @@ pub fn run_ferry(args: &[&str], cwd: Option<&Path>) -> (Option<i32>, String, Str
     )
 }
 
+/// A startup error: status 2, nothing on stdout, one line on stderr, no
+/// panic. Returns the line.
+pub fn one_line_error(args: &[&str]) -> String {
+    let (code, out, err) = run_ferry(args, None);
+    assert_eq!(code, Some(2), "{args:?}: {err}");
+    assert_eq!(out, "", "{args:?}: nothing on stdout");
+    assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err:?}");
+    assert!(!err.contains("panicked"), "{err}");
+    err
+}
+
 /// Forwards a server's stderr, line by line, to a channel.
 pub fn stderr_lines(stderr: ChildStderr) -> mpsc::Receiver<String> {
     let (tx, rx) = mpsc::channel();
