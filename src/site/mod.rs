@@ -308,8 +308,9 @@ impl Site {
             _ => None,
         };
         // A sidecar is served for its source: the source is what changes.
-        // (A file coded by its format, `.svgz`, is its own source.)
-        let rel = if reply.coding == file.coding {
+        // (A file coded by its format, `.svgz`, is its own source, and a
+        // form compressed on the fly is of `file` itself.)
+        let rel = if reply.coding == file.coding || reply.form.is_some() {
             &*file.rel
         } else {
             file.rel

@@ -1249,3 +1249,58 @@ fn sighup_drains_in_flight_downloads_and_exits_zero() {
         .expect("exit after the drain");
     assert_eq!(status.code(), Some(0));
 }
+
+/// Was: a script the page loaded compressed on the fly was recorded as the
+/// page's dependency under its name without the extension (`big` for
+/// `big.js`, as for a sidecar), so saving it did not reload the page /
+/// now: a form made on the fly is recorded as its source.
+#[test]
+fn a_script_served_compressed_on_the_fly_still_reloads_its_page() {
+    let script: Vec<u8> = (0..400)
+        .flat_map(|i| format!("console.log('line {i} of a script');\n").into_bytes())
+        .collect();
+    let dir = site(&[
+        (
+            "index.html",
+            b"<html><body><script src=big.js></script></body></html>",
+        ),
+        ("big.js", &script),
+    ]);
+    let s = Server::start(dir.path(), &["--watch"]);
+    // Never sent uncompressed: identity excluded, so the first response is
+    // a form made at once.
+    let ae = ("Accept-Encoding", "identity;q=0, gzip, br");
+    let page = format!("http://{}/", s.addr);
+    let mut c = connect(s.addr);
+    assert_eq!(ask_on(&mut c, "GET", "/", &[]).status(), 200);
+    let r = ask_on(&mut c, "GET", "/big.js", &[ae, ("Referer", &page)]);
+    assert!(r.header("Content-Encoding").is_some());
+    let mut st = connect(s.addr);
+    st.write_all(b"GET /.ferry/live?page=%2F HTTP/1.1\r\nHost: t\r\n\r\n")
+        .unwrap();
+    st.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    // The stream's head and first bytes.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !String::from_utf8_lossy(&got).contains("retry: 500") && Instant::now() < deadline {
+        if let Ok(n) = st.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    let tmp = dir.path().join("big.js.tmp~");
+    std::fs::write(&tmp, b"console.log('new');\n").unwrap();
+    std::fs::rename(&tmp, dir.path().join("big.js")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    while !String::from_utf8_lossy(&got).contains("event: reload") && Instant::now() < deadline {
+        if let Ok(n) = st.read(&mut buf) {
+            got.extend_from_slice(&buf[..n]);
+        }
+    }
+    assert!(
+        String::from_utf8_lossy(&got).contains("event: reload\ndata:"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
+}
