@@ -570,3 +570,62 @@ fn accept_over_many_lines_with_empty_ones_is_one_list() {
         Some("text/html; charset=utf-8")
     );
 }
+
+/// Names sort naturally and case-insensitively, folders first, as
+/// miniserve does (`apple, Banana, file2, file10`); names equal but for
+/// case go by their bytes, so the order never depends on the disk's.
+#[test]
+fn names_sort_naturally_and_case_insensitively_in_html_and_json() {
+    let dir = Site::new();
+    for n in [
+        "file10",
+        "Banana",
+        "file2",
+        "apple",
+        "b",
+        "B",
+        "img-9.png",
+        "img-10.png",
+    ] {
+        dir.file(&format!("d/{n}"), n.as_bytes());
+    }
+    dir.dir("d/Zoo")
+        .dir("d/attic")
+        .dir("d/dir 10")
+        .dir("d/dir 9");
+    let s = Server::start(dir.path(), &[]);
+    let want = [
+        "attic",
+        "dir 9",
+        "dir 10",
+        "Zoo",
+        "apple",
+        "B",
+        "b",
+        "Banana",
+        "file2",
+        "file10",
+        "img-9.png",
+        "img-10.png",
+    ];
+    assert_eq!(json_names(&s.request(&get_req("/d/?format=json"))), want);
+    let page = s.request(&get_req("/d/")).text();
+    let at: Vec<usize> = want
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let slash = if i < 4 { "/" } else { "" }; // the folders
+            page.find(&format!(">{n}{slash}</a>"))
+                .unwrap_or_else(|| panic!("{n} not in {page}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{want:?} at {at:?}");
+    // Descending reverses the names, folders still first.
+    let mut rev = want;
+    rev[..4].reverse();
+    rev[4..].reverse();
+    assert_eq!(
+        json_names(&s.request(&get_req("/d/?format=json&sort=name&order=desc"))),
+        rev
+    );
+}

@@ -11,6 +11,7 @@
 
 pub mod cache;
 
+use std::cmp::Ordering;
 use std::fs::File;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -92,6 +93,20 @@ pub struct Entry {
     pub is_dir: bool,
     #[serde(skip)]
     pub mtime: i64,
+    /// The name in lower case, for the natural order.
+    #[serde(skip)]
+    pub fold: Box<str>,
+}
+
+impl Entry {
+    /// The natural, case-insensitive order of names (`apple`, `Banana`,
+    /// `file2`, `file10`), as miniserve has it; names equal but for case
+    /// (`Apple`, `apple`) go by their bytes, so the order is total.
+    pub fn by_name(&self, other: &Entry) -> Ordering {
+        alphanumeric_sort::compare_str(&*self.fold, &*other.fold)
+            .then_with(|| self.name.cmp(&other.name))
+            .then_with(|| self.href.cmp(&other.href))
+    }
 }
 
 /// A folder as read: its listable entries (in no particular order) and
@@ -107,7 +122,13 @@ impl Folder {
     pub fn weight(&self) -> usize {
         self.entries
             .iter()
-            .map(|e| std::mem::size_of::<Entry>() + e.name.len() + e.href.len() + e.modified.len())
+            .map(|e| {
+                std::mem::size_of::<Entry>()
+                    + e.name.len()
+                    + e.href.len()
+                    + e.modified.len()
+                    + e.fold.len()
+            })
             .sum()
     }
 }
@@ -207,18 +228,20 @@ pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folde
             href,
             is_dir,
             mtime: st.st_mtime,
+            fold: name.to_lowercase().into(),
         });
     }
     Ok(folder)
 }
 
-/// Folders first, then by the chosen key (names break ties).
+/// Folders first, then by the chosen key (names, in their natural order,
+/// break ties); descending reverses all but folders first.
 fn sort(entries: &mut [&Entry], view: View) {
     entries.sort_by(|a, b| {
         let key = match view.sort {
-            SortKey::Name => a.name.cmp(&b.name),
-            SortKey::Size => a.size.cmp(&b.size).then_with(|| a.name.cmp(&b.name)),
-            SortKey::Time => a.mtime.cmp(&b.mtime).then_with(|| a.name.cmp(&b.name)),
+            SortKey::Name => a.by_name(b),
+            SortKey::Size => a.size.cmp(&b.size).then_with(|| a.by_name(b)),
+            SortKey::Time => a.mtime.cmp(&b.mtime).then_with(|| a.by_name(b)),
         };
         b.is_dir
             .cmp(&a.is_dir)
@@ -247,7 +270,29 @@ pub(super) mod tests {
             href: utf8_percent_encode(name, HREF).to_string() + if is_dir { "/" } else { "" },
             is_dir,
             mtime,
+            fold: name.to_lowercase().into(),
         }
+    }
+
+    #[test]
+    fn names_sort_naturally_and_case_insensitively() {
+        let owned: Vec<Entry> = [
+            "file10", "Banana", "file2", "apple", "b", "B", "file02", "x1y10", "x1y9", "Zed",
+            "émile", "10", "9",
+        ]
+        .iter()
+        .map(|n| entry(n, false, 0, 0))
+        .collect();
+        let mut e: Vec<&Entry> = owned.iter().collect();
+        sort(&mut e, View::default());
+        let names: Vec<&str> = e.iter().map(|x| &*x.name).collect();
+        assert_eq!(
+            names,
+            [
+                "9", "10", "apple", "B", "b", "Banana", "file2", "file02", "file10", "x1y9",
+                "x1y10", "Zed", "émile"
+            ]
+        );
     }
 
     #[test]
