@@ -326,6 +326,20 @@ fn the_json_listing_describes_every_entry_and_every_href_works() {
         assert_eq!(entries.len(), 6);
         assert_eq!(entries[0]["name"], "sub", "folders first");
         assert_eq!(entries[0]["type"], "directory");
+        assert!(entries[0]["size"].is_null(), "a folder's size is null");
+        assert_eq!(
+            (
+                &doc["total"],
+                &doc["page"],
+                &doc["pages"],
+                &doc["truncated"]
+            ),
+            (&6.into(), &1.into(), &1.into(), &false.into())
+        );
+        assert_eq!(
+            (&doc["next"], &doc["prev"]),
+            (&serde_json::Value::Null, &serde_json::Value::Null)
+        );
         for e in entries {
             let name = e["name"].as_str().unwrap();
             let href = e["href"].as_str().unwrap();
@@ -627,5 +641,193 @@ fn names_sort_naturally_and_case_insensitively_in_html_and_json() {
     assert_eq!(
         json_names(&s.request(&get_req("/d/?format=json&sort=name&order=desc"))),
         rev
+    );
+}
+
+/// Lays out `d/` with two folders and files `f1` … `fN` of `i` bytes each
+/// (sparse) and the time `i`: every order has one answer.
+fn numbered(n: usize) -> Site {
+    let dir = Site::new();
+    dir.dir("d/sub-b").dir("d/sub-a");
+    for i in 1..=n {
+        let p = dir.path().join(format!("d/f{i}"));
+        std::fs::File::create(&p)
+            .unwrap()
+            .set_len(i as u64)
+            .unwrap();
+        set_mtime(&p, at(1_000_000_000 + i as u64, 0));
+    }
+    dir
+}
+
+fn json_doc(r: &Response) -> serde_json::Value {
+    assert_eq!(r.status_line, OK, "{}", r.text());
+    serde_json::from_slice(&r.body).expect("valid JSON")
+}
+
+/// A folder of more entries than a page (10,000) is listed a page at a
+/// time in the chosen order — the first 10,000 by name, size or time,
+/// never a readdir subset; a script follows `next` to the end and gets
+/// every entry once; the counts cover the whole folder; each page is its
+/// own cached rendering.
+#[test]
+fn a_big_folder_is_listed_a_page_at_a_time_in_the_chosen_order() {
+    let dir = numbered(10_005);
+    let s = Server::start(dir.path(), &[]);
+    let mut c = s.conn();
+    let mut target = "/d/?format=json".to_string();
+    let mut names: Vec<String> = Vec::new();
+    let mut pages = Vec::new();
+    for _ in 0..3 {
+        let doc = json_doc(&c.get(&target));
+        names.extend(
+            doc["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["name"].as_str().unwrap().to_owned()),
+        );
+        let next = doc["next"].as_str().map(str::to_owned);
+        pages.push(doc);
+        match next {
+            Some(n) => target = n,
+            None => break,
+        }
+    }
+    assert_eq!(pages.len(), 2);
+    let mut want = vec!["sub-a".to_string(), "sub-b".to_string()];
+    want.extend((1..=10_005).map(|i| format!("f{i}")));
+    assert_eq!(
+        names, want,
+        "every entry once, folders first, f2 before f10"
+    );
+    let fields = |d: &serde_json::Value| {
+        [
+            "total",
+            "offset",
+            "page",
+            "pages",
+            "page_size",
+            "next",
+            "prev",
+            "partial",
+            "truncated",
+        ]
+        .map(|k| d[k].to_string())
+        .join(" ")
+    };
+    assert_eq!(
+        fields(&pages[0]),
+        "10007 0 1 2 10000 \"/d/?page=2&format=json\" null false true"
+    );
+    assert_eq!(
+        fields(&pages[1]),
+        "10007 10000 2 2 10000 null \"/d/?format=json\" false true"
+    );
+    // By size, largest first: the biggest 10,000 files, not any 10,000.
+    let by_size = json_doc(&c.get("/d/?format=json&sort=size&order=desc"));
+    let e = by_size["entries"].as_array().unwrap();
+    assert_eq!(e.len(), 10_000);
+    assert_eq!(
+        (e[0]["name"].as_str(), e[1]["size"].is_null()),
+        (Some("sub-b"), true)
+    );
+    assert_eq!(e[2]["name"], "f10005");
+    assert_eq!(e[9_999]["name"], "f8");
+    assert_eq!(
+        by_size["next"],
+        "/d/?sort=size&order=desc&page=2&format=json"
+    );
+    let last = json_doc(&c.get("/d/?format=json&sort=time&page=2"));
+    assert_eq!(last["entries"][6]["name"], "f10005", "newest last");
+    // HTML: the same pages, the totals of the whole folder, links both ways.
+    let p1 = c.get("/d/");
+    assert_eq!(p1.status_line, OK);
+    let p1 = p1.text();
+    assert!(
+        p1.contains("2 folders, 10005 files (47.7 MiB)"),
+        "{}",
+        &p1[p1.len() - 600..]
+    );
+    assert!(
+        p1.contains("entries 1–10000 of 10007 · page 1 of 2 · <a rel=\"next nofollow\" href=\"?page=2\">next →</a>"),
+        "{}",
+        &p1[p1.len() - 600..]
+    );
+    assert!(p1.contains(">f9998<") && !p1.contains(">f9999<"));
+    let p2 = c.get("/d/?page=2").text();
+    assert!(p2.contains(">f9999<") && p2.contains(">f10005<") && !p2.contains(">f9998<"));
+    assert!(
+        p2.contains("entries 10001–10007 of 10007 · page 2 of 2 · <a rel=\"prev nofollow\" href=\"./\">← previous</a></nav>"),
+        "{}",
+        &p2[p2.len() - 600..]
+    );
+    // Cached per page: page 1 again is page 1, and HEAD matches GET.
+    assert_eq!(c.get("/d/").text(), p1);
+    let get = c.get("/d/?page=2&sort=size");
+    let head = c.ask("HEAD", "/d/?page=2&sort=size", &[]);
+    assert_eq!(head.comparable_headers(), get.comparable_headers());
+    assert!(head.body.is_empty() && get.text().contains(">f10005<"));
+}
+
+/// `page` must be a page number: anything else is 400 (not ignored, not
+/// clamped, so a script's mistake shows); a page past the last is 404;
+/// page 1 of an empty folder is there.
+#[test]
+fn a_page_that_is_no_page_number_is_400_and_one_past_the_last_is_404() {
+    let dir = site(&[("d/a.txt", b"a")]);
+    dir.dir("empty");
+    let s = Server::start(dir.path(), &[]);
+    let mut c = s.conn();
+    for bad in ["0", "", "x", "-1", "%31", "+2", "1.0", "4294967296"] {
+        for fmt in ["", "&format=json"] {
+            let r = c.get(&format!("/d/?page={bad}{fmt}"));
+            r.assert_common();
+            assert_eq!(r.status_line, BAD_REQUEST, "page={bad}{fmt}");
+        }
+    }
+    for target in ["/d/?page=2", "/d/?page=2&format=json", "/empty/?page=2"] {
+        assert_eq!(c.get(target).status_line, NOT_FOUND, "{target}");
+    }
+    assert_eq!(c.ask("HEAD", "/d/?page=3", &[]).status_line, NOT_FOUND);
+    let doc = json_doc(&c.get("/empty/?page=1&format=json"));
+    assert_eq!(
+        (doc["total"].as_u64(), doc["pages"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(json_names(&c.get("/d/?page=1&format=json")), ["a.txt"]);
+}
+
+/// With `--max-listing-read`, sorting, paging and the counts work within
+/// what was read, and the listing says so.
+#[test]
+fn a_folder_read_up_to_the_cap_is_sorted_and_paged_within_what_was_read() {
+    let dir = numbered(10_005);
+    let s = Server::start(dir.path(), &["--max-listing-read", "10003"]);
+    let mut c = s.conn();
+    let p1 = json_doc(&c.get("/d/?format=json"));
+    let p2 = json_doc(&c.get("/d/?format=json&page=2"));
+    assert_eq!(
+        (&p1["total"], &p1["pages"], &p1["partial"], &p1["truncated"]),
+        (&10_003.into(), &2.into(), &true.into(), &true.into())
+    );
+    let mut names: Vec<String> = Vec::new();
+    for doc in [&p1, &p2] {
+        for e in doc["entries"].as_array().unwrap() {
+            names.push(e["name"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(names.len(), 10_003);
+    let n = |s: &str| s.strip_prefix('f').and_then(|d| d.parse::<u32>().ok());
+    let files: Vec<u32> = names.iter().filter_map(|s| n(s)).collect();
+    assert!(
+        files.windows(2).all(|w| w[0] < w[1]),
+        "natural order across pages"
+    );
+    let html = c.get("/d/?page=2").text();
+    assert!(
+        html.contains("only the first 10003 entries of the folder were read (--max-listing-read)"),
+        "{}",
+        &html[html.len() - 600..]
     );
 }

@@ -6,7 +6,7 @@
 
 use percent_encoding::utf8_percent_encode;
 
-use super::{Cut, Entry, HREF, MAX_ENTRIES, SortKey, View, display_path};
+use super::{HREF, Listing, SortKey, display_path};
 
 const STYLE: &str = "\
 :root{color-scheme:light dark;--fg:#1d2430;--muted:#6b7480;--bg:#fff;--row:#f4f6f9;--link:#0b5cad;--line:#e3e7ee}\
@@ -21,7 +21,8 @@ tr:hover td{background:var(--row)}td a{color:var(--link);text-decoration:none;wo
 footer{margin-top:1rem;color:var(--muted);font-size:.85rem}\
 @media (max-width:40rem){.time{display:none}body{padding:.8rem}}";
 
-pub fn render(rel: &str, entries: &[&Entry], cut: Cut, view: View) -> Vec<u8> {
+pub fn render(l: &Listing<'_>) -> Vec<u8> {
+    let (rel, entries, view) = (l.rel, &l.entries, l.view);
     let title = escape(&display_path(rel));
     let mut out = String::with_capacity(2048 + entries.len() * 220);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
@@ -71,23 +72,17 @@ pub fn render(rel: &str, entries: &[&Entry], cut: Cut, view: View) -> Vec<u8> {
              <td class=\"size\"></td><td class=\"time\"></td></tr>\n",
         );
     }
-    let (mut dirs, mut files, mut bytes) = (0, 0, 0u64);
     for e in entries {
-        let (icon, slash, size_cell) = if e.is_dir {
-            dirs += 1;
-            ("📁", "/", "<td class=\"size\">—</td>".to_owned())
-        } else {
-            files += 1;
-            bytes += e.size;
-            (
+        let (icon, slash, size_cell) = match e.size {
+            None => ("📁", "/", "<td class=\"size\">—</td>".to_owned()),
+            Some(size) => (
                 icon_for(&e.name),
                 "",
                 format!(
-                    "<td class=\"size\" title=\"{} bytes\">{}</td>",
-                    e.size,
-                    human_size(e.size)
+                    "<td class=\"size\" title=\"{size} bytes\">{}</td>",
+                    human_size(size)
                 ),
-            )
+            ),
         };
         out.push_str(&format!(
             "<tr><td class=\"icon\" aria-hidden=\"true\">{icon}</td>\
@@ -100,24 +95,55 @@ pub fn render(rel: &str, entries: &[&Entry], cut: Cut, view: View) -> Vec<u8> {
         ));
     }
     out.push_str("</tbody>\n</table>\n<footer>");
+    let f = l.folder;
     out.push_str(&format!(
-        "{dirs} folder{}, {files} file{} ({})",
-        if dirs == 1 { "" } else { "s" },
-        if files == 1 { "" } else { "s" },
-        human_size(bytes)
+        "{} folder{}, {} file{} ({})",
+        f.dirs,
+        if f.dirs == 1 { "" } else { "s" },
+        f.files,
+        if f.files == 1 { "" } else { "s" },
+        human_size(f.bytes)
     ));
-    if cut.shown {
+    if let Some(max) = l.read_cap {
         out.push_str(&format!(
-            " — only the first {MAX_ENTRIES} entries are listed"
+            " — only the first {max} entries of the folder were read \
+             (--max-listing-read): the order, pages and counts are of those"
         ));
     }
-    if let Some(max) = cut.read {
+    if l.pages > 1 {
         out.push_str(&format!(
-            " — only the first {max} entries of the folder were read (--max-listing-read)"
+            "<nav class=\"pages\" aria-label=\"pages\">entries {}–{} of {} · page {} of {}",
+            l.offset + 1,
+            l.offset + entries.len(),
+            f.entries.len(),
+            view.page,
+            l.pages
         ));
+        // nofollow: a crawler has no use for every page of every order.
+        if view.page > 1 {
+            out.push_str(&format!(
+                " · <a rel=\"prev nofollow\" href=\"{}\">← previous</a>",
+                page_href(l, view.page - 1)
+            ));
+        }
+        if view.page < l.pages {
+            out.push_str(&format!(
+                " · <a rel=\"next nofollow\" href=\"{}\">next →</a>",
+                page_href(l, view.page + 1)
+            ));
+        }
+        out.push_str("</nav>");
     }
     out.push_str(" · served by ferry</footer>\n</main></body></html>\n");
     out.into_bytes()
+}
+
+/// A link to page `page` of this listing, in its order, HTML-escaped.
+fn page_href(l: &Listing<'_>, page: u32) -> String {
+    match l.view.query(page, false) {
+        q if q.is_empty() => "./".to_owned(),
+        q => q.replace('&', "&amp;"),
+    }
 }
 
 /// A marker for the file's kind, by extension.
@@ -177,21 +203,28 @@ pub fn escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::tests::entry;
+    use super::super::{Entry, Folder, View};
     use super::*;
 
-    fn html(rel: &str, entries: &[Entry], truncated: bool, view: View) -> Vec<u8> {
-        let refs: Vec<&Entry> = entries.iter().collect();
-        let cut = Cut {
-            shown: truncated,
-            read: None,
+    fn html(rel: &str, entries: Vec<Entry>) -> Vec<u8> {
+        let folder = Folder::new(entries, false);
+        let listing = Listing {
+            rel,
+            view: View::default(),
+            entries: folder.entries.iter().collect(),
+            pages: 1,
+            offset: 0,
+            page_size: 10,
+            folder: &folder,
+            read_cap: None,
         };
-        render(rel, &refs, cut, view)
+        render(&listing)
     }
 
     #[test]
     fn names_are_escaped_and_hrefs_encoded() {
-        let entries = [entry("a b%#?<&>\"'é", false, 3, 0)];
-        let page = String::from_utf8(html("sub", &entries, false, View::default())).unwrap();
+        let entries = vec![entry("a b%#?<&>\"'é", false, 3, 0)];
+        let page = String::from_utf8(html("sub", entries)).unwrap();
         assert!(
             page.contains(
                 "<a href=\"./a%20b%25%23%3F%3C%26%3E%22%27%C3%A9\">a b%#?&lt;&amp;&gt;&quot;&#39;é</a>"
@@ -205,7 +238,7 @@ mod tests {
 
     #[test]
     fn the_breadcrumb_links_every_ancestor() {
-        let page = String::from_utf8(html("a b/c", &[], false, View::default())).unwrap();
+        let page = String::from_utf8(html("a b/c", vec![])).unwrap();
         assert!(page.contains(
             "<nav class=\"breadcrumb\" aria-label=\"path\"><a href=\"/\">/</a>\
              <a href=\"/a%20b/\">a b</a><span class=\"sep\">/</span><a href=\"/a%20b/c/\">c</a></nav>"
@@ -214,7 +247,7 @@ mod tests {
 
     #[test]
     fn root_listing_has_no_parent_link() {
-        let page = String::from_utf8(html("", &[], false, View::default())).unwrap();
+        let page = String::from_utf8(html("", vec![])).unwrap();
         assert!(!page.contains("\"../\""));
     }
 
