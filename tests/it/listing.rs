@@ -268,26 +268,85 @@ fn a_listing_row_shows_the_exact_size_and_the_modification_time() {
     assert!(row.contains("2001-02-03 04:05"), "{row:?}");
 }
 
+/// A name that is not UTF-8 (Linux names are bytes) is listed — shown
+/// lossily (U+FFFD), linked by its exact bytes percent-encoded — in HTML
+/// and JSON, and its link serves it; a folder so named is listed with a
+/// lossy title and exact breadcrumb links; an edit to such a file is seen
+/// at once, by the listing and by the file cache.
 #[test]
-fn a_listing_survives_a_non_utf8_file_name() {
+fn names_that_are_not_utf8_are_listed_lossily_linked_exactly_and_served() {
     use std::os::unix::ffi::OsStrExt;
     let t = Site::new();
     t.file("d/good.txt", b"GOOD");
-    std::fs::write(
-        t.path()
-            .join("d")
-            .join(std::ffi::OsStr::from_bytes(b"bad\xff\xfe.txt")),
-        b"BAD",
-    )
-    .unwrap();
+    let d = t.path().join("d");
+    let bad = d.join(std::ffi::OsStr::from_bytes(b"bad\xff\xfe.txt"));
+    std::fs::write(&bad, b"BAD").unwrap();
+    let folder = d.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("inner.txt"), b"INNER").unwrap();
     let s = Server::start(t.path(), &[]);
     let mut c = s.conn();
     let r = c.get("/d/");
     r.assert_common();
     assert_eq!(r.status_line, OK);
-    let links: Vec<String> = hrefs(&r.text()).iter().map(|h| resolve("/d/", h)).collect();
-    assert!(links.contains(&"/d/good.txt".to_string()), "{links:?}");
-    assert_ok(&c.get("/d/good.txt"), b"GOOD");
+    let page = r.text();
+    assert!(
+        page.contains("<a href=\"./bad%FF%FE.txt\">bad\u{fffd}\u{fffd}.txt</a>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a href=\"./caf%E9/\">caf\u{fffd}/</a>"),
+        "{page}"
+    );
+    let links: Vec<String> = hrefs(&page).iter().map(|h| resolve("/d/", h)).collect();
+    for (link, body) in [("/d/bad%FF%FE.txt", &b"BAD"[..]), ("/d/good.txt", b"GOOD")] {
+        assert!(links.iter().any(|l| l == link), "{link} in {links:?}");
+        assert_ok(&c.get(link), body);
+    }
+    // JSON: the lossy name, the exact href.
+    let doc = json_doc(&c.get("/d/?format=json"));
+    let e = doc["entries"].as_array().unwrap();
+    let pairs: Vec<(&str, &str, &serde_json::Value)> = e
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["href"].as_str().unwrap(),
+                &e["size"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("caf\u{fffd}", "caf%E9/", &serde_json::Value::Null),
+            ("bad\u{fffd}\u{fffd}.txt", "bad%FF%FE.txt", &3.into()),
+            ("good.txt", "good.txt", &4.into()),
+        ]
+    );
+    // The folder: redirected to its slash form, listed, its file served.
+    let r = c.get("/d/caf%E9");
+    assert_eq!(
+        (r.status_line.as_str(), r.header("Location")),
+        (MOVED, Some("/d/caf%E9/"))
+    );
+    let inner = c.get("/d/caf%E9/").text();
+    assert!(
+        inner.contains("<title>Index of /d/caf\u{fffd}/</title>"),
+        "{inner}"
+    );
+    assert!(
+        inner.contains("<a href=\"/d/\">d</a><span class=\"sep\">/</span><a href=\"/d/caf%E9/\">caf\u{fffd}</a>"),
+        "{inner}"
+    );
+    let doc = json_doc(&c.get("/d/caf%E9/?format=json"));
+    assert_eq!(doc["path"], "/d/caf\u{fffd}/");
+    assert_ok(&c.get("/d/caf%E9/inner.txt"), b"INNER");
+    // An edit is seen at once: by the file cache and by the listing.
+    std::fs::write(&bad, b"BAD, LONGER").unwrap();
+    assert_ok(&c.get("/d/bad%FF%FE.txt"), b"BAD, LONGER");
+    let doc = json_doc(&c.get("/d/?format=json"));
+    assert_eq!(doc["entries"][1]["size"], 11);
 }
 
 fn names_site() -> Site {

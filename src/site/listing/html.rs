@@ -4,7 +4,9 @@
 //! themes by `prefers-color-scheme`. Every name is escaped and every href
 //! percent-encoded, so every link works whatever the name.
 
-use percent_encoding::utf8_percent_encode;
+use percent_encoding::percent_encode;
+
+use crate::fs::{rel_bytes, rel_lossy};
 
 use super::{HREF, Listing, SortKey, display_path};
 
@@ -35,12 +37,15 @@ pub fn render(l: &Listing<'_>) -> Vec<u8> {
     let mut href = String::from("/");
     let segments: Vec<&str> = rel.split('/').filter(|s| !s.is_empty()).collect();
     for (i, seg) in segments.iter().enumerate() {
-        href.push_str(&utf8_percent_encode(seg, HREF).to_string());
+        href.extend(percent_encode(&rel_bytes(seg), HREF));
         href.push('/');
         if i > 0 {
             out.push_str("<span class=\"sep\">/</span>");
         }
-        out.push_str(&format!("<a href=\"{href}\">{}</a>", escape(seg)));
+        out.push_str(&format!(
+            "<a href=\"{href}\">{}</a>",
+            escape(&rel_lossy(seg))
+        ));
     }
     out.push_str("</nav></h1>\n<table>\n<thead><tr><th class=\"icon\"></th>");
     for (key, label, class) in [

@@ -2,7 +2,9 @@
 //! ([`json`]): reading the folder, the entries, their order, and which of
 //! the two the client wants.
 //!
-//! Entries are read with one `statat` each; a symlink is opened through
+//! Entries are read with one `statat` each, whatever bytes their names
+//! are (a name that is not UTF-8 is shown lossily and linked by its exact
+//! bytes, percent-encoded); a symlink is opened through
 //! [`Root::open_beneath`], so one that leads outside the root (or nowhere,
 //! or to a dotfile) is not listed, and its target's size and time are never
 //! shown. Reading is capped (`--max-listing-read`) and happens on the job
@@ -15,11 +17,11 @@ use std::cmp::Ordering;
 use std::fs::File;
 use std::sync::OnceLock;
 
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use rustix::fs::{AtFlags, Dir, FileType, OFlags};
 use serde::Serialize;
 
-use crate::fs::Root;
+use crate::fs::{Root, rel_bytes, rel_lossy, to_rel};
 use crate::http::negotiate::MediaWeights;
 use crate::http::{Status, date};
 
@@ -155,6 +157,8 @@ impl View {
 /// One listed entry.
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
+    /// The name as text: bytes that are not UTF-8 are shown as U+FFFD
+    /// (`href` has them exactly).
     pub name: String,
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -162,7 +166,7 @@ pub struct Entry {
     pub size: Option<u64>,
     /// RFC 3339, UTC.
     pub modified: String,
-    /// Relative to the folder, percent-encoded.
+    /// Relative to the folder, the name's exact bytes percent-encoded.
     pub href: String,
     #[serde(skip)]
     pub is_dir: bool,
@@ -347,20 +351,19 @@ pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folde
             break;
         }
         seen += 1;
-        let Ok(name) = item.file_name().to_str() else {
-            continue; // not UTF-8: could not be requested by URL anyway
-        };
-        if name.starts_with('.') && !root.hidden() {
+        if raw.starts_with(b".") && !root.hidden() {
             continue;
         }
-        let Ok(mut st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) else {
+        let Ok(mut st) = rustix::fs::statat(dir, item.file_name(), AtFlags::SYMLINK_NOFOLLOW)
+        else {
             continue;
         };
         if FileType::from_raw_mode(st.st_mode) == FileType::Symlink {
             // Listed only if it leads to a file or folder beneath the root
             // (and no dotfile): the target's size and time, never more.
+            let name = to_rel(raw);
             let path = if rel.is_empty() {
-                name.to_owned()
+                name.into_owned()
             } else {
                 format!("{rel}/{name}")
             };
@@ -377,12 +380,13 @@ pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folde
             continue;
         }
         let is_dir = kind == FileType::Directory;
-        let mut href = utf8_percent_encode(name, HREF).to_string();
+        // A name that is not UTF-8 is shown lossily and linked exactly.
+        let name = String::from_utf8_lossy(raw).into_owned();
+        let mut href = percent_encode(raw, HREF).to_string();
         if is_dir {
             href.push('/');
         }
         entries.push(Entry {
-            name: name.to_owned(),
             kind: if is_dir { "directory" } else { "file" },
             size: (!is_dir).then_some(st.st_size.max(0) as u64),
             modified: date::rfc3339(st.st_mtime),
@@ -390,6 +394,7 @@ pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folde
             is_dir,
             mtime: st.st_mtime,
             fold: name.to_lowercase().into(),
+            name,
         });
     }
     Ok(Folder::new(entries, partial))
@@ -399,17 +404,19 @@ pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folde
 pub(crate) fn folder_href(rel: &str) -> String {
     let mut href = String::from("/");
     for seg in rel.split('/').filter(|s| !s.is_empty()) {
-        href.extend(utf8_percent_encode(seg, HREF));
+        href.extend(percent_encode(&rel_bytes(seg), HREF));
         href.push('/');
     }
     href
 }
 
+/// The folder `rel`'s path for people: `/a b/c/` (bytes that are not
+/// UTF-8 as U+FFFD).
 pub(crate) fn display_path(rel: &str) -> String {
     if rel.is_empty() {
         "/".to_owned()
     } else {
-        format!("/{rel}/")
+        format!("/{}/", rel_lossy(rel))
     }
 }
 
@@ -423,7 +430,7 @@ pub(super) mod tests {
             kind: if is_dir { "directory" } else { "file" },
             size: (!is_dir).then_some(size),
             modified: date::rfc3339(mtime),
-            href: utf8_percent_encode(name, HREF).to_string() + if is_dir { "/" } else { "" },
+            href: percent_encode(name.as_bytes(), HREF).to_string() + if is_dir { "/" } else { "" },
             is_dir,
             mtime,
             fold: name.to_lowercase().into(),
