@@ -281,6 +281,30 @@ async function main() {
     );
   });
 
+  // 5c. A folder of 60 files: the column headers sort.
+  const manyUrl = new URL("many/", BASE).href;
+  const visible = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll("tbody tr")]
+        .filter((r) => !r.hidden && getComputedStyle(r).display !== "none")
+        .map((r) => r.cells[0].textContent),
+    );
+  await step("sort-button", async () => {
+    await page.goto(manyUrl, { waitUntil: "load" });
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.request().isNavigationRequest(), { timeout: STEP_MS }),
+      page.click("thead th:nth-child(2) button", { timeout: STEP_MS }),
+    ]);
+    await page.waitForLoadState("load", { timeout: STEP_MS });
+    const rows = await visible();
+    const url = new URL(page.url());
+    check(
+      "sort-button",
+      resp.status() === 200 && url.search === "?sort=size&order=asc" && rows[1] === "item 60.txt",
+      `clicking "Size" loads ${url.pathname}${url.search} (${resp.status()}): smallest first, ${rows[1]}`,
+    );
+  });
+
   // 6. Video: play, then seek to the middle (needs Range).
   await step("video-play", async () => {
     const resp = await page.goto(new URL("video.html", BASE).href, { waitUntil: "load" });

@@ -261,11 +261,18 @@ fn a_listing_row_shows_the_exact_size_and_the_modification_time() {
     let r = s.request(&get_req("/d/"));
     assert_eq!(r.status_line, OK);
     let body = r.text();
-    let i = body.find("f.bin").expect("file in listing");
-    let row_end = body[i..].find("</tr>").map(|j| i + j).unwrap();
-    let row = &body[i..row_end];
-    assert!(row.contains("title=\"12345 bytes\">12.1 KiB<"), "{row:?}");
-    assert!(row.contains("2001-02-03 04:05"), "{row:?}");
+    let i = body
+        .find("<tr><td><a href=\"./f.bin\">")
+        .expect("file in listing");
+    let row_end = body[i..].find('\n').map(|j| i + j).unwrap();
+    assert_eq!(
+        &body[i..row_end],
+        "<tr><td><a href=\"./f.bin\">f.bin</a><td title=\"12345 bytes\">12.1 KiB<td>2001-02-03 04:05:06"
+    );
+    assert!(
+        body.contains(">Modified (UTC)</button></form></th>"),
+        "the times are UTC"
+    );
 }
 
 /// A name that is not UTF-8 (Linux names are bytes) is listed — shown
@@ -460,8 +467,11 @@ fn the_html_listing_has_a_breadcrumb_sizes_and_sorting() {
         "folders stay first"
     );
     assert!(
-        by_size.contains("href=\"?sort=size&amp;order=desc\""),
-        "the column toggles"
+        by_size.contains(
+            "<th aria-sort=\"ascending\"><form rel=\"nofollow\"><input type=\"hidden\" name=\"sort\" \
+             value=\"size\"><button name=\"order\" value=\"desc\">Size ↑</button></form></th>"
+        ),
+        "the column toggles: {by_size}"
     );
 }
 
@@ -888,5 +898,67 @@ fn a_folder_read_up_to_the_cap_is_sorted_and_paged_within_what_was_read() {
         html.contains("only the first 10003 entries of the folder were read (--max-listing-read)"),
         "{}",
         &html[html.len() - 600..]
+    );
+}
+
+/// The sort controls are forms (buttons), not links, marked
+/// `rel="nofollow"`: a client that follows every link of every listing
+/// (as `wget -r -np` does; benches/wget_mirror.sh counts its requests)
+/// fetches each folder once and each file once, and no sort variant.
+#[test]
+fn a_client_following_every_link_fetches_each_folder_and_file_once() {
+    let dir = site(&[
+        ("a.txt", b"a"),
+        ("docs/b.md", b"b"),
+        ("docs/sub/c.txt", b"c"),
+        ("img/d.png", b"d"),
+    ]);
+    dir.dir("empty");
+    let s = Server::start(dir.path(), &[]);
+    let mut c = s.conn();
+    let mut seen: Vec<String> = Vec::new();
+    let mut todo = vec!["/".to_string()];
+    while let Some(url) = todo.pop() {
+        assert!(seen.len() < 100, "the crawl does not end: {seen:?}");
+        if seen.contains(&url) {
+            continue;
+        }
+        let r = c.get(&url);
+        assert_eq!(r.status_line, OK, "{url}");
+        if url.ends_with('/') {
+            let page = r.text();
+            assert!(!page.contains("?sort="), "a sort link in {url}");
+            for th in ["name", "size", "time"] {
+                assert!(
+                    page.contains(&format!(
+                        "<form rel=\"nofollow\"><input type=\"hidden\" name=\"sort\" value=\"{th}\">"
+                    )),
+                    "{url}: {page}"
+                );
+            }
+            for h in hrefs(&page) {
+                let to = resolve(&url, &h);
+                // wget -np: nothing above where it started (all is below /).
+                if to.starts_with(&url) && to != url {
+                    todo.push(to);
+                }
+            }
+        }
+        seen.push(url);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "/",
+            "/a.txt",
+            "/docs/",
+            "/docs/b.md",
+            "/docs/sub/",
+            "/docs/sub/c.txt",
+            "/empty/",
+            "/img/",
+            "/img/d.png"
+        ]
     );
 }

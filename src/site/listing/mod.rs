@@ -50,7 +50,7 @@ pub enum SortKey {
 }
 
 impl SortKey {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             SortKey::Name => "name",
             SortKey::Size => "size",
