@@ -281,7 +281,9 @@ async function main() {
     );
   });
 
-  // 5c. A folder of 60 files: the column headers sort.
+  // 5c. A folder of 60 files: the filter box (a small inline script) hides
+  // the rows whose name lacks the text; without JavaScript the page is
+  // complete and the box is not shown; the column headers sort.
   const manyUrl = new URL("many/", BASE).href;
   const visible = () =>
     page.evaluate(() =>
@@ -289,6 +291,37 @@ async function main() {
         .filter((r) => !r.hidden && getComputedStyle(r).display !== "none")
         .map((r) => r.cells[0].textContent),
     );
+  await step("filter-box", async () => {
+    await page.goto(manyUrl, { waitUntil: "load" });
+    const all = await visible();
+    const shown = await page.isVisible("#filter");
+    await page.fill("#filter", "ITEM 5", { timeout: STEP_MS });
+    const some = await visible();
+    await page.fill("#filter", "", { timeout: STEP_MS });
+    const again = await visible();
+    const want = ["../", "item 5.txt", ...Array.from({ length: 10 }, (_, i) => `item 5${i}.txt`)];
+    check(
+      "filter-box",
+      shown && all.length === 61 && JSON.stringify(some) === JSON.stringify(want) && again.length === 61,
+      `many/: the filter box is shown; "ITEM 5" leaves ${some.length} of ${all.length} rows ` +
+        `(${some.slice(0, 3).join(", ")}, …), clearing it shows ${again.length}`,
+      `expected ${want.join(", ")}`,
+    );
+  });
+  await step("filter-without-js", async () => {
+    // The page as parsed without running its script (DOMParser runs none).
+    const got = await page.evaluate(async () => {
+      const html = await (await fetch(".", { cache: "no-store" })).text();
+      const doc = new DOMParser().parseFromString(html, "text/html");
+      const f = doc.getElementById("filter");
+      return { hidden: !!f && f.hidden, rows: doc.querySelectorAll("tbody tr").length };
+    });
+    check(
+      "filter-without-js",
+      got.hidden && got.rows === 61,
+      `without JavaScript the box is hidden (${got.hidden}) and all ${got.rows} rows are there`,
+    );
+  });
   await step("sort-button", async () => {
     await page.goto(manyUrl, { waitUntil: "load" });
     const [resp] = await Promise.all([

@@ -962,3 +962,43 @@ fn a_client_following_every_link_fetches_each_folder_and_file_once() {
         ]
     );
 }
+
+/// Pages of 50 entries or more have a filter box: hidden in the markup and
+/// shown by a small inline script (which `tests/browser/e2e.mjs` runs), so
+/// without JavaScript the page is complete and shows no dead box; smaller
+/// pages have neither. No response sets a Content-Security-Policy that
+/// would block it.
+#[test]
+fn a_page_of_many_entries_has_a_filter_box_that_needs_no_javascript() {
+    let dir = Site::new();
+    for i in 0..50 {
+        dir.file(&format!("many/f{i}"), b"");
+    }
+    dir.file("few/a.txt", b"a");
+    let s = Server::start(dir.path(), &[]);
+    let mut c = s.conn();
+    let many = c.get("/many/");
+    assert_eq!(many.header("Content-Security-Policy"), None);
+    let page = many.text();
+    assert!(
+        page.contains(
+            "<input type=\"search\" id=\"filter\" placeholder=\"Filter\" \
+             aria-label=\"Show only the names on this page that contain\" hidden>"
+        ),
+        "{page}"
+    );
+    let script = &page[page.find("<script>").expect("the script")..];
+    assert!(script.starts_with("<script>(()=>{const f=document.getElementById(\"filter\")"));
+    assert!(script.ends_with("</script>\n</body></html>\n"), "{script}");
+    assert!(script.len() < 500, "small: {} bytes", script.len());
+    assert_eq!(
+        page.matches("<tr>").count(),
+        1 + 1 + 50,
+        "header, parent, rows"
+    );
+    let few = c.get("/few/").text();
+    assert!(
+        !few.contains("id=\"filter\"") && !few.contains("<script"),
+        "{few}"
+    );
+}
