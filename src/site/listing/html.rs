@@ -5,8 +5,8 @@
 //! escaped and every href percent-encoded, so every link works whatever
 //! the name. Pages of many entries have a filter box (a small inline
 //! script; without JavaScript the box is not shown and the page is
-//! complete). A row is as light as HTML allows: a 5,000-entry folder is
-//! about 0.5 MB (`benches/listing_load.sh`).
+//! complete). A row is as light as HTML allows (`benches/listing_load.sh`
+//! measures a 5,000-entry listing in Chromium).
 
 use percent_encoding::percent_encode;
 
