@@ -14,7 +14,7 @@ use std::fs::File;
 use std::os::unix::fs::FileExt;
 
 pub use cache::{CachedFile, FileCache};
-pub use path::{CleanPath, clean_path};
+pub use path::{CleanPath, clean_path, rel_bytes, rel_lossy, to_rel};
 pub use root::Root;
 
 /// The names a folder's index may have, the first found wins.

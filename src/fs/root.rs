@@ -17,13 +17,16 @@
 //! the root's descriptor with `O_NOFOLLOW`.
 
 use std::collections::VecDeque;
+use std::ffi::OsStr;
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use rustix::fs::{FileType, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno;
 
+use super::path::rel_bytes;
 use crate::http::Status;
 
 /// Symlinks followed for one open at most (the kernel's MAXSYMLINKS).
@@ -79,10 +82,17 @@ impl Root {
     /// its end), for revalidating what cannot be watched.
     pub fn stat(&self, rel: &str) -> Option<rustix::fs::Stat> {
         let rel = if rel.is_empty() { "." } else { rel };
-        rustix::fs::statat(&self.dir, rel, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).ok()
+        let name = rel_bytes(rel);
+        rustix::fs::statat(
+            &self.dir,
+            OsStr::from_bytes(&name),
+            rustix::fs::AtFlags::SYMLINK_NOFOLLOW,
+        )
+        .ok()
     }
 
-    /// Opens `rel` (segments already checked) beneath the root.
+    /// Opens `rel` (segments already checked; names that are not UTF-8
+    /// escaped as [`super::path`] says) beneath the root.
     pub fn open_beneath(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, Status> {
         self.open_resolved(rel, flags).map(|(fd, _)| fd)
     }
@@ -201,7 +211,9 @@ impl Root {
     fn open_no_links(&self, rel: &str, flags: OFlags) -> Result<OwnedFd, Errno> {
         let rel = if rel.is_empty() { "." } else { rel };
         if HAVE_OPENAT2.load(Ordering::Relaxed) {
-            match rustix::fs::openat2(&self.dir, rel, flags, Mode::empty(), RESOLVE) {
+            let path = rel_bytes(rel);
+            let path = OsStr::from_bytes(&path);
+            match rustix::fs::openat2(&self.dir, path, flags, Mode::empty(), RESOLVE) {
                 Err(Errno::NOSYS) => HAVE_OPENAT2.store(false, Ordering::Relaxed),
                 other => return other,
             }
@@ -227,7 +239,13 @@ impl Root {
             } else {
                 OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC
             };
-            dir = Some(rustix::fs::openat(at, *name, f, Mode::empty())?);
+            let name = rel_bytes(name);
+            dir = Some(rustix::fs::openat(
+                at,
+                OsStr::from_bytes(&name),
+                f,
+                Mode::empty(),
+            )?);
         }
         dir.ok_or(Errno::NOENT)
     }

@@ -290,10 +290,11 @@ impl Watches {
                     | ReadFlags::MOVED_FROM
                     | ReadFlags::DELETE,
             );
-            if let Some(name) = ev.file_name().and_then(|n| n.to_str().ok()) {
+            // Names that are not UTF-8 as relative paths spell them.
+            if let Some(name) = ev.file_name().map(|n| super::path::to_rel(n.to_bytes())) {
                 for dir in w.names.keys() {
                     let path = if dir.is_empty() {
-                        name.to_owned()
+                        name.to_string()
                     } else {
                         format!("{dir}/{name}")
                     };

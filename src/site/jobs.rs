@@ -103,18 +103,25 @@ fn run_listing(root: &Root, cache: &ListingCache, max_read: usize, job: ListingJ
         }
     };
     let (waiters, result) = match folder {
-        Ok(folder) => {
-            let body: Arc<[u8]> = listing::render(&folder, &job.rel, job.view, max_read).into();
-            let (waiters, serial) = cache.fill(
-                job.stamp,
-                &job.rel,
-                job.view,
-                folder,
-                Arc::clone(&body),
-                watched,
-            );
-            (waiters, Ok((body, job.view.json, serial)))
-        }
+        Ok(folder) => match listing::render(&folder, &job.rel, job.view, max_read) {
+            Ok(body) => {
+                let body: Arc<[u8]> = body.into();
+                let (waiters, serial) = cache.fill(
+                    job.stamp,
+                    &job.rel,
+                    job.view,
+                    folder,
+                    Some(Arc::clone(&body)),
+                    watched,
+                );
+                (waiters, Ok((body, job.view.json, serial)))
+            }
+            // No such page: the folder is kept, the answer is not.
+            Err(status) => {
+                let (waiters, _) = cache.fill(job.stamp, &job.rel, job.view, folder, None, watched);
+                (waiters, Err(status))
+            }
+        },
         Err(status) => (
             cache.fail(job.stamp, &job.rel, job.view, watched),
             Err(status),

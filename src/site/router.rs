@@ -96,9 +96,13 @@ impl Router {
             Found::AddSlash => Reply::Redirect(redirect_location(req.path, req.query)),
             Found::Folder { .. } if !opts.listing => Reply::error(Status::Forbidden),
             Found::Folder { rel, dir, stamp } => {
+                // A `page` that is not a page number: 400, before any
+                // precondition (RFC 9110 §13.2.1).
+                let Ok(view) = View::from_request(req.query, f.accept.iter()) else {
+                    return Route::Reply(Reply::error(Status::BadRequest));
+                };
                 match http::plan_without_validators(f, req.method) {
                     Outcome::Proceed => {
-                        let view = View::from_request(req.query, f.accept.iter());
                         return Route::Listing(ListingJob {
                             stamp,
                             view,

@@ -281,6 +281,63 @@ async function main() {
     );
   });
 
+  // 5c. A folder of 60 files: the filter box (a small inline script) hides
+  // the rows whose name lacks the text; without JavaScript the page is
+  // complete and the box is not shown; the column headers sort.
+  const manyUrl = new URL("many/", BASE).href;
+  const visible = () =>
+    page.evaluate(() =>
+      [...document.querySelectorAll("tbody tr")]
+        .filter((r) => !r.hidden && getComputedStyle(r).display !== "none")
+        .map((r) => r.cells[0].textContent),
+    );
+  await step("filter-box", async () => {
+    await page.goto(manyUrl, { waitUntil: "load" });
+    const all = await visible();
+    const shown = await page.isVisible("#filter");
+    await page.fill("#filter", "ITEM 5", { timeout: STEP_MS });
+    const some = await visible();
+    await page.fill("#filter", "", { timeout: STEP_MS });
+    const again = await visible();
+    const want = ["../", "item 5.txt", ...Array.from({ length: 10 }, (_, i) => `item 5${i}.txt`)];
+    check(
+      "filter-box",
+      shown && all.length === 61 && JSON.stringify(some) === JSON.stringify(want) && again.length === 61,
+      `many/: the filter box is shown; "ITEM 5" leaves ${some.length} of ${all.length} rows ` +
+        `(${some.slice(0, 3).join(", ")}, …), clearing it shows ${again.length}`,
+      `expected ${want.join(", ")}`,
+    );
+  });
+  await step("filter-without-js", async () => {
+    // The page as parsed without running its script (DOMParser runs none).
+    const got = await page.evaluate(async () => {
+      const html = await (await fetch(".", { cache: "no-store" })).text();
+      const doc = new DOMParser().parseFromString(html, "text/html");
+      const f = doc.getElementById("filter");
+      return { hidden: !!f && f.hidden, rows: doc.querySelectorAll("tbody tr").length };
+    });
+    check(
+      "filter-without-js",
+      got.hidden && got.rows === 61,
+      `without JavaScript the box is hidden (${got.hidden}) and all ${got.rows} rows are there`,
+    );
+  });
+  await step("sort-button", async () => {
+    await page.goto(manyUrl, { waitUntil: "load" });
+    const [resp] = await Promise.all([
+      page.waitForResponse((r) => r.request().isNavigationRequest(), { timeout: STEP_MS }),
+      page.click("thead th:nth-child(2) button", { timeout: STEP_MS }),
+    ]);
+    await page.waitForLoadState("load", { timeout: STEP_MS });
+    const rows = await visible();
+    const url = new URL(page.url());
+    check(
+      "sort-button",
+      resp.status() === 200 && url.search === "?sort=size&order=asc" && rows[1] === "item 60.txt",
+      `clicking "Size" loads ${url.pathname}${url.search} (${resp.status()}): smallest first, ${rows[1]}`,
+    );
+  });
+
   // 6. Video: play, then seek to the middle (needs Range).
   await step("video-play", async () => {
     const resp = await page.goto(new URL("video.html", BASE).href, { waitUntil: "load" });

@@ -8,7 +8,7 @@
 //! same code `src/conn` runs), never a model of it.
 #![allow(dead_code)]
 
-use ferry::fs::clean_path;
+use ferry::fs::{clean_path, rel_bytes, to_rel};
 use ferry::h1::{BodyFraming, Event as ReaderEvent, Limits, Phase, RequestReader};
 use ferry::http::conditional::{self, Outcome, Validators};
 use ferry::http::etag::{EntityTag, Item, ListIter};
@@ -736,21 +736,39 @@ pub fn check_clean_path(raw: &str, hidden: bool) {
         return;
     };
     let rel = &c.rel;
-    assert!(!rel.starts_with('/'), "leading slash: {raw:?} → {rel:?}");
-    assert!(!rel.contains('\\'), "backslash: {raw:?} → {rel:?}");
-    assert!(!rel.contains('\0'), "NUL: {raw:?} → {rel:?}");
-    if !rel.is_empty() {
-        for seg in rel.split('/') {
+    // NUL in `rel` only escapes a byte that is not UTF-8 (NUL, two hex
+    // digits); the text and the bytes map one to one.
+    let mut escapes = rel.split('\0').skip(1);
+    assert!(
+        escapes.all(|rest| rest.len() >= 2
+            && u8::from_str_radix(&rest[..2], 16).is_ok_and(|b| b >= 0x80)
+            && rest[..2]
+                .bytes()
+                .all(|d| d.is_ascii_digit() || d.is_ascii_uppercase())),
+        "NUL that is no escape: {raw:?} → {rel:?}"
+    );
+    let bytes = rel_bytes(rel);
+    assert_eq!(to_rel(&bytes), rel.as_str(), "round trip: {raw:?}");
+    // What the file system is asked for.
+    assert!(!bytes.starts_with(b"/"), "leading slash: {raw:?} → {rel:?}");
+    assert!(!bytes.contains(&b'\\'), "backslash: {raw:?} → {rel:?}");
+    assert!(!bytes.contains(&0), "NUL: {raw:?} → {rel:?}");
+    if !bytes.is_empty() {
+        for seg in bytes.split(|b| *b == b'/') {
             assert!(!seg.is_empty(), "empty segment: {raw:?} → {rel:?}");
-            assert!(seg != "." && seg != "..", "dot segment: {raw:?} → {rel:?}");
+            assert!(
+                seg != b"." && seg != b"..",
+                "dot segment: {raw:?} → {rel:?}"
+            );
             if !hidden {
-                assert!(!seg.starts_with('.'), "dotfile: {raw:?} → {rel:?}");
+                assert!(!seg.starts_with(b"."), "dotfile: {raw:?} → {rel:?}");
             }
         }
     }
     // Lexically inside the root: every component is a plain name.
+    use std::os::unix::ffi::OsStrExt;
     let root = std::path::Path::new("/srv/root");
-    let joined = root.join(rel);
+    let joined = root.join(std::ffi::OsStr::from_bytes(&bytes));
     assert!(joined.starts_with(root), "{raw:?} → {joined:?}");
     assert!(
         joined
@@ -766,6 +784,29 @@ pub fn check_clean_path(raw: &str, hidden: bool) {
     }
 }
 
+/// Any bytes a name may hold (all but `/` and NUL), percent-encoded as a
+/// listing links them, clean to exactly those bytes.
+pub fn check_name_round_trip(name: &[u8]) {
+    if name.is_empty() || name.contains(&b'/') || name.contains(&0) {
+        return;
+    }
+    let mut raw = String::from("/d/");
+    for b in name {
+        raw.push_str(&format!("%{b:02X}"));
+    }
+    let refused = name == b".." || name.contains(&b'\\');
+    match clean_path(&raw, true) {
+        Ok(c) if name == b"." => assert_eq!(c.rel, "d", "{raw}"),
+        Ok(c) => {
+            assert!(!refused, "{raw} → {:?}", c.rel);
+            let mut want = b"d/".to_vec();
+            want.extend_from_slice(name);
+            assert_eq!(&*rel_bytes(&c.rel), want.as_slice(), "{raw}");
+        }
+        Err(status) => assert!(refused, "{raw} refused: {status:?}"),
+    }
+}
+
 /// libFuzzer entry for `path`: byte 0 bit 0 = hidden, the rest is the
 /// raw path (lossily made UTF-8, as request targets are ASCII anyway).
 pub fn fuzz_path(data: &[u8]) {
@@ -775,4 +816,5 @@ pub fn fuzz_path(data: &[u8]) {
     let raw = String::from_utf8_lossy(rest);
     check_clean_path(&raw, flags & 1 != 0);
     check_clean_path(&raw, flags & 1 == 0);
+    check_name_round_trip(rest);
 }

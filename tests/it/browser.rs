@@ -35,6 +35,9 @@ const CHECKS: &[&str] = &[
     "welcome-css",
     "welcome-image",
     "compressed-js",
+    "filter-box",
+    "filter-without-js",
+    "sort-button",
     "video-play",
     "video-seek",
     "range-206",
@@ -130,6 +133,11 @@ fn make_site(browser_dir: &Path) -> tempfile::TempDir {
     std::fs::create_dir_all(root.join("app")).unwrap();
     std::fs::write(root.join("app/index.html"), APP_HTML).unwrap();
     std::fs::write(root.join("app/bundle.js"), bundle_js()).unwrap();
+    // 60 files, "item 60.txt" the smallest: a filter box, and sorting.
+    std::fs::create_dir_all(root.join("many")).unwrap();
+    for i in 1..=60 {
+        std::fs::write(root.join(format!("many/item {i}.txt")), vec![b'x'; 61 - i]).unwrap();
+    }
     site
 }
 

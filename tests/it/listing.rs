@@ -261,33 +261,99 @@ fn a_listing_row_shows_the_exact_size_and_the_modification_time() {
     let r = s.request(&get_req("/d/"));
     assert_eq!(r.status_line, OK);
     let body = r.text();
-    let i = body.find("f.bin").expect("file in listing");
-    let row_end = body[i..].find("</tr>").map(|j| i + j).unwrap();
-    let row = &body[i..row_end];
-    assert!(row.contains("title=\"12345 bytes\">12.1 KiB<"), "{row:?}");
-    assert!(row.contains("2001-02-03 04:05"), "{row:?}");
+    let i = body
+        .find("<tr><td><a href=\"./f.bin\">")
+        .expect("file in listing");
+    let row_end = body[i..].find('\n').map(|j| i + j).unwrap();
+    assert_eq!(
+        &body[i..row_end],
+        "<tr><td><a href=\"./f.bin\">f.bin</a><td title=\"12345 bytes\">12.1 KiB<td>2001-02-03 04:05:06"
+    );
+    assert!(
+        body.contains(">Modified (UTC)</button></form></th>"),
+        "the times are UTC"
+    );
 }
 
+/// A name that is not UTF-8 (Linux names are bytes) is listed — shown
+/// lossily (U+FFFD), linked by its exact bytes percent-encoded — in HTML
+/// and JSON, and its link serves it; a folder so named is listed with a
+/// lossy title and exact breadcrumb links; an edit to such a file is seen
+/// at once, by the listing and by the file cache.
 #[test]
-fn a_listing_survives_a_non_utf8_file_name() {
+fn names_that_are_not_utf8_are_listed_lossily_linked_exactly_and_served() {
     use std::os::unix::ffi::OsStrExt;
     let t = Site::new();
     t.file("d/good.txt", b"GOOD");
-    std::fs::write(
-        t.path()
-            .join("d")
-            .join(std::ffi::OsStr::from_bytes(b"bad\xff\xfe.txt")),
-        b"BAD",
-    )
-    .unwrap();
+    let d = t.path().join("d");
+    let bad = d.join(std::ffi::OsStr::from_bytes(b"bad\xff\xfe.txt"));
+    std::fs::write(&bad, b"BAD").unwrap();
+    let folder = d.join(std::ffi::OsStr::from_bytes(b"caf\xe9"));
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(folder.join("inner.txt"), b"INNER").unwrap();
     let s = Server::start(t.path(), &[]);
     let mut c = s.conn();
     let r = c.get("/d/");
     r.assert_common();
     assert_eq!(r.status_line, OK);
-    let links: Vec<String> = hrefs(&r.text()).iter().map(|h| resolve("/d/", h)).collect();
-    assert!(links.contains(&"/d/good.txt".to_string()), "{links:?}");
-    assert_ok(&c.get("/d/good.txt"), b"GOOD");
+    let page = r.text();
+    assert!(
+        page.contains("<a href=\"./bad%FF%FE.txt\">bad\u{fffd}\u{fffd}.txt</a>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<a href=\"./caf%E9/\">caf\u{fffd}/</a>"),
+        "{page}"
+    );
+    let links: Vec<String> = hrefs(&page).iter().map(|h| resolve("/d/", h)).collect();
+    for (link, body) in [("/d/bad%FF%FE.txt", &b"BAD"[..]), ("/d/good.txt", b"GOOD")] {
+        assert!(links.iter().any(|l| l == link), "{link} in {links:?}");
+        assert_ok(&c.get(link), body);
+    }
+    // JSON: the lossy name, the exact href.
+    let doc = json_doc(&c.get("/d/?format=json"));
+    let e = doc["entries"].as_array().unwrap();
+    let pairs: Vec<(&str, &str, &serde_json::Value)> = e
+        .iter()
+        .map(|e| {
+            (
+                e["name"].as_str().unwrap(),
+                e["href"].as_str().unwrap(),
+                &e["size"],
+            )
+        })
+        .collect();
+    assert_eq!(
+        pairs,
+        [
+            ("caf\u{fffd}", "caf%E9/", &serde_json::Value::Null),
+            ("bad\u{fffd}\u{fffd}.txt", "bad%FF%FE.txt", &3.into()),
+            ("good.txt", "good.txt", &4.into()),
+        ]
+    );
+    // The folder: redirected to its slash form, listed, its file served.
+    let r = c.get("/d/caf%E9");
+    assert_eq!(
+        (r.status_line.as_str(), r.header("Location")),
+        (MOVED, Some("/d/caf%E9/"))
+    );
+    let inner = c.get("/d/caf%E9/").text();
+    assert!(
+        inner.contains("<title>Index of /d/caf\u{fffd}/</title>"),
+        "{inner}"
+    );
+    assert!(
+        inner.contains("<a href=\"/d/\">d</a><span class=\"sep\">/</span><a href=\"/d/caf%E9/\">caf\u{fffd}</a>"),
+        "{inner}"
+    );
+    let doc = json_doc(&c.get("/d/caf%E9/?format=json"));
+    assert_eq!(doc["path"], "/d/caf\u{fffd}/");
+    assert_ok(&c.get("/d/caf%E9/inner.txt"), b"INNER");
+    // An edit is seen at once: by the file cache and by the listing.
+    std::fs::write(&bad, b"BAD, LONGER").unwrap();
+    assert_ok(&c.get("/d/bad%FF%FE.txt"), b"BAD, LONGER");
+    let doc = json_doc(&c.get("/d/?format=json"));
+    assert_eq!(doc["entries"][1]["size"], 11);
 }
 
 fn names_site() -> Site {
@@ -326,6 +392,20 @@ fn the_json_listing_describes_every_entry_and_every_href_works() {
         assert_eq!(entries.len(), 6);
         assert_eq!(entries[0]["name"], "sub", "folders first");
         assert_eq!(entries[0]["type"], "directory");
+        assert!(entries[0]["size"].is_null(), "a folder's size is null");
+        assert_eq!(
+            (
+                &doc["total"],
+                &doc["page"],
+                &doc["pages"],
+                &doc["truncated"]
+            ),
+            (&6.into(), &1.into(), &1.into(), &false.into())
+        );
+        assert_eq!(
+            (&doc["next"], &doc["prev"]),
+            (&serde_json::Value::Null, &serde_json::Value::Null)
+        );
         for e in entries {
             let name = e["name"].as_str().unwrap();
             let href = e["href"].as_str().unwrap();
@@ -387,8 +467,11 @@ fn the_html_listing_has_a_breadcrumb_sizes_and_sorting() {
         "folders stay first"
     );
     assert!(
-        by_size.contains("href=\"?sort=size&amp;order=desc\""),
-        "the column toggles"
+        by_size.contains(
+            "<th aria-sort=\"ascending\"><form rel=\"nofollow\"><input type=\"hidden\" name=\"sort\" \
+             value=\"size\"><button name=\"order\" value=\"desc\">Size ↑</button></form></th>"
+        ),
+        "the column toggles: {by_size}"
     );
 }
 
@@ -568,5 +651,354 @@ fn accept_over_many_lines_with_empty_ones_is_one_list() {
     assert_eq!(
         ask("text/html").header("Content-Type"),
         Some("text/html; charset=utf-8")
+    );
+}
+
+/// Names sort naturally and case-insensitively, folders first, as
+/// miniserve does (`apple, Banana, file2, file10`); names equal but for
+/// case go by their bytes, so the order never depends on the disk's.
+#[test]
+fn names_sort_naturally_and_case_insensitively_in_html_and_json() {
+    let dir = Site::new();
+    for n in [
+        "file10",
+        "Banana",
+        "file2",
+        "apple",
+        "b",
+        "B",
+        "img-9.png",
+        "img-10.png",
+    ] {
+        dir.file(&format!("d/{n}"), n.as_bytes());
+    }
+    dir.dir("d/Zoo")
+        .dir("d/attic")
+        .dir("d/dir 10")
+        .dir("d/dir 9");
+    let s = Server::start(dir.path(), &[]);
+    let want = [
+        "attic",
+        "dir 9",
+        "dir 10",
+        "Zoo",
+        "apple",
+        "B",
+        "b",
+        "Banana",
+        "file2",
+        "file10",
+        "img-9.png",
+        "img-10.png",
+    ];
+    assert_eq!(json_names(&s.request(&get_req("/d/?format=json"))), want);
+    let page = s.request(&get_req("/d/")).text();
+    let at: Vec<usize> = want
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let slash = if i < 4 { "/" } else { "" }; // the folders
+            page.find(&format!(">{n}{slash}</a>"))
+                .unwrap_or_else(|| panic!("{n} not in {page}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{want:?} at {at:?}");
+    // Descending reverses the names, folders still first.
+    let mut rev = want;
+    rev[..4].reverse();
+    rev[4..].reverse();
+    assert_eq!(
+        json_names(&s.request(&get_req("/d/?format=json&sort=name&order=desc"))),
+        rev
+    );
+}
+
+/// Lays out `d/` with two folders and files `f1` … `fN` of `i` bytes each
+/// (sparse) and the time `i`: every order has one answer.
+fn numbered(n: usize) -> Site {
+    let dir = Site::new();
+    dir.dir("d/sub-b").dir("d/sub-a");
+    for i in 1..=n {
+        let p = dir.path().join(format!("d/f{i}"));
+        std::fs::File::create(&p)
+            .unwrap()
+            .set_len(i as u64)
+            .unwrap();
+        set_mtime(&p, at(1_000_000_000 + i as u64, 0));
+    }
+    dir
+}
+
+fn json_doc(r: &Response) -> serde_json::Value {
+    assert_eq!(r.status_line, OK, "{}", r.text());
+    serde_json::from_slice(&r.body).expect("valid JSON")
+}
+
+/// A folder of more entries than a page (10,000) is listed a page at a
+/// time in the chosen order — the first 10,000 by name, size or time,
+/// never a readdir subset; a script follows `next` to the end and gets
+/// every entry once; the counts cover the whole folder; each page is its
+/// own cached rendering.
+#[test]
+fn a_big_folder_is_listed_a_page_at_a_time_in_the_chosen_order() {
+    let dir = numbered(10_005);
+    let s = Server::start(dir.path(), &[]);
+    let mut c = s.conn();
+    let mut target = "/d/?format=json".to_string();
+    let mut names: Vec<String> = Vec::new();
+    let mut pages = Vec::new();
+    for _ in 0..3 {
+        let doc = json_doc(&c.get(&target));
+        names.extend(
+            doc["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["name"].as_str().unwrap().to_owned()),
+        );
+        let next = doc["next"].as_str().map(str::to_owned);
+        pages.push(doc);
+        match next {
+            Some(n) => target = n,
+            None => break,
+        }
+    }
+    assert_eq!(pages.len(), 2);
+    let mut want = vec!["sub-a".to_string(), "sub-b".to_string()];
+    want.extend((1..=10_005).map(|i| format!("f{i}")));
+    assert_eq!(
+        names, want,
+        "every entry once, folders first, f2 before f10"
+    );
+    let fields = |d: &serde_json::Value| {
+        [
+            "total",
+            "offset",
+            "page",
+            "pages",
+            "page_size",
+            "next",
+            "prev",
+            "partial",
+            "truncated",
+        ]
+        .map(|k| d[k].to_string())
+        .join(" ")
+    };
+    assert_eq!(
+        fields(&pages[0]),
+        "10007 0 1 2 10000 \"/d/?page=2&format=json\" null false true"
+    );
+    assert_eq!(
+        fields(&pages[1]),
+        "10007 10000 2 2 10000 null \"/d/?format=json\" false true"
+    );
+    // By size, largest first: the biggest 10,000 files, not any 10,000.
+    let by_size = json_doc(&c.get("/d/?format=json&sort=size&order=desc"));
+    let e = by_size["entries"].as_array().unwrap();
+    assert_eq!(e.len(), 10_000);
+    assert_eq!(
+        (e[0]["name"].as_str(), e[1]["size"].is_null()),
+        (Some("sub-b"), true)
+    );
+    assert_eq!(e[2]["name"], "f10005");
+    assert_eq!(e[9_999]["name"], "f8");
+    assert_eq!(
+        by_size["next"],
+        "/d/?sort=size&order=desc&page=2&format=json"
+    );
+    let last = json_doc(&c.get("/d/?format=json&sort=time&page=2"));
+    assert_eq!(last["entries"][6]["name"], "f10005", "newest last");
+    // HTML: the same pages, the totals of the whole folder, links both ways.
+    let p1 = c.get("/d/");
+    assert_eq!(p1.status_line, OK);
+    let p1 = p1.text();
+    assert!(
+        p1.contains("2 folders, 10005 files (47.7 MiB)"),
+        "{}",
+        &p1[p1.len() - 600..]
+    );
+    assert!(
+        p1.contains("entries 1–10000 of 10007 · page 1 of 2 · <a rel=\"next nofollow\" href=\"?page=2\">next →</a>"),
+        "{}",
+        &p1[p1.len() - 600..]
+    );
+    assert!(p1.contains(">f9998<") && !p1.contains(">f9999<"));
+    let p2 = c.get("/d/?page=2").text();
+    assert!(p2.contains(">f9999<") && p2.contains(">f10005<") && !p2.contains(">f9998<"));
+    assert!(
+        p2.contains("entries 10001–10007 of 10007 · page 2 of 2 · <a rel=\"prev nofollow\" href=\"./\">← previous</a></nav>"),
+        "{}",
+        &p2[p2.len() - 600..]
+    );
+    // Cached per page: page 1 again is page 1, and HEAD matches GET.
+    assert_eq!(c.get("/d/").text(), p1);
+    let get = c.get("/d/?page=2&sort=size");
+    let head = c.ask("HEAD", "/d/?page=2&sort=size", &[]);
+    assert_eq!(head.comparable_headers(), get.comparable_headers());
+    assert!(head.body.is_empty() && get.text().contains(">f10005<"));
+}
+
+/// `page` must be a page number: anything else is 400 (not ignored, not
+/// clamped, so a script's mistake shows); a page past the last is 404;
+/// page 1 of an empty folder is there.
+#[test]
+fn a_page_that_is_no_page_number_is_400_and_one_past_the_last_is_404() {
+    let dir = site(&[("d/a.txt", b"a")]);
+    dir.dir("empty");
+    let s = Server::start(dir.path(), &[]);
+    let mut c = s.conn();
+    for bad in ["0", "", "x", "-1", "%31", "+2", "1.0", "4294967296"] {
+        for fmt in ["", "&format=json"] {
+            let r = c.get(&format!("/d/?page={bad}{fmt}"));
+            r.assert_common();
+            assert_eq!(r.status_line, BAD_REQUEST, "page={bad}{fmt}");
+        }
+    }
+    for target in ["/d/?page=2", "/d/?page=2&format=json", "/empty/?page=2"] {
+        assert_eq!(c.get(target).status_line, NOT_FOUND, "{target}");
+    }
+    assert_eq!(c.ask("HEAD", "/d/?page=3", &[]).status_line, NOT_FOUND);
+    let doc = json_doc(&c.get("/empty/?page=1&format=json"));
+    assert_eq!(
+        (doc["total"].as_u64(), doc["pages"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert_eq!(json_names(&c.get("/d/?page=1&format=json")), ["a.txt"]);
+}
+
+/// With `--max-listing-read`, sorting, paging and the counts work within
+/// what was read, and the listing says so.
+#[test]
+fn a_folder_read_up_to_the_cap_is_sorted_and_paged_within_what_was_read() {
+    let dir = numbered(10_005);
+    let s = Server::start(dir.path(), &["--max-listing-read", "10003"]);
+    let mut c = s.conn();
+    let p1 = json_doc(&c.get("/d/?format=json"));
+    let p2 = json_doc(&c.get("/d/?format=json&page=2"));
+    assert_eq!(
+        (&p1["total"], &p1["pages"], &p1["partial"], &p1["truncated"]),
+        (&10_003.into(), &2.into(), &true.into(), &true.into())
+    );
+    let mut names: Vec<String> = Vec::new();
+    for doc in [&p1, &p2] {
+        for e in doc["entries"].as_array().unwrap() {
+            names.push(e["name"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(names.len(), 10_003);
+    let n = |s: &str| s.strip_prefix('f').and_then(|d| d.parse::<u32>().ok());
+    let files: Vec<u32> = names.iter().filter_map(|s| n(s)).collect();
+    assert!(
+        files.windows(2).all(|w| w[0] < w[1]),
+        "natural order across pages"
+    );
+    let html = c.get("/d/?page=2").text();
+    assert!(
+        html.contains("only the first 10003 entries of the folder were read (--max-listing-read)"),
+        "{}",
+        &html[html.len() - 600..]
+    );
+}
+
+/// The sort controls are forms (buttons), not links, marked
+/// `rel="nofollow"`: a client that follows every link of every listing
+/// (as `wget -r -np` does; benches/wget_mirror.sh counts its requests)
+/// fetches each folder once and each file once, and no sort variant.
+#[test]
+fn a_client_following_every_link_fetches_each_folder_and_file_once() {
+    let dir = site(&[
+        ("a.txt", b"a"),
+        ("docs/b.md", b"b"),
+        ("docs/sub/c.txt", b"c"),
+        ("img/d.png", b"d"),
+    ]);
+    dir.dir("empty");
+    let s = Server::start(dir.path(), &[]);
+    let mut c = s.conn();
+    let mut seen: Vec<String> = Vec::new();
+    let mut todo = vec!["/".to_string()];
+    while let Some(url) = todo.pop() {
+        assert!(seen.len() < 100, "the crawl does not end: {seen:?}");
+        if seen.contains(&url) {
+            continue;
+        }
+        let r = c.get(&url);
+        assert_eq!(r.status_line, OK, "{url}");
+        if url.ends_with('/') {
+            let page = r.text();
+            assert!(!page.contains("?sort="), "a sort link in {url}");
+            for th in ["name", "size", "time"] {
+                assert!(
+                    page.contains(&format!(
+                        "<form rel=\"nofollow\"><input type=\"hidden\" name=\"sort\" value=\"{th}\">"
+                    )),
+                    "{url}: {page}"
+                );
+            }
+            for h in hrefs(&page) {
+                let to = resolve(&url, &h);
+                // wget -np: nothing above where it started (all is below /).
+                if to.starts_with(&url) && to != url {
+                    todo.push(to);
+                }
+            }
+        }
+        seen.push(url);
+    }
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            "/",
+            "/a.txt",
+            "/docs/",
+            "/docs/b.md",
+            "/docs/sub/",
+            "/docs/sub/c.txt",
+            "/empty/",
+            "/img/",
+            "/img/d.png"
+        ]
+    );
+}
+
+/// Pages of 50 entries or more have a filter box: hidden in the markup and
+/// shown by a small inline script (which `tests/browser/e2e.mjs` runs), so
+/// without JavaScript the page is complete and shows no dead box; smaller
+/// pages have neither. No response sets a Content-Security-Policy that
+/// would block it.
+#[test]
+fn a_page_of_many_entries_has_a_filter_box_that_needs_no_javascript() {
+    let dir = Site::new();
+    for i in 0..50 {
+        dir.file(&format!("many/f{i}"), b"");
+    }
+    dir.file("few/a.txt", b"a");
+    let s = Server::start(dir.path(), &[]);
+    let mut c = s.conn();
+    let many = c.get("/many/");
+    assert_eq!(many.header("Content-Security-Policy"), None);
+    let page = many.text();
+    assert!(
+        page.contains(
+            "<input type=\"search\" id=\"filter\" placeholder=\"Filter\" \
+             aria-label=\"Show only the names on this page that contain\" hidden>"
+        ),
+        "{page}"
+    );
+    let script = &page[page.find("<script>").expect("the script")..];
+    assert!(script.starts_with("<script>(()=>{const f=document.getElementById(\"filter\")"));
+    assert!(script.ends_with("</script>\n</body></html>\n"), "{script}");
+    assert!(script.len() < 500, "small: {} bytes", script.len());
+    assert_eq!(
+        page.matches("<tr>").count(),
+        1 + 1 + 50,
+        "header, parent, rows"
+    );
+    let few = c.get("/few/").text();
+    assert!(
+        !few.contains("id=\"filter\"") && !few.contains("<script"),
+        "{few}"
     );
 }

@@ -482,6 +482,27 @@ proptest! {
     fn raw_path_entry_on_random_bytes(data in prop::collection::vec(any::<u8>(), 0..80)) {
         fuzz_path(&data);
     }
+
+    /// Bytes that are not UTF-8 near dots, slashes and backslashes, sent
+    /// percent-encoded: never a way out, and a name is its exact bytes.
+    #[test]
+    fn paths_with_bytes_that_are_not_utf8_stay_under_the_root(
+        parts in prop::collection::vec(
+            prop_oneof![
+                Just(b"%2e".to_vec()), Just(b".".to_vec()), Just(b"/".to_vec()),
+                Just(b"%2F".to_vec()), Just(b"%5C".to_vec()), Just(b"%C0%AE".to_vec()),
+                Just(b"%E0%80%AE".to_vec()), Just(b"%C0%AF".to_vec()), Just(b"%FF".to_vec()),
+                Just(b"%80".to_vec()), Just(b"%ED%A0%80".to_vec()), Just(b"a".to_vec()),
+            ],
+            0..12,
+        ),
+        hidden in any::<bool>(),
+        name in prop::collection::vec(any::<u8>(), 1..12),
+    ) {
+        let raw = format!("/{}", String::from_utf8(parts.concat()).unwrap());
+        check_clean_path(&raw, hidden);
+        check_name_round_trip(&name);
+    }
 }
 
 // ---------------------------------------------------------------------------

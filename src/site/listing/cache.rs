@@ -1,7 +1,7 @@
 //! Listings cached per folder version, shared by all workers: repeated
 //! listings of an unchanged folder cost a lookup. The folder's entries are
-//! kept once per version, and each rendering (HTML or JSON, sort, order)
-//! beside them. A folder's version is its identity and its modification
+//! kept once per version, and each rendering (HTML or JSON, sort, order,
+//! page) beside them. A folder's version is its identity and its modification
 //! and change times: adding, removing or renaming an entry makes a new one.
 //! A change inside an entry (a file growing) leaves the folder's times as
 //! they are, so every cached folder is watched too, and each lookup first
@@ -185,7 +185,9 @@ impl ListingCache {
     }
 
     /// Keeps a rendering (and its folder) and returns who waited for it,
-    /// and the rendering's serial (0 when it was not kept).
+    /// and the rendering's serial (0 when it was not kept). `body` is
+    /// `None` when the view has no rendering (a page past the last): the
+    /// folder is kept all the same, so asking again costs no read.
     /// `watched`: the read of `rel` began with [`ListingCache::begin_read`]
     /// (or the folder was cached already); if it changed meanwhile, or it
     /// could not be watched, nothing is kept.
@@ -195,7 +197,7 @@ impl ListingCache {
         rel: &str,
         view: View,
         folder: Arc<Folder>,
-        body: Arc<[u8]>,
+        body: Option<Arc<[u8]>>,
         watched: bool,
     ) -> (Vec<Waiter>, u64) {
         let mut inner = self.lock();
@@ -214,21 +216,31 @@ impl ListingCache {
             inner.watches.release(rel);
         }
         inner.clock += 1;
-        inner.serial += 1;
-        let (now, serial) = (inner.clock, inner.serial);
-        let added = body.len();
-        let slot = inner.slots.entry(stamp).or_insert_with(|| Slot {
-            rel: rel.to_owned(),
-            weight: folder.weight(),
-            folder,
-            bodies: Vec::new(),
-            used: now,
+        let now = inner.clock;
+        let serial = match body {
+            Some(_) => {
+                inner.serial += 1;
+                inner.serial
+            }
+            None => 0,
+        };
+        let mut grown = 0;
+        let slot = inner.slots.entry(stamp).or_insert_with(|| {
+            grown = folder.weight();
+            Slot {
+                rel: rel.to_owned(),
+                weight: grown,
+                folder,
+                bodies: Vec::new(),
+                used: now,
+            }
         });
-        let fresh = slot.bodies.is_empty();
-        slot.bodies.push((view, body, serial));
-        slot.weight += added;
+        if let Some(body) = body {
+            grown += body.len();
+            slot.weight += body.len();
+            slot.bodies.push((view, body, serial));
+        }
         slot.used = now;
-        let grown = if fresh { slot.weight } else { added };
         inner.held += grown;
         while inner.held > self.budget && inner.slots.len() > 1 {
             let Some(oldest) = inner
