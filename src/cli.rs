@@ -5,22 +5,22 @@
 //! the defaults stay as specified.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
 
 use crate::h1::Limits;
-use crate::settings::{Settings, Timeouts};
+use crate::settings::{DEFAULT_DIR, DirChoice, Settings, Timeouts};
 use crate::site::SiteOptions;
 
 /// A fast, standards-correct HTTP/1.1 static-file server.
 #[derive(Parser, Debug, Clone)]
 #[command(name = "ferry", version, about, long_about = None)]
 pub struct Config {
-    /// Folder to serve.
-    #[arg(default_value = "./static")]
-    pub dir: PathBuf,
+    /// Folder to serve [default: ./static if there is one, else the
+    /// current folder].
+    pub dir: Option<PathBuf>,
 
     /// Address to listen on: IPv4 or IPv6 (`::` serves both), or a host
     /// name (all its addresses); repeat for several. Ignored when a
@@ -279,8 +279,13 @@ impl Config {
             Some(n) => usize::from(n),
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let (dir, dir_choice) = match self.dir {
+            Some(dir) => (dir, DirChoice::Given),
+            None => default_dir(Path::new(DEFAULT_DIR).is_dir()),
+        };
         Ok(Settings {
-            dir: self.dir,
+            dir,
+            dir_choice,
             binds: self.bind,
             reuse_port: self.reuse_port,
             port: self.port,
@@ -325,6 +330,16 @@ impl Config {
             min_send_rate: self.min_send_rate,
             max_connections: self.max_connections as usize,
         })
+    }
+}
+
+/// The folder served without a DIR: `./static` when it is a folder (a
+/// project's site), else the current folder, as `python3 -m http.server`.
+fn default_dir(static_is_dir: bool) -> (PathBuf, DirChoice) {
+    if static_is_dir {
+        (PathBuf::from(DEFAULT_DIR), DirChoice::Static)
+    } else {
+        (PathBuf::from("."), DirChoice::Current)
     }
 }
 
@@ -556,7 +571,7 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_limits() {
         let c = Config::parse_from(["ferry"]);
-        assert_eq!(c.dir, PathBuf::from("./static"));
+        assert_eq!(c.dir, None);
         assert_eq!(c.port, 8000);
         assert_eq!(c.max_connections, 10_000);
         assert_eq!(c.header_timeout, Duration::from_secs(10));
@@ -565,5 +580,19 @@ mod tests {
         assert_eq!(c.max_target, 8192);
         assert_eq!(c.max_header_bytes, 65536);
         assert_eq!(c.max_headers, 100);
+    }
+
+    #[test]
+    fn without_a_dir_static_is_served_if_it_is_a_folder_else_the_current_one() {
+        assert_eq!(
+            default_dir(true),
+            (PathBuf::from("./static"), DirChoice::Static)
+        );
+        assert_eq!(default_dir(false), (PathBuf::from("."), DirChoice::Current));
+        let s = settings(&["some/dir"]).unwrap();
+        assert_eq!(
+            (s.dir, s.dir_choice),
+            (PathBuf::from("some/dir"), DirChoice::Given)
+        );
     }
 }

@@ -7,11 +7,13 @@ use std::path::Path;
 
 use super::Origin;
 use crate::log;
+use crate::settings::{DEFAULT_DIR, DirChoice};
 
 /// Everything said at startup, in order: notes on stderr first, so a
 /// script that waits for the stdout line has them all. The stdout line
-/// names the first listener; the others follow it on stderr.
-pub fn announce(addrs: &[SocketAddr], origin: Origin, root: &Path, open: bool) {
+/// names the first listener; the others follow it on stderr, and so does
+/// how the folder was chosen when no DIR was given.
+pub fn announce(addrs: &[SocketAddr], origin: Origin, root: &Path, choice: DirChoice, open: bool) {
     let Some(&first) = addrs.first() else {
         return;
     };
@@ -47,6 +49,12 @@ pub fn announce(addrs: &[SocketAddr], origin: Origin, root: &Path, open: bool) {
             url_for(first)
         );
         let _ = out.flush();
+    }
+    if choice == DirChoice::Static {
+        log::note_now(format_args!(
+            "no DIR given and {DEFAULT_DIR} is a folder: serving it \
+             (`ferry .` serves the current folder)"
+        ));
     }
     for addr in &addrs[1..] {
         log::note_now(format_args!("also listening at {}", url_for(*addr)));

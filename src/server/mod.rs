@@ -167,7 +167,13 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     }
     drop(log);
 
-    banner::announce(&addrs, origin, shared.site.root().path(), open);
+    banner::announce(
+        &addrs,
+        origin,
+        shared.site.root().path(),
+        shared.settings.dir_choice,
+        open,
+    );
 
     wait_for_signal(&signal_rx);
     let deadline = Instant::now() + shared.settings.timeouts.shutdown;

@@ -1,6 +1,6 @@
-//! Command line and startup: the one stdout line, the warnings and LAN
-//! URLs on stderr, errors with exit status 2, --help and --version, flag
-//! syntax.
+//! Command line and startup: the default folder, the one stdout line,
+//! the warnings and LAN URLs on stderr, errors with exit status 2, --help
+//! and --version, flag syntax.
 
 use std::io::Read;
 use std::net::TcpListener;
@@ -70,6 +70,71 @@ fn the_default_dir_is_static_in_the_working_directory() {
         )
     );
     assert_eq!(s.get("/").status(), 200);
+}
+
+/// No DIR, in a folder with `static/`: that is served (the stdout line
+/// names it), and stderr says why, after the stdout line.
+#[test]
+fn without_a_dir_a_static_folder_is_served_and_named_on_stderr() {
+    let t = site(&[("static/index.html", b"WELCOME"), ("a.txt", b"x")]);
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(t.path()).args(["--port", "0", "--quiet"]);
+    let s = Server::spawn(cmd, &t.path().join("static"));
+    assert_eq!(
+        s.line,
+        format!(
+            "ferry: serving {}/static at http://127.0.0.1:{}/\n",
+            t.path().display(),
+            s.port()
+        )
+    );
+    assert_ok(&s.get("/index.html"), b"WELCOME");
+    assert_eq!(s.get("/a.txt").status(), 404);
+    assert_eq!(
+        stderr_after_kill(s),
+        "ferry: no DIR given and ./static is a folder: serving it \
+         (`ferry .` serves the current folder)\n"
+    );
+}
+
+/// No DIR and no `static/` folder (none, or a file of that name): the
+/// current folder is served, with nothing said on stderr.
+#[test]
+fn without_a_dir_or_a_static_folder_the_current_folder_is_served() {
+    for static_file in [false, true] {
+        let t = site(&[("a.txt", b"x")]);
+        if static_file {
+            t.file("static", b"a file, not a folder");
+        }
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(t.path()).args(["--port", "0", "--quiet"]);
+        let s = Server::spawn(cmd, t.path());
+        assert_eq!(
+            s.line,
+            format!(
+                "ferry: serving {} at http://127.0.0.1:{}/\n",
+                t.path().display(),
+                s.port()
+            ),
+            "static is a file: {static_file}"
+        );
+        assert_ok(&s.get("/a.txt"), b"x");
+        assert_eq!(stderr_after_kill(s), "", "static is a file: {static_file}");
+    }
+}
+
+/// `static` given explicitly is a DIR like any other: missing, it is the
+/// one-line error with status 2, not a fallback.
+#[test]
+fn an_explicit_static_that_is_missing_is_a_one_line_error() {
+    let t = site(&[("a.txt", b"x")]);
+    let (code, out, err) = run_ferry(&["static", "--port", "0"], Some(t.path()));
+    assert_eq!(code, Some(2), "{err}");
+    assert_eq!(out, "");
+    assert_eq!(
+        err,
+        "ferry: cannot serve static: No such file or directory\n"
+    );
 }
 
 #[test]
