@@ -1,11 +1,12 @@
 //! Command line and startup: the default folder, the one stdout line,
 //! the warnings and LAN URLs on stderr, errors with exit status 2, --help
-//! and --version, flag syntax.
+//! (its headings and examples) and --version, short flags, flag syntax.
 
 use std::io::Read;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
+use std::time::Duration;
 
 use crate::support::*;
 
@@ -135,6 +136,47 @@ fn an_explicit_static_that_is_missing_is_a_one_line_error() {
         err,
         "ferry: cannot serve static: No such file or directory\n"
     );
+}
+
+/// `-p`, `-b`, `-q` and `-o` spell `--port`, `--bind`, `--quiet` and
+/// `--open` (`-b`'s effect on the URLs: the bind-all tests).
+#[test]
+fn short_flags_p_b_q_o_are_port_bind_quiet_and_open() {
+    let t = site(&[("a.txt", b"x")]);
+    // A stand-in xdg-open that records its argument.
+    let bin = tempfile::tempdir().unwrap();
+    let record = bin.path().join("opened.txt");
+    let script = bin.path().join("xdg-open");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\necho \"$1\" > '{}.tmp' && mv '{0}.tmp' '{0}'\n",
+            record.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.arg(t.path())
+        .args(["-p", "0", "-b", "127.0.0.1", "-q", "-o"])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.path().display()));
+    let s = Server::spawn(cmd, t.path());
+    assert_ne!(s.port(), 8000, "-p 0 picks a free port");
+    assert_eq!(
+        s.line,
+        format!(
+            "ferry: serving {} at http://127.0.0.1:{}/\n",
+            t.path().display(),
+            s.port()
+        )
+    );
+    assert!(
+        wait_until(Duration::from_secs(5), || record.exists()),
+        "-o ran no launcher"
+    );
+    assert_eq!(std::fs::read_to_string(&record).unwrap(), s.url("/") + "\n");
+    assert_ok(&s.get("/a.txt"), b"x");
+    assert_eq!(stderr_after_kill(s), "", "-q: no access log");
 }
 
 #[test]
@@ -291,6 +333,117 @@ fn help_lists_the_flags_and_version_prints_the_version() {
     let (code, version, _) = run_ferry(&["--version"], None);
     assert_eq!(code, Some(0));
     assert_eq!(version, format!("ferry {}\n", env!("CARGO_PKG_VERSION")));
+}
+
+/// `--help`: the everyday flags first (with their short forms), then the
+/// tuning under their own headings, examples at the end; the testing aid
+/// nowhere.
+#[test]
+fn help_puts_everyday_flags_first_then_tuning_and_ends_with_examples() {
+    let (code, help, _) = run_ferry(&["--help"], None);
+    assert_eq!(code, Some(0));
+    let headings = [
+        "Arguments:",
+        "Options:",
+        "Responses:",
+        "Tuning: timeouts:",
+        "Tuning: limits:",
+        "Tuning: threads, caches and sockets:",
+        "Examples:",
+    ];
+    let found: Vec<&str> = help
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(' ') && l.ends_with(':'))
+        .collect();
+    assert_eq!(found, headings, "{help}");
+    // Each section: its text up to the next heading.
+    let section = |h: &str| {
+        let start = help.find(&format!("\n{h}\n")).expect(h) + h.len() + 2;
+        let end = help[start..].find("\n\n").map_or(help.len(), |e| start + e);
+        &help[start..end]
+    };
+    let has = |h: &str, flags: &[&str]| {
+        let text = section(h);
+        for flag in flags {
+            assert!(
+                text.lines().any(|l| l.trim_start().starts_with(flag)),
+                "{flag} under {h}:\n{text}"
+            );
+        }
+    };
+    has(
+        "Options:",
+        &[
+            "-b, --bind <ADDR>",
+            "-p, --port <PORT>",
+            "-o, --open",
+            "-q, --quiet",
+            "--watch",
+            "--hidden",
+        ],
+    );
+    has(
+        "Responses:",
+        &[
+            "--spa",
+            "--clean-urls",
+            "--no-listing",
+            "--404",
+            "--cors",
+            "--header",
+            "--cache-control",
+            "--no-cache",
+            "--no-compress",
+        ],
+    );
+    has(
+        "Tuning: timeouts:",
+        &[
+            "--header-timeout <DUR>",
+            "--keepalive-timeout <DUR>",
+            "--write-timeout <DUR>",
+            "--body-timeout <DUR>",
+            "--linger-timeout <DUR>",
+            "--shutdown-timeout <DUR>",
+            "--heartbeat <DUR>",
+        ],
+    );
+    has(
+        "Tuning: limits:",
+        &[
+            "--max-connections <N>",
+            "--max-body <BYTES>",
+            "--max-target <BYTES>",
+            "--max-header-bytes <BYTES>",
+            "--max-headers <N>",
+            "--min-body-rate <BYTES>",
+            "--min-send-rate <BYTES>",
+            "--max-listing-read <N>",
+        ],
+    );
+    has(
+        "Tuning: threads, caches and sockets:",
+        &[
+            "--threads <N>",
+            "--reuse-port",
+            "--cache-fds <N>",
+            "--listing-cache <BYTES>",
+            "--compress-cache <BYTES>",
+            "--compress-max <BYTES>",
+            "--max-watches <N>",
+        ],
+    );
+    let examples = section("Examples:");
+    assert!(
+        help.trim_end().ends_with(examples.trim_end()),
+        "examples last"
+    );
+    let commands: Vec<&str> = examples
+        .lines()
+        .filter_map(|l| l.strip_prefix("  ferry"))
+        .collect();
+    assert!((2..=3).contains(&commands.len()), "{examples}");
+    assert!(!help.contains("debug-panic"), "testing aid stays hidden");
 }
 
 /// SIGHUP drains like SIGTERM (issue: "document it"): the help of
