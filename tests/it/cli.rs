@@ -1,9 +1,10 @@
 //! Command line and startup: the default folder, the one stdout line,
-//! the warnings and LAN URLs on stderr, errors with exit status 2, --help
-//! (its headings and examples) and --version, short flags, flag syntax.
+//! the warnings and Local / Network URLs on stderr, errors with exit
+//! status 2, --help (its headings and examples) and --version, short
+//! flags, flag syntax.
 
 use std::io::Read;
-use std::net::TcpListener;
+use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -205,7 +206,9 @@ fn ipv6_loopback_prints_a_bracketed_url_and_serves() {
     assert_ok(&r, b"hello");
 }
 
-/// What a server wrote to stderr by the time it is killed.
+/// What a server wrote to stderr by the time it is killed: call it after
+/// a response, when every startup note is out (they are written before
+/// the workers start).
 fn stderr_after_kill(mut s: Server) -> String {
     let mut err = s.stderr();
     let _ = s.child.kill();
@@ -215,35 +218,211 @@ fn stderr_after_kill(mut s: Server) -> String {
     text
 }
 
+/// This machine's LAN addresses of a family (`-4`, `-6`) as `ip` lists
+/// them (scope global: neither loopback nor link-local), or None without
+/// `ip`.
+fn lan_ips(family: &str) -> Option<Vec<IpAddr>> {
+    let out = Command::new("ip")
+        .args([family, "-o", "addr", "show", "scope", "global"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut ips: Vec<IpAddr> = text
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            words.find(|w| *w == "inet" || *w == "inet6")?;
+            words.next()?.split('/').next()?.parse().ok()
+        })
+        .collect();
+    ips.dedup();
+    Some(ips)
+}
+
+/// Checks the block after the warning: `Local:` with `local`, then the
+/// `Network:` URLs, aligned, one per LAN address of the wildcard's
+/// families (the order is the interfaces', so compared as a set, IPv4
+/// first).
+fn assert_local_network_block(lines: &[String], local: &str, lan: &[IpAddr], port: u16) {
+    assert_eq!(lines[0], format!("  Local:   {local}\n"), "{lines:?}");
+    let urls: Vec<String> = lan
+        .iter()
+        .map(|ip| url_of(SocketAddr::new(*ip, port)))
+        .collect();
+    if urls.is_empty() {
+        assert_eq!(
+            lines[1..],
+            ["  Network: none (no interface but loopback has an address)\n".to_owned()]
+        );
+        return;
+    }
+    assert_eq!(lines.len(), 1 + urls.len(), "{lines:?}");
+    let mut got = Vec::new();
+    for (i, line) in lines[1..].iter().enumerate() {
+        let label = if i == 0 { "  Network: " } else { "           " };
+        let url = line
+            .strip_prefix(label)
+            .unwrap_or_else(|| panic!("{line:?} starts with {label:?}"));
+        got.push(url.trim_end().to_owned());
+    }
+    let v4_first = got.iter().map(|u| u.contains('[')).collect::<Vec<_>>();
+    assert!(v4_first.is_sorted(), "IPv4 first: {got:?}");
+    let (mut got, mut want) = (got, urls);
+    got.sort();
+    want.sort();
+    assert_eq!(got, want);
+}
+
+fn url_of(addr: SocketAddr) -> String {
+    match addr {
+        SocketAddr::V4(a) => format!("http://{a}/"),
+        SocketAddr::V6(a) => format!("http://[{}]:{}/", a.ip(), a.port()),
+    }
+}
+
+/// `-b 0.0.0.0`: the stdout line keeps its format with a URL that works
+/// on this machine (127.0.0.1); stderr warns and lists the Local / Network
+/// URLs (IPv4 only: 0.0.0.0 takes no IPv6), all before the first
+/// access-log line.
 #[test]
-fn a_non_loopback_bind_warns_and_lists_the_lan_urls_while_loopback_does_not() {
+fn bind_all_prints_a_local_url_and_a_local_network_block_before_any_access_line() {
     let dir = site(&[("a.txt", b"x")]);
-    let s = Server::start(dir.path(), &["--bind", "0.0.0.0"]);
-    assert!(s.line.contains("at http://0.0.0.0:"), "{}", s.line);
+    let mut s = Server::start_raw(dir.path(), &["-b", "0.0.0.0"]);
+    let port = s.port();
+    assert_eq!(
+        s.line,
+        format!(
+            "ferry: serving {} at http://127.0.0.1:{port}/\n",
+            dir.path().display()
+        )
+    );
+    assert_ok(&s.get("/a.txt"), b"x");
+    let rx = stderr_lines(s.stderr());
+    let mut seen = Vec::new();
+    let access = wait_for_line(
+        &rx,
+        &mut seen,
+        &["\"GET /a.txt HTTP/1.1\" 200 "],
+        Duration::from_secs(5),
+    );
+    assert!(access.is_some(), "no access-log line: {seen:?}");
+    let block = &seen[..seen.len() - 1];
+    assert_eq!(
+        block[0],
+        format!(
+            "ferry: warning: listening on all addresses (0.0.0.0): anyone who can reach \
+             this machine can read {} (ferry has no TLS and no authentication)\n",
+            dir.path().display()
+        )
+    );
+    match lan_ips("-4") {
+        Some(lan) => assert_local_network_block(
+            &block[1..],
+            &format!("http://127.0.0.1:{port}/"),
+            &lan,
+            port,
+        ),
+        None => skip(
+            "cli::bind_all_prints_a_local_url_and_a_local_network_block_before_any_access_line",
+            "no `ip`: the Network URLs were not checked",
+        ),
+    }
+}
+
+/// `-b ::` is dual-stack: the stdout line gives 127.0.0.1 (IPv4 works
+/// wherever IPv4 does), and the block lists the IPv4 and the IPv6 LAN
+/// URLs, link-local ones skipped.
+#[test]
+fn dual_stack_bind_all_prints_127_0_0_1_and_lists_both_families() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        skip(
+            "cli::dual_stack_bind_all_prints_127_0_0_1_and_lists_both_families",
+            "no IPv6 on this machine",
+        );
+        return;
+    }
+    let dir = site(&[("a.txt", b"x")]);
+    let s = Server::start(dir.path(), &["-b", "::"]);
+    let port = s.port();
+    assert_eq!(
+        s.line,
+        format!(
+            "ferry: serving {} at http://127.0.0.1:{port}/\n",
+            dir.path().display()
+        )
+    );
+    assert_ok(&s.get("/a.txt"), b"x");
+    let text = stderr_after_kill(s);
+    let lines: Vec<String> = text.split_inclusive('\n').map(str::to_owned).collect();
+    assert_eq!(
+        lines[0],
+        format!(
+            "ferry: warning: listening on all addresses (::): anyone who can reach \
+             this machine can read {} (ferry has no TLS and no authentication)\n",
+            dir.path().display()
+        )
+    );
+    match (lan_ips("-4"), lan_ips("-6")) {
+        (Some(mut lan), Some(v6)) => {
+            lan.extend(v6);
+            assert_local_network_block(
+                &lines[1..],
+                &format!("http://127.0.0.1:{port}/"),
+                &lan,
+                port,
+            )
+        }
+        _ => skip(
+            "cli::dual_stack_bind_all_prints_127_0_0_1_and_lists_both_families",
+            "no `ip`: the Network URLs were not checked",
+        ),
+    }
+}
+
+/// `::` beside an IPv4 address takes IPv6 only: its URL on this machine
+/// is then `[::1]`, on the stdout line when it is the first listener.
+#[test]
+fn an_ipv6_only_bind_all_prints_the_ipv6_loopback_url() {
+    if TcpListener::bind("[::1]:0").is_err() {
+        skip(
+            "cli::an_ipv6_only_bind_all_prints_the_ipv6_loopback_url",
+            "no IPv6 on this machine",
+        );
+        return;
+    }
+    let dir = site(&[("a.txt", b"x")]);
+    let s = Server::start(dir.path(), &["-b", "::", "-b", "127.0.0.1"]);
+    let port = s.port();
+    assert_eq!(
+        s.line,
+        format!(
+            "ferry: serving {} at http://[::1]:{port}/\n",
+            dir.path().display()
+        )
+    );
+    assert_ok(&s.get("/a.txt"), b"x");
     let text = stderr_after_kill(s);
     assert!(
-        text.contains("warning: 0.0.0.0 is not a loopback address"),
+        text.starts_with(&format!(
+            "ferry: also listening at http://127.0.0.1:{port}/\n\
+             ferry: warning: listening on all addresses (::): "
+        )),
         "{text}"
     );
-    // One line per non-loopback IPv4 interface.
-    let has_lan = Command::new("sh")
-        .args([
-            "-c",
-            "ip -4 -o addr show scope global 2>/dev/null | grep -q inet",
-        ])
-        .status()
-        .is_ok_and(|st| st.success());
-    if has_lan {
-        assert!(text.contains("ferry: also at http://"), "{text}");
-        assert!(!text.contains("also at http://127."), "{text}");
-    } else {
-        skip(
-            "cli::a_non_loopback_bind_warns_and_lists_the_lan_urls_while_loopback_does_not",
-            "no non-loopback IPv4 interface (or no `ip`): the LAN URL lines were not checked",
-        );
-    }
-    let text = stderr_after_kill(Server::start(dir.path(), &[]));
-    assert!(!text.contains("warning"), "{text}");
+    assert!(
+        text.contains(&format!("\n  Local:   http://[::1]:{port}/\n")),
+        "{text}"
+    );
+}
+
+/// Bound to loopback (the default), startup says nothing on stderr.
+#[test]
+fn a_loopback_bind_says_nothing_on_stderr() {
+    let dir = site(&[("a.txt", b"x")]);
+    let s = Server::start(dir.path(), &[]);
+    assert_ok(&s.get("/a.txt"), b"x");
+    assert_eq!(stderr_after_kill(s), "");
 }
 
 #[test]
