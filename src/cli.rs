@@ -5,95 +5,82 @@
 //! the defaults stay as specified.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Args, Parser};
 
 use crate::h1::Limits;
-use crate::settings::{Settings, Timeouts};
+use crate::settings::{DEFAULT_DIR, DirChoice, Settings, Timeouts};
 use crate::site::SiteOptions;
+
+/// `--help` headings, in the order they are shown: the everyday flags
+/// (clap's own "Options", first) and the responses, then the tuning.
+const RESPONSES: &str = "Responses";
+const TIMEOUTS: &str = "Tuning: timeouts";
+const LIMITS: &str = "Tuning: limits";
+const RESOURCES: &str = "Tuning: threads, caches and sockets";
 
 /// A fast, standards-correct HTTP/1.1 static-file server.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "ferry", version, about, long_about = None)]
+#[command(name = "ferry", version, about, long_about = None, after_help = examples())]
 pub struct Config {
-    /// Folder to serve.
-    #[arg(default_value = "./static")]
-    pub dir: PathBuf,
+    /// Folder to serve [default: ./static if there is one, else the
+    /// current folder].
+    pub dir: Option<PathBuf>,
 
     /// Address to listen on: IPv4 or IPv6 (`::` serves both), or a host
     /// name (all its addresses); repeat for several. Ignored when a
     /// supervisor passes listening sockets (systemd socket activation).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_bind)]
+    #[arg(short, long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = parse_bind)]
     pub bind: Vec<String>,
 
     /// Port to listen on; 0 picks a free port.
-    #[arg(long, default_value_t = 8000)]
+    #[arg(short, long, default_value_t = 8000)]
     pub port: u16,
 
-    /// Let another ferry bind the same address and port while this one
-    /// runs (SO_REUSEPORT), for restarts without downtime: start the new
-    /// one, then stop this one with SIGTERM.
-    #[arg(long)]
-    pub reuse_port: bool,
-
-    /// Worker threads [default: number of cores].
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=1024))]
-    pub threads: Option<u16>,
+    /// Open the default browser at the served URL once listening.
+    #[arg(short, long)]
+    pub open: bool,
 
     /// No access log.
-    #[arg(long, short)]
+    #[arg(short, long)]
     pub quiet: bool,
-
-    /// Serve and list dotfiles (names starting with '.').
-    #[arg(long)]
-    pub hidden: bool,
-
-    /// Cache-Control value for file and listing responses [default:
-    /// no-cache, so browsers revalidate (cheaply, with 304) every time];
-    /// not with --header 'Cache-Control: …'.
-    #[arg(long, value_name = "VALUE", conflicts_with = "no_cache", value_parser = parse_field_value)]
-    pub cache_control: Option<String>,
-
-    /// `--cache-control no-cache` (the default; kept as a spelling).
-    #[arg(long)]
-    pub no_cache: bool,
 
     /// Live reload: pages reload by themselves when a file they loaded
     /// changes (a changed stylesheet is swapped in place).
     #[arg(long)]
     pub watch: bool,
 
-    /// Don't compress responses on the fly (br, zstd, gzip).
+    /// Serve and list dotfiles (names starting with '.').
     #[arg(long)]
-    pub no_compress: bool,
-
-    /// Answer folders without index.html (or index.htm) with 403 instead
-    /// of a listing.
-    #[arg(long)]
-    pub no_listing: bool,
+    pub hidden: bool,
 
     /// Single-page apps: a GET for a missing path from a client naming
     /// HTML in Accept gets /index.html (or /index.htm) with 200; ferry
     /// refuses to start without one.
-    #[arg(long)]
+    #[arg(long, help_heading = RESPONSES)]
     pub spa: bool,
 
     /// Clean URLs: /about serves about.html when nothing is named about,
     /// and /about.html redirects there (301); /dir/index.html redirects to
     /// /dir/.
-    #[arg(long)]
+    #[arg(long, help_heading = RESPONSES)]
     pub clean_urls: bool,
 
+    /// Answer folders without index.html (or index.htm) with 403 instead
+    /// of a listing.
+    #[arg(long, help_heading = RESPONSES)]
+    pub no_listing: bool,
+
     /// A custom page for 404 responses (the status stays 404).
-    #[arg(long = "404", value_name = "FILE")]
+    #[arg(long = "404", value_name = "FILE", help_heading = RESPONSES)]
     pub not_found_page: Option<PathBuf>,
 
     /// Allow cross-origin reads: `Access-Control-Allow-Origin: *` on every
     /// response, and answers to CORS preflight requests; not with --header
     /// 'Access-Control-Allow-Origin: …'.
-    #[arg(long)]
+    #[arg(long, help_heading = RESPONSES)]
     pub cors: bool,
 
     /// A response header, `'Name: value'` (repeatable), on every response;
@@ -101,107 +88,155 @@ pub struct Config {
     /// ferry's; Content-Type: of files only). ETag, Last-Modified,
     /// Content-Range, Accept-Ranges, Content-Encoding, Location and the
     /// framing fields are refused.
-    #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header)]
+    #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header, help_heading = RESPONSES)]
     pub headers: Vec<(String, String)>,
 
-    /// Open the default browser at the served URL once listening.
-    #[arg(long)]
-    pub open: bool,
+    /// Cache-Control value for file and listing responses [default:
+    /// no-cache, so browsers revalidate (cheaply, with 304) every time];
+    /// not with --header 'Cache-Control: …'.
+    #[arg(long, value_name = "VALUE", conflicts_with = "no_cache", value_parser = parse_field_value, help_heading = RESPONSES)]
+    pub cache_control: Option<String>,
 
-    /// Connections held at once; beyond it new ones get 503 and are closed.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
-    pub max_connections: u32,
+    /// `--cache-control no-cache` (the default; kept as a spelling).
+    #[arg(long, help_heading = RESPONSES)]
+    pub no_cache: bool,
+
+    /// Don't compress responses on the fly (br, zstd, gzip).
+    #[arg(long, help_heading = RESPONSES)]
+    pub no_compress: bool,
 
     /// Time a request head may take to arrive, from its first byte.
-    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "10s", value_parser = parse_duration, help_heading = TIMEOUTS)]
     pub header_timeout: Duration,
 
     /// Time an idle keep-alive connection is kept open.
-    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "60s", value_parser = parse_duration, help_heading = TIMEOUTS)]
     pub keepalive_timeout: Duration,
 
     /// Time a response may make no progress before it is abandoned.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration, help_heading = TIMEOUTS)]
     pub write_timeout: Duration,
 
     /// Time a request body may make no progress before the connection is closed.
-    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration, help_heading = TIMEOUTS)]
     pub body_timeout: Duration,
-
-    /// On SIGINT/SIGTERM/SIGHUP, time in-flight responses get to finish.
-    #[arg(long, default_value = "5s", value_parser = parse_duration)]
-    pub shutdown_timeout: Duration,
 
     /// After a response that closes the connection, time spent draining what
     /// the client still sends, so it reads the response instead of a reset.
-    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DUR", default_value = "2s", value_parser = parse_duration, help_heading = TIMEOUTS)]
     pub linger_timeout: Duration,
 
+    /// On SIGINT/SIGTERM/SIGHUP, time in-flight responses get to finish.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration, help_heading = TIMEOUTS)]
+    pub shutdown_timeout: Duration,
+
+    /// Time between heartbeats on a live-reload event stream.
+    #[arg(long, value_name = "DUR", default_value = "15s", value_parser = parse_duration, help_heading = TIMEOUTS)]
+    pub heartbeat: Duration,
+
+    /// Connections held at once; beyond it new ones get 503 and are closed.
+    #[arg(long, value_name = "N", default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..), help_heading = LIMITS)]
+    pub max_connections: u32,
+
     /// Largest request body read (and discarded); larger gets 413 and close.
-    #[arg(long, default_value_t = 1 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = 1 << 20, help_heading = LIMITS)]
     pub max_body: u64,
 
     /// Longest request target; longer gets 414.
-    #[arg(long, default_value_t = 8 * 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "BYTES", default_value_t = 8 * 1024, value_parser = clap::value_parser!(u32).range(1..), help_heading = LIMITS)]
     pub max_target: u32,
 
     /// Largest request head (request line + header fields); larger gets 431.
-    #[arg(long, default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(64..=(16 << 20)))]
+    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(64..=(16 << 20)), help_heading = LIMITS)]
     pub max_header_bytes: u32,
 
     /// Most header fields in a request; more gets 431.
-    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000))]
+    #[arg(long, value_name = "N", default_value_t = 100, value_parser = clap::value_parser!(u16).range(1..=1000), help_heading = LIMITS)]
     pub max_headers: u16,
+
+    /// Slowest request body accepted, in bytes per second, averaged over
+    /// each --body-timeout; slower: 408 and close (0: no minimum).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024, help_heading = LIMITS)]
+    pub min_body_rate: u64,
+
+    /// Slowest reader of a response served, in bytes per second, averaged
+    /// over each --write-timeout; slower: close (0: no minimum).
+    #[arg(long, value_name = "BYTES", default_value_t = 1024, help_heading = LIMITS)]
+    pub min_send_rate: u64,
 
     /// Directory entries read for one listing at most (dotfiles, special
     /// files and links out of the root count too); past it the listing is
     /// partial and says so.
-    #[arg(long, default_value_t = 100_000, value_parser = parse_count)]
+    #[arg(long, value_name = "N", default_value_t = 100_000, value_parser = parse_count, help_heading = LIMITS)]
     pub max_listing_read: usize,
 
-    /// Memory for listings cached per folder version, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20)]
-    pub listing_cache: usize,
+    /// Worker threads [default: number of cores].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=1024), help_heading = RESOURCES)]
+    pub threads: Option<u16>,
+
+    /// Let another ferry bind the same address and port while this one
+    /// runs (SO_REUSEPORT), for restarts without downtime: start the new
+    /// one, then stop this one with SIGTERM.
+    #[arg(long, help_heading = RESOURCES)]
+    pub reuse_port: bool,
 
     /// Descriptors the open-file caches of all workers may hold together,
     /// at most half the open-file limit [default: a quarter of the
     /// open-file limit, at most 4096].
-    #[arg(long, value_name = "N", value_parser = parse_count)]
+    #[arg(long, value_name = "N", value_parser = parse_count, help_heading = RESOURCES)]
     pub cache_fds: Option<usize>,
+
+    /// Memory for listings cached per folder version, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = 32 << 20, help_heading = RESOURCES)]
+    pub listing_cache: usize,
 
     /// Memory for compressed forms kept (each file version is compressed
     /// once per coding), in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = 64 << 20, help_heading = RESOURCES)]
     pub compress_cache: usize,
 
     /// Largest file compressed on the fly, in bytes; larger ones are sent
     /// as they are.
-    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20)]
+    #[arg(long, value_name = "BYTES", default_value_t = 16 << 20, help_heading = RESOURCES)]
     pub compress_max: u64,
 
     /// Directory watches the caches and live reload may hold together
     /// [default: a quarter of the user's inotify limit, at most 8192];
     /// files in folders beyond it are checked with a stat per request.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", help_heading = RESOURCES)]
     pub max_watches: Option<usize>,
 
-    /// Time between heartbeats on a live-reload event stream.
-    #[arg(long, default_value = "15s", value_parser = parse_duration)]
-    pub heartbeat: Duration,
+    #[command(flatten)]
+    pub testing: TestingAids,
+}
 
-    /// Slowest request body accepted, in bytes per second, averaged over
-    /// each --body-timeout; slower: 408 and close (0: no minimum).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
-    pub min_body_rate: u64,
-
-    /// Slowest reader of a response served, in bytes per second, averaged
-    /// over each --write-timeout; slower: close (0: no minimum).
-    #[arg(long, value_name = "BYTES", default_value_t = 1024)]
-    pub min_send_rate: u64,
-
-    /// Testing aid: a request for exactly this path panics inside the handler.
+/// Flags for ferry's own tests, compiled into debug builds only: a release
+/// build (`cargo build --release`, `cargo install`) has no such flag and
+/// refuses it like any unknown one.
+#[cfg(debug_assertions)]
+#[derive(Args, Debug, Clone, Default)]
+pub struct TestingAids {
+    /// A request for exactly this path panics inside the handler (for the
+    /// panic-containment tests).
     #[arg(long, hide = true)]
     pub debug_panic_path: Option<String>,
+}
+
+/// Release builds: no testing aids.
+#[cfg(not(debug_assertions))]
+#[derive(Args, Debug, Clone, Default)]
+pub struct TestingAids {}
+
+/// The examples that end `--help`, under a heading styled like clap's own.
+fn examples() -> String {
+    let heading = clap::builder::Styles::default().get_header().to_owned();
+    format!(
+        "{heading}Examples:{heading:#}
+  ferry                         serve ./static if there is one, else this folder,
+                                at http://127.0.0.1:8000/
+  ferry ~/site -o --watch       open a browser; pages reload when their files change
+  ferry . -b 0.0.0.0 -p 8080    share this folder on the LAN (no TLS, no password)"
+    )
 }
 
 /// Flags that contradict each other: one line for the user, exit status 2.
@@ -279,8 +314,13 @@ impl Config {
             Some(n) => usize::from(n),
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let (dir, dir_choice) = match self.dir {
+            Some(dir) => (dir, DirChoice::Given),
+            None => default_dir(Path::new(DEFAULT_DIR).is_dir()),
+        };
         Ok(Settings {
-            dir: self.dir,
+            dir,
+            dir_choice,
             binds: self.bind,
             reuse_port: self.reuse_port,
             port: self.port,
@@ -296,7 +336,8 @@ impl Config {
                 cors: self.cors,
                 cache_control,
                 headers: self.headers,
-                debug_panic_path: self.debug_panic_path,
+                #[cfg(debug_assertions)]
+                debug_panic_path: self.testing.debug_panic_path,
                 max_listing_read: self.max_listing_read,
                 listing_cache: self.listing_cache,
                 cache_fds: self.cache_fds,
@@ -325,6 +366,16 @@ impl Config {
             min_send_rate: self.min_send_rate,
             max_connections: self.max_connections as usize,
         })
+    }
+}
+
+/// The folder served without a DIR: `./static` when it is a folder (a
+/// project's site), else the current folder, as `python3 -m http.server`.
+fn default_dir(static_is_dir: bool) -> (PathBuf, DirChoice) {
+    if static_is_dir {
+        (PathBuf::from(DEFAULT_DIR), DirChoice::Static)
+    } else {
+        (PathBuf::from("."), DirChoice::Current)
     }
 }
 
@@ -556,7 +607,7 @@ mod tests {
     #[test]
     fn defaults_match_the_documented_limits() {
         let c = Config::parse_from(["ferry"]);
-        assert_eq!(c.dir, PathBuf::from("./static"));
+        assert_eq!(c.dir, None);
         assert_eq!(c.port, 8000);
         assert_eq!(c.max_connections, 10_000);
         assert_eq!(c.header_timeout, Duration::from_secs(10));
@@ -565,5 +616,59 @@ mod tests {
         assert_eq!(c.max_target, 8192);
         assert_eq!(c.max_header_bytes, 65536);
         assert_eq!(c.max_headers, 100);
+    }
+
+    #[test]
+    fn without_a_dir_static_is_served_if_it_is_a_folder_else_the_current_one() {
+        assert_eq!(
+            default_dir(true),
+            (PathBuf::from("./static"), DirChoice::Static)
+        );
+        assert_eq!(default_dir(false), (PathBuf::from("."), DirChoice::Current));
+        let s = settings(&["some/dir"]).unwrap();
+        assert_eq!(
+            (s.dir, s.dir_choice),
+            (PathBuf::from("some/dir"), DirChoice::Given)
+        );
+    }
+
+    #[test]
+    fn short_flags_are_the_everyday_ones() {
+        let c = Config::parse_from(["ferry", "-p", "9", "-b", "::1", "-q", "-o"]);
+        assert_eq!(
+            (c.port, c.bind, c.quiet, c.open),
+            (9, vec!["::1".into()], true, true)
+        );
+    }
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Config::command().debug_assert();
+    }
+
+    /// `--debug-panic-path` makes requests panic: only the debug builds
+    /// the tests run have it; `cargo test --release` checks that a release
+    /// build refuses it.
+    #[test]
+    fn the_panic_testing_aid_exists_in_debug_builds_only() {
+        let parsed = Config::try_parse_from(["ferry", "--debug-panic-path", "/boom"]);
+        assert_eq!(parsed.is_ok(), cfg!(debug_assertions), "{parsed:?}");
+    }
+
+    /// The examples that end `--help` are command lines ferry accepts.
+    #[test]
+    fn the_help_examples_parse() {
+        let text = examples();
+        let commands: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("  ")?.split("  ").next())
+            .filter(|c| c.starts_with("ferry"))
+            .collect();
+        assert_eq!(commands.len(), 3, "{text}");
+        for command in commands {
+            let parsed = Config::try_parse_from(command.split_whitespace());
+            assert!(parsed.is_ok(), "{command}: {parsed:?}");
+        }
     }
 }

@@ -42,11 +42,27 @@ impl Timeouts {
     }
 }
 
+/// The folder served when no DIR is given and it exists: a project's site
+/// (in ferry's own repository, the welcome page).
+pub const DEFAULT_DIR: &str = "./static";
+
+/// How the folder to serve was chosen, for what startup says about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirChoice {
+    /// Named on the command line.
+    Given,
+    /// No DIR, and `./static` is a folder: that is served.
+    Static,
+    /// No DIR and no `./static`: the current folder is served.
+    Current,
+}
+
 /// What the server runs with.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The folder to serve.
     pub dir: PathBuf,
+    pub dir_choice: DirChoice,
     /// `--bind` values: addresses or host names.
     pub binds: Vec<String>,
     /// SO_REUSEPORT on the listeners.

@@ -9,9 +9,9 @@
 //! `worker`). `TCP_NODELAY` is set on the listener, which accepted
 //! sockets inherit, so a connection costs no `setsockopt`.
 
-use std::net::{IpAddr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, ToSocketAddrs};
 
-use socket2::{Domain, Protocol, Socket, Type};
+use socket2::{Domain, Protocol, SockRef, Socket, Type};
 
 use super::StartError;
 
@@ -22,6 +22,9 @@ const BACKLOG: i32 = 1024;
 pub struct Listener {
     pub socket: TcpListener,
     pub addr: SocketAddr,
+    /// Where a client on this machine reaches it: `addr`, or for a
+    /// wildcard the loopback address of a family it takes.
+    pub local: SocketAddr,
 }
 
 /// Where the listeners came from.
@@ -56,7 +59,12 @@ pub fn open(
         let addr = socket
             .local_addr()
             .map_err(|e| StartError::Io("cannot read the bound address", e))?;
-        listeners.push(Listener { socket, addr });
+        let local = local_addr(&socket, addr);
+        listeners.push(Listener {
+            socket,
+            addr,
+            local,
+        });
     }
     Ok((listeners, Origin::Bound))
 }
@@ -73,9 +81,34 @@ fn inherit() -> Result<Vec<Listener>, StartError> {
         };
         let socket = prepare(socket).map_err(err)?;
         let addr = socket.local_addr().map_err(err)?;
-        out.push(Listener { socket, addr });
+        let local = local_addr(&socket, addr);
+        out.push(Listener {
+            socket,
+            addr,
+            local,
+        });
     }
     Ok(out)
+}
+
+/// The address a client on this machine connects to: a wildcard's
+/// loopback (`0.0.0.0` → `127.0.0.1`; `::` → `127.0.0.1` when it takes
+/// IPv4 too, which works wherever IPv4 does, else `::1`), any other
+/// address itself.
+fn local_addr(socket: &TcpListener, addr: SocketAddr) -> SocketAddr {
+    let ip: IpAddr = match addr.ip() {
+        IpAddr::V4(v4) if v4.is_unspecified() => Ipv4Addr::LOCALHOST.into(),
+        IpAddr::V6(v6) if v6.is_unspecified() => {
+            // An inherited socket may be either: ask it.
+            if SockRef::from(socket).only_v6().unwrap_or(true) {
+                Ipv6Addr::LOCALHOST.into()
+            } else {
+                Ipv4Addr::LOCALHOST.into()
+            }
+        }
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
 }
 
 /// `--bind` values to socket addresses: IP addresses as they are, host

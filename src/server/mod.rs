@@ -1,9 +1,9 @@
 //! Startup and shutdown: open the root, open the listeners (bound, or
-//! inherited from a supervisor), start the fixed pool of workers
+//! inherited from a supervisor), announce, start the fixed pool of workers
 //! (threadpool: one long-lived event loop per thread, each accepting for
-//! itself: see `worker`), announce, then wait for a signal. SIGINT,
-//! SIGTERM and SIGHUP stop the accepting at once and let the workers
-//! drain; a second one exits at once.
+//! itself: see `worker`), then wait for a signal. SIGINT, SIGTERM and
+//! SIGHUP stop the accepting at once and let the workers drain; a second
+//! one exits at once.
 
 mod banner;
 mod listener;
@@ -142,7 +142,13 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         }
         worker_listeners.push(own);
     }
-    let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.addr).collect();
+    let bound: Vec<banner::Bound> = listeners
+        .iter()
+        .map(|l| banner::Bound {
+            addr: l.addr,
+            local: l.local,
+        })
+        .collect();
     drop(listeners);
     let shared = Arc::new(Shared {
         site: Arc::new(site),
@@ -159,6 +165,15 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     let writer =
         log::start_writer().map_err(|e| StartError::Io("cannot start the log writer", e))?;
     std::panic::set_hook(Box::new(|info| log::note(format_args!("panic: {info}"))));
+    // Said before any worker runs, so before any access-log line (the
+    // listeners queue connections meanwhile); nothing after it can fail.
+    banner::announce(
+        &bound,
+        origin,
+        shared.site.root().path(),
+        shared.settings.dir_choice,
+        open,
+    );
     let log = (!quiet).then(|| writer.sink());
     let pool = ThreadPool::with_name("ferry-worker".into(), threads);
     for (id, own) in worker_listeners.into_iter().enumerate() {
@@ -166,8 +181,6 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         pool.execute(move || worker::run(id, shared, inbox, own, log));
     }
     drop(log);
-
-    banner::announce(&addrs, origin, shared.site.root().path(), open);
 
     wait_for_signal(&signal_rx);
     let deadline = Instant::now() + shared.settings.timeouts.shutdown;

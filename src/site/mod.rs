@@ -51,7 +51,9 @@ pub struct SiteOptions {
     pub cache_control: Option<String>,
     /// `--header` fields, validated (see [`Decor`] for how they apply).
     pub headers: Vec<(String, String)>,
-    /// Testing aid: a request for exactly this path panics in the handler.
+    /// Testing aid (debug builds only): a request for exactly this path
+    /// panics in the handler.
+    #[cfg(debug_assertions)]
     pub debug_panic_path: Option<String>,
     /// Directory entries read for one listing at most.
     pub max_listing_read: usize,
@@ -92,6 +94,7 @@ impl Default for SiteOptions {
             cors: false,
             cache_control: Some("no-cache".into()),
             headers: Vec::new(),
+            #[cfg(debug_assertions)]
             debug_panic_path: None,
             max_listing_read: 100_000,
             listing_cache: 32 << 20,
@@ -249,6 +252,7 @@ impl Site {
     /// that is not cached yet is [`Reply::Pending`]: it arrives later in
     /// the mailbox, for that token.
     pub fn respond(&mut self, req: &Request<'_>, now: Instant, token: u64) -> Reply {
+        #[cfg(debug_assertions)]
         if let Some(p) = self.shared.options.debug_panic_path.as_deref()
             && p == req.path
         {

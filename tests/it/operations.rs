@@ -232,6 +232,10 @@ fn the_shutdown_timeout_bounds_how_long_a_stuck_response_delays_the_exit() {
 
 #[test]
 fn a_panic_while_handling_one_request_is_contained_to_that_request() {
+    if !has_panic_aid("operations::a_panic_while_handling_one_request_is_contained_to_that_request")
+    {
+        return;
+    }
     let dir = site(&[("index.html", INDEX)]);
     let mut server = Server::start(
         dir.path(),
@@ -282,6 +286,11 @@ fn a_panic_while_handling_one_request_is_contained_to_that_request() {
 /// Was: the 500 page (169 bytes) followed the head / now: head only, Connection: close.
 #[test]
 fn a_head_that_panics_gets_a_500_head_without_content_rfc9110_9_3_2() {
+    if !has_panic_aid(
+        "operations::a_head_that_panics_gets_a_500_head_without_content_rfc9110_9_3_2",
+    ) {
+        return;
+    }
     let dir = site(&[("index.html", INDEX)]);
     let server = Server::start(dir.path(), &["--debug-panic-path", "/boom"]);
     let raw = server.exchange(

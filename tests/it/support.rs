@@ -1331,6 +1331,19 @@ pub fn skip(test: &str, reason: &str) {
     }
 }
 
+/// Whether the binary under test has the `--debug-panic-path` testing aid:
+/// debug builds only (a release build refuses the flag); without it, the
+/// skip of `test` is recorded.
+pub fn has_panic_aid(test: &str) -> bool {
+    if !cfg!(debug_assertions) {
+        skip(
+            test,
+            "a release build has no --debug-panic-path (run the tests without --release)",
+        );
+    }
+    cfg!(debug_assertions)
+}
+
 /// `METHOD target HTTP/1.1` with `Host: localhost`, as bytes.
 pub fn req(method: &str, target: &str) -> Vec<u8> {
     format!("{method} {target} HTTP/1.1\r\nHost: localhost\r\n\r\n").into_bytes()
