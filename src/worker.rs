@@ -23,8 +23,24 @@
 //! that is already there is answered without the socket ever joining the
 //! epoll set (a connection that closes after one response costs `accept4`,
 //! `read`, `write` and `close`). Only a connection that must wait is added.
-//! (Measured against one `SO_REUSEPORT` listener per worker: see
-//! `ACCEPT_DESIGN` below.)
+//!
+//! Why one shared socket with `EPOLLEXCLUSIVE` rather than one
+//! `SO_REUSEPORT` socket per worker (`benches/balance.sh`, 2 workers, 2
+//! cores, unpinned, wrk -c50; results in benches/results/): both served
+//! the same requests/s (one wrk thread is the limit), but EPOLLEXCLUSIVE
+//! wakes the worker that waited last, so a worker that accepted in batches
+//! took all 51 keep-alive connections and 73% of the new-connection load,
+//! where SO_REUSEPORT's hash split them 26/25 and 50/50. SO_REUSEPORT,
+//! though, makes a queue per worker that an idle worker cannot take from
+//! while its owner is busy, resets a closing worker's queued connections,
+//! lets any process of the same user join the port even without
+//! `--reuse-port`, and cannot split a socket a supervisor passed. So the
+//! socket stays shared, and the workers share the accepting themselves: a
+//! worker that holds more than its share of the connections (a quarter and
+//! two more than the mean) leaves the listeners to the others, wakes the
+//! least loaded one, and comes back once it is near its share: 30/21
+//! keep-alive connections and 50/50 new connections, at the same
+//! requests/s.
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::OwnedFd;
@@ -73,6 +89,8 @@ pub struct Shared {
     pub inboxes: Vec<Arc<Inbox>>,
     /// Connections each worker accepted.
     pub accepted: Vec<AtomicU64>,
+    /// Connections each worker holds now (for sharing the accepting).
+    pub loads: Vec<AtomicUsize>,
     /// Connections still busy when the workers began to drain, and how
     /// many workers have counted theirs.
     pub draining: AtomicUsize,
@@ -134,6 +152,11 @@ struct Worker {
     listeners: Vec<TcpListener>,
     /// Accepting pauses until then after running out of descriptors.
     paused_until: Option<Instant>,
+    /// This worker holds more than its share of the connections: it has
+    /// left the listeners to the others until it holds its share again.
+    shedding: bool,
+    /// The listeners are in the epoll set.
+    listening: bool,
     /// The accept batch's buffer, kept for its allocation.
     accepted: Vec<(OwnedFd, SocketAddr)>,
     backoff: Duration,
@@ -203,13 +226,15 @@ impl Worker {
             sync_always = epoll::add(&epoll, fd, data, EventFlags::IN).is_err();
         }
         let now = cx.now();
-        let worker = Worker {
+        let mut worker = Worker {
             id,
             shared,
             inbox,
             epoll,
             listeners,
             paused_until: None,
+            shedding: false,
+            listening: false,
             accepted: Vec::with_capacity(ACCEPT_BATCH),
             backoff: Duration::ZERO,
             conns: Slab::with_capacity(1024),
@@ -221,8 +246,50 @@ impl Worker {
             next_sweep: now + sweep_every,
             drain_deadline: None,
         };
-        worker.listen(true);
+        worker.set_listening();
         worker
+    }
+
+    /// Puts the listeners in the epoll set or takes them out, as accepting
+    /// is paused (descriptors ran out), shed (this worker holds more than
+    /// its share), or over (the drain).
+    fn set_listening(&mut self) {
+        let want = self.paused_until.is_none() && !self.shedding && self.drain_deadline.is_none();
+        if want != self.listening {
+            self.listen(want);
+            self.listening = want;
+        }
+    }
+
+    /// Whether this worker, holding `mine` connections, holds more than
+    /// its share of all workers' (with some slack: `slack` connections and
+    /// a quarter more). EPOLLEXCLUSIVE wakes the worker that waited last,
+    /// which left alone would take nearly every connection of a burst.
+    fn over_share(&self, mine: usize, slack: usize) -> bool {
+        let n = self.shared.loads.len();
+        if n < 2 {
+            return false;
+        }
+        let others: usize = (self.shared.loads.iter().enumerate())
+            .filter(|(i, _)| *i != self.id)
+            .map(|(_, l)| l.load(Ordering::Relaxed))
+            .sum();
+        let fair = (others + mine) / n;
+        mine > fair + slack + fair / 4
+    }
+
+    /// Leaves the listeners to the others and wakes the least loaded one,
+    /// which accepts what is queued.
+    fn shed(&mut self) {
+        self.shedding = true;
+        self.set_listening();
+        let least = (self.shared.loads.iter().enumerate())
+            .filter(|(i, _)| *i != self.id)
+            .min_by_key(|(_, l)| l.load(Ordering::Relaxed))
+            .map(|(i, _)| i);
+        if let Some(i) = least {
+            self.shared.inboxes[i].wake();
+        }
     }
 
     /// Puts the listeners in the epoll set (`EPOLLEXCLUSIVE`: a connection
@@ -251,11 +318,17 @@ impl Worker {
     fn accept(&mut self, i: usize) -> bool {
         let mut batch = std::mem::take(&mut self.accepted);
         let mut more = true;
+        let draining = self.drain_deadline.is_some();
         while batch.len() < ACCEPT_BATCH {
             let Some(listener) = self.listeners.get(i) else {
                 more = false;
                 break;
             };
+            if !draining && self.over_share(self.conns.len() + batch.len(), 2) {
+                self.shed();
+                more = false;
+                break;
+            }
             match rustix::net::acceptfrom_with(
                 listener,
                 SocketFlags::NONBLOCK | SocketFlags::CLOEXEC,
@@ -310,10 +383,8 @@ impl Worker {
 
     fn pause(&mut self) {
         self.backoff = (self.backoff * 2).clamp(Duration::from_millis(10), Duration::from_secs(1));
-        if self.paused_until.is_none() {
-            self.listen(false);
-        }
         self.paused_until = Some(self.cx.now() + self.backoff);
+        self.set_listening();
     }
 
     fn run(&mut self) {
@@ -358,6 +429,12 @@ impl Worker {
                     }
                     if self.shared.shutdown.load(Ordering::Acquire) {
                         self.begin_drain();
+                    } else if self.listening {
+                        // Perhaps woken by a worker that left the
+                        // listeners with connections queued.
+                        for i in 0..self.listeners.len() {
+                            self.accept(i);
+                        }
                     }
                 } else if token == CHANGED {
                 } else if let Some(i) = listener_index(token) {
@@ -368,7 +445,7 @@ impl Worker {
             }
             if self.paused_until.is_some_and(|t| self.cx.now() >= t) {
                 self.paused_until = None;
-                self.listen(true);
+                self.set_listening();
             }
             for token in resume {
                 if let Some(entry) = self.entry(token) {
@@ -378,6 +455,11 @@ impl Worker {
             }
             if self.cx.now() >= self.next_sweep {
                 self.sweep();
+            }
+            self.shared.loads[self.id].store(self.conns.len(), Ordering::Relaxed);
+            if self.shedding && !self.over_share(self.conns.len(), 1) {
+                self.shedding = false;
+                self.set_listening();
             }
             self.cx.flush_log_if_due();
             if let Some(deadline) = self.drain_deadline
@@ -543,7 +625,7 @@ impl Worker {
         // Stop accepting at once: take what is already queued (it is
         // answered, with Connection: close), then let go of the listeners;
         // the last worker to do so closes them.
-        self.listen(false);
+        self.set_listening();
         for i in 0..self.listeners.len() {
             for _ in 0..1024 {
                 if !self.accept(i) {
@@ -552,7 +634,6 @@ impl Worker {
             }
         }
         self.listeners.clear();
-        self.paused_until = None;
         let now = self.cx.now();
         let idle: Vec<usize> = self
             .conns

@@ -157,6 +157,7 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         shutdown: AtomicBool::new(false),
         inboxes: inboxes.clone(),
         accepted: (0..threads).map(|_| AtomicU64::new(0)).collect(),
+        loads: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
         draining: AtomicUsize::new(0),
         drain_reports: AtomicUsize::new(0),
     });
