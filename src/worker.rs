@@ -464,6 +464,10 @@ impl Worker {
                 Flow::Close
             }
         };
+        debug_assert!(
+            !cx.has_staged(),
+            "a connection left output in the worker's staging buffer"
+        );
         self.apply(key, flow);
     }
 

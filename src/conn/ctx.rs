@@ -106,6 +106,12 @@ impl Ctx {
         self.site.take_done(into);
     }
 
+    /// Output is staged but not sent (after a connection's turn, never:
+    /// the buffer is the worker's).
+    pub fn has_staged(&self) -> bool {
+        !self.out.is_empty()
+    }
+
     /// After a panic: nothing staged survives, and the scratch buffer is
     /// restored if the panic left it taken.
     pub fn recover(&mut self) {

@@ -535,6 +535,14 @@ impl Conn {
             return;
         }
         if let Reply::Pending(_) = reply {
+            // What earlier pipelined requests staged goes out now: the
+            // staging buffer is the worker's, and the next connection it
+            // serves must not find (and send) this one's responses there.
+            // What the socket does not take waits behind, and goes before,
+            // the reply being made.
+            if !cx.out.is_empty() && self.output.flush(&self.sock, &mut cx.out) == Sent::Failed {
+                self.end = End::Now;
+            }
             let deferred = Deferred {
                 reply,
                 head_only,
