@@ -1,34 +1,69 @@
-//! Everything ferry says on stderr once it serves: the access log (one
-//! line per request, buffered per worker and handed over when the buffer
-//! fills or a second has passed, so logging costs no syscall per request)
-//! and notes from any thread ([`note`]). One thread does all the writing:
-//! a stderr that blocks (a full pipe, a stopped terminal) or is gone (a
-//! closed pipe) costs dropped lines, counted and reported, never a stalled
-//! or crashed worker or acceptor, and shutdown waits for it only briefly.
+//! Everything ferry says on stderr once it serves: the access log and notes
+//! from any thread ([`note`]). One thread does all the writing: a stderr
+//! that blocks (a full pipe, a stopped terminal) or is gone (a closed pipe)
+//! costs dropped lines, counted and reported, never a stalled or crashed
+//! worker or acceptor, and shutdown waits for it only briefly.
+//!
+//! The access log has one line per response, made when it is staged:
 //!
 //! ```text
-//! [Wed, 25 Nov 2026 15:44:01 GMT] 127.0.0.1:50312 "GET /index.html HTTP/1.1" 200 1234 0.081ms
+//! 2026-11-25T15:44:01.081Z 127.0.0.1:50312 "GET /index.html HTTP/1.1" 200 1234 0.081ms
 //! ```
+//!
+//! Order: a worker appends its lines, with their end times, to its own
+//! buffer (no syscall, lock or allocation per request) in the order its
+//! responses end, and hands the buffer to the writer once the oldest line
+//! is [`HAND_OVER`] old or it holds [`FLUSH_BYTES`]. The writer merges the
+//! workers' buffers by end time and writes each line [`REORDER_WINDOW`]
+//! after its response ended (or up to [`WRITE_EVERY`] later: due lines are
+//! written together): a line of another worker that ended earlier has
+//! reached the writer by then and goes first. So lines come out in the
+//! order their responses ended, with any number of workers, unless a
+//! worker hands its lines over more than the window late (a wake-up of
+//! 400 ms); such a line is written when it arrives, never lost.
 
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, VecDeque};
 use std::fmt::Display;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::h1::{DateCache, Request};
+use crate::h1::Request;
 use crate::http::Status;
 
+/// A worker hands its lines over once they fill this much...
 const FLUSH_BYTES: usize = 32 * 1024;
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
+/// ... or once the oldest is this old.
+pub const HAND_OVER: Duration = Duration::from_millis(100);
+/// How long after its response ended a line is written: long enough for
+/// the lines of every worker that ended before it to have been handed over
+/// ([`HAND_OVER`], plus 400 ms for a worker's wake-up and scheduling on a
+/// loaded machine), short enough to read the log live.
+pub const REORDER_WINDOW: Duration = Duration::from_millis(500);
+/// The writer wakes for lines coming due at most this often, and writes
+/// them together: one write per wake-up, not per line.
+const WRITE_EVERY: Duration = Duration::from_millis(50);
 /// Buffers queued for the writer thread before lines are dropped.
 const QUEUE: usize = 64;
+/// The source number of [`note`]s; a worker's lines are its id plus one.
+const NOTES: usize = 0;
+
+/// Lines in the order they were made, with the time each was made
+/// (microseconds since the epoch: the merge key).
+struct Batch {
+    source: usize,
+    text: Vec<u8>,
+    /// Per line: its time and the offset just past it in `text`.
+    lines: Vec<(u64, u32)>,
+}
 
 enum Msg {
-    Lines(Vec<u8>),
-    /// Write what came before, then stop.
+    Lines(Batch),
+    /// Write everything held, then stop.
     Finish,
 }
 
@@ -40,15 +75,17 @@ pub struct Sink {
 }
 
 impl Sink {
-    /// Queues `buf` without ever blocking; a full queue drops it.
-    fn send(&self, buf: Vec<u8>, lines: u64) -> Result<(), Vec<u8>> {
-        match self.tx.try_send(Msg::Lines(buf)) {
+    /// Queues `batch` without ever blocking; a full queue drops it (and
+    /// gives it back for its buffers).
+    fn send(&self, batch: Batch) -> Result<(), Batch> {
+        let lines = batch.lines.len() as u64;
+        match self.tx.try_send(Msg::Lines(batch)) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(msg) | TrySendError::Disconnected(msg)) => {
                 self.dropped.fetch_add(lines, Ordering::Relaxed);
                 match msg {
                     Msg::Lines(back) => Err(back),
-                    Msg::Finish => Err(Vec::new()),
+                    Msg::Finish => unreachable!("only lines are sent here"),
                 }
             }
         }
@@ -73,15 +110,7 @@ pub fn start_writer() -> std::io::Result<Writer> {
     std::thread::Builder::new()
         .name("ferry-log".into())
         .spawn(move || {
-            for msg in rx {
-                let Msg::Lines(buf) = msg else { break };
-                let mut err = std::io::stderr().lock();
-                let _ = err.write_all(&buf);
-                let lost = counter.swap(0, Ordering::Relaxed);
-                if lost > 0 {
-                    let _ = writeln!(err, "ferry: {lost} log lines dropped (stderr too slow)");
-                }
-            }
+            run_writer(&rx, &counter);
             let _ = done_tx.send(());
         })?;
     let sink = Sink { tx, dropped };
@@ -92,13 +121,132 @@ pub fn start_writer() -> std::io::Result<Writer> {
     })
 }
 
+/// The writer thread: takes batches, writes their lines merged by time
+/// once they are due, until told to finish (or every sender is gone).
+fn run_writer(rx: &Receiver<Msg>, dropped: &AtomicU64) {
+    let mut merge = Merge::default();
+    let mut out = Vec::new();
+    loop {
+        let msg = match merge.next_due(now_micros(), Instant::now()) {
+            None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(wait) => rx.recv_timeout(wait.max(WRITE_EVERY)),
+        };
+        let finish = match msg {
+            Ok(Msg::Lines(batch)) => {
+                merge.add(batch, Instant::now());
+                false
+            }
+            Ok(Msg::Finish) | Err(RecvTimeoutError::Disconnected) => true,
+            Err(RecvTimeoutError::Timeout) => false,
+        };
+        merge.take_due(&mut out, now_micros(), Instant::now(), finish);
+        if !out.is_empty() {
+            let mut err = std::io::stderr().lock();
+            let _ = err.write_all(&out);
+            out.clear();
+            let lost = dropped.swap(0, Ordering::Relaxed);
+            if lost > 0 {
+                let _ = writeln!(err, "ferry: {lost} log lines dropped (stderr too slow)");
+            }
+        }
+        if finish {
+            return;
+        }
+    }
+}
+
+/// The writer's lines not yet written: per source, its batches in the
+/// order they came; a heap of each source's next line by time.
+#[derive(Default)]
+struct Merge {
+    sources: Vec<VecDeque<Held>>,
+    next: BinaryHeap<Reverse<(u64, usize)>>,
+}
+
+struct Held {
+    batch: Batch,
+    /// Its next line to write.
+    at: usize,
+    arrived: Instant,
+}
+
+impl Held {
+    fn key(&self) -> u64 {
+        self.batch.lines[self.at].0
+    }
+}
+
+impl Merge {
+    fn add(&mut self, batch: Batch, now: Instant) {
+        if batch.lines.is_empty() {
+            return;
+        }
+        let s = batch.source;
+        if self.sources.len() <= s {
+            self.sources.resize_with(s + 1, VecDeque::new);
+        }
+        let held = Held {
+            batch,
+            at: 0,
+            arrived: now,
+        };
+        if self.sources[s].is_empty() {
+            self.next.push(Reverse((held.key(), s)));
+        }
+        self.sources[s].push_back(held);
+    }
+
+    /// How long until the earliest line is due; None: nothing is held.
+    fn next_due(&self, now_us: u64, now: Instant) -> Option<Duration> {
+        let &Reverse((key, s)) = self.next.peek()?;
+        let window = REORDER_WINDOW.as_micros() as u64;
+        let by_time = Duration::from_micros((key + window).saturating_sub(now_us));
+        let arrived = self.sources[s].front().map_or(now, |h| h.arrived);
+        let by_arrival = (arrived + REORDER_WINDOW).saturating_duration_since(now);
+        Some(by_time.min(by_arrival))
+    }
+
+    /// Appends to `out` every line due (all of them with `all`), earliest
+    /// first. A line is due once its time is a window past, or its batch
+    /// arrived a window ago (a clock set back must not hold lines).
+    fn take_due(&mut self, out: &mut Vec<u8>, now_us: u64, now: Instant, all: bool) {
+        let cutoff = now_us.saturating_sub(REORDER_WINDOW.as_micros() as u64);
+        while let Some(&Reverse((key, s))) = self.next.peek() {
+            let queue = &mut self.sources[s];
+            let Some(held) = queue.front_mut() else {
+                self.next.pop();
+                continue;
+            };
+            if !all && key > cutoff && now.saturating_duration_since(held.arrived) < REORDER_WINDOW
+            {
+                return;
+            }
+            self.next.pop();
+            let start = match held.at {
+                0 => 0,
+                i => held.batch.lines[i - 1].1 as usize,
+            };
+            let end = held.batch.lines[held.at].1 as usize;
+            out.extend_from_slice(&held.batch.text[start..end]);
+            held.at += 1;
+            if held.at == held.batch.lines.len() {
+                queue.pop_front();
+            }
+            if let Some(held) = queue.front() {
+                self.next.push(Reverse((held.key(), s)));
+            }
+        }
+    }
+}
+
 impl Writer {
     /// A sink for a worker's access log.
     pub fn sink(&self) -> Sink {
         self.sink.clone()
     }
 
-    /// Lets queued lines out, waiting at most `limit` for a slow stderr.
+    /// Lets held and queued lines out, waiting at most `limit` for a slow
+    /// stderr.
     pub fn finish(self, limit: Duration) {
         if self.sink.tx.try_send(Msg::Finish).is_ok() {
             let _ = self.done.recv_timeout(limit);
@@ -106,16 +254,32 @@ impl Writer {
     }
 }
 
+/// Microseconds since the epoch, now (0 before 1970).
+fn now_micros() -> u64 {
+    micros(SystemTime::now())
+}
+
+fn micros(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
 /// Says `ferry: MSG` on stderr without blocking or panicking, whatever
-/// stderr is: through the writer thread once it runs, directly before.
+/// stderr is: through the writer thread once it runs (in time order with
+/// the access log), directly before.
 pub fn note(msg: impl Display) {
-    let line = format!("ferry: {msg}\n").into_bytes();
+    let text = format!("ferry: {msg}\n").into_bytes();
     match WRITER.get() {
         Some(sink) => {
-            let _ = sink.send(line, 1);
+            let end = text.len() as u32;
+            let _ = sink.send(Batch {
+                source: NOTES,
+                text,
+                lines: vec![(now_micros(), end)],
+            });
         }
         None => {
-            let _ = std::io::stderr().write_all(&line);
+            let _ = std::io::stderr().write_all(&text);
         }
     }
 }
@@ -173,7 +337,7 @@ impl OwnedReqLine {
 }
 
 impl ReqLine<'static> {
-    /// For a request that could not be parsed.
+    /// For a request that could not be parsed, or was never read.
     pub const UNPARSED: ReqLine<'static> = ReqLine {
         method: "-",
         target: "-",
@@ -181,30 +345,32 @@ impl ReqLine<'static> {
     };
 }
 
-/// A worker's log buffer.
+/// A worker's access log: its lines not yet handed over.
 pub struct AccessLog {
     sink: Option<Sink>,
-    buf: Vec<u8>,
-    lines: u64,
-    last_flush: Instant,
+    source: usize,
+    text: Vec<u8>,
+    lines: Vec<(u64, u32)>,
+    /// When the oldest line not handed over was made.
+    oldest: Option<Instant>,
+    stamp: Stamp,
 }
 
 impl AccessLog {
-    /// `None`: logging is off (`--quiet`).
-    pub fn new(sink: Option<Sink>) -> Self {
+    /// `sink` None: logging is off (`--quiet`). `worker`: the worker's id.
+    pub fn new(sink: Option<Sink>, worker: usize) -> Self {
+        let on = sink.is_some();
         AccessLog {
-            buf: Vec::with_capacity(if sink.is_some() {
-                FLUSH_BYTES + 1024
-            } else {
-                0
-            }),
             sink,
-            lines: 0,
-            last_flush: Instant::now(),
+            source: worker + 1,
+            text: Vec::with_capacity(if on { FLUSH_BYTES + 1024 } else { 0 }),
+            lines: Vec::new(),
+            oldest: None,
+            stamp: Stamp::default(),
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Logs a response of `bytes` body bytes, from `started` to now.
     pub fn record(
         &mut self,
         peer: &SocketAddr,
@@ -212,62 +378,124 @@ impl AccessLog {
         status: Status,
         bytes: u64,
         started: Instant,
-        date: &DateCache,
     ) {
         if self.sink.is_none() {
             return;
         }
-        let now = Instant::now();
-        self.lines += 1;
-        let b = &mut self.buf;
-        b.push(b'[');
-        b.extend_from_slice(date.as_bytes());
-        b.extend_from_slice(b"] ");
+        let (wall, mono) = (SystemTime::now(), Instant::now());
+        let key = micros(wall);
+        let b = &mut self.text;
+        self.stamp.write(key, b);
         let _ = write!(b, "{peer} \"");
         escape_into(b, req.method);
         b.push(b' ');
         escape_into(b, req.target);
         b.push(b' ');
         escape_into(b, req.version);
-        let micros = now.saturating_duration_since(started).as_micros();
-        let _ = writeln!(
-            b,
-            "\" {} {} {}.{:03}ms",
-            status.code(),
-            bytes,
-            micros / 1000,
-            micros % 1000
-        );
+        b.extend_from_slice(b"\" ");
+        b.extend_from_slice(itoa::Buffer::new().format(status.code()).as_bytes());
+        b.push(b' ');
+        b.extend_from_slice(itoa::Buffer::new().format(bytes).as_bytes());
+        b.push(b' ');
+        let took = mono.saturating_duration_since(started).as_micros() as u64;
+        b.extend_from_slice(itoa::Buffer::new().format(took / 1000).as_bytes());
+        let frac = took % 1000;
+        b.extend_from_slice(&[
+            b'.',
+            b'0' + (frac / 100) as u8,
+            b'0' + (frac / 10 % 10) as u8,
+            b'0' + (frac % 10) as u8,
+            b'm',
+            b's',
+            b'\n',
+        ]);
+        self.lines.push((key, b.len() as u32));
+        self.oldest.get_or_insert(mono);
         if b.len() >= FLUSH_BYTES {
-            self.flush(now);
+            self.flush();
         }
     }
 
-    /// Writes out lines older than a second.
+    /// Hands the lines over if the oldest is [`HAND_OVER`] old.
     pub fn flush_if_due(&mut self, now: Instant) {
-        if !self.buf.is_empty() && now.saturating_duration_since(self.last_flush) >= FLUSH_EVERY {
-            self.flush(now);
+        if self
+            .oldest
+            .is_some_and(|t| now.saturating_duration_since(t) >= HAND_OVER)
+        {
+            self.flush();
         }
     }
 
-    /// Whether lines are waiting (the worker then wakes within a second).
-    pub fn has_pending(&self) -> bool {
-        !self.buf.is_empty()
+    /// When the lines waiting must be handed over (the worker wakes then).
+    pub fn due(&self) -> Option<Instant> {
+        self.oldest.map(|t| t + HAND_OVER)
     }
 
-    /// Hands the buffer to the writer thread, without ever blocking.
-    pub fn flush(&mut self, now: Instant) {
-        self.last_flush = now;
+    /// Whether lines are waiting.
+    pub fn has_pending(&self) -> bool {
+        self.oldest.is_some()
+    }
+
+    /// Hands the lines to the writer thread, without ever blocking.
+    pub fn flush(&mut self) {
+        self.oldest = None;
         let Some(sink) = &self.sink else { return };
-        if self.buf.is_empty() {
+        if self.lines.is_empty() {
             return;
         }
-        let full = std::mem::replace(&mut self.buf, Vec::with_capacity(FLUSH_BYTES + 1024));
-        let lines = std::mem::take(&mut self.lines);
-        if let Err(mut back) = sink.send(full, lines) {
-            back.clear();
-            self.buf = back;
+        // The next buffer is sized for as much as this one held.
+        let size = (self.text.len() + self.text.len() / 4).clamp(1024, FLUSH_BYTES + 1024);
+        let batch = Batch {
+            source: self.source,
+            text: std::mem::replace(&mut self.text, Vec::with_capacity(size)),
+            lines: std::mem::replace(&mut self.lines, Vec::with_capacity(size / 64)),
+        };
+        if let Err(mut back) = sink.send(batch) {
+            back.text.clear();
+            back.lines.clear();
+            self.text = back.text;
+            self.lines = back.lines;
         }
+    }
+}
+
+/// The time of a line, `2026-11-25T15:44:01.081Z` (RFC 3339, UTC, in
+/// milliseconds), its seconds rendered once per second.
+struct Stamp {
+    secs: u64,
+    /// `2026-11-25T15:44:01.`
+    text: [u8; 20],
+}
+
+impl Default for Stamp {
+    fn default() -> Self {
+        Stamp {
+            secs: u64::MAX,
+            text: *b"0000-00-00T00:00:00.",
+        }
+    }
+}
+
+impl Stamp {
+    /// Appends the time `micros` (since the epoch) and a space.
+    fn write(&mut self, micros: u64, out: &mut Vec<u8>) {
+        let secs = micros / 1_000_000;
+        if secs != self.secs {
+            self.secs = secs;
+            let s = crate::http::date::rfc3339(secs.min(i64::MAX as u64) as i64);
+            if let Some(head) = s.as_bytes().get(..19) {
+                self.text[..19].copy_from_slice(head);
+            }
+        }
+        out.extend_from_slice(&self.text);
+        let ms = micros / 1000 % 1000;
+        out.extend_from_slice(&[
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+            b'Z',
+            b' ',
+        ]);
     }
 }
 
@@ -287,53 +515,129 @@ fn escape_into(out: &mut Vec<u8>, s: &str) {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_line_has_method_target_status_bytes_and_duration() {
-        let (tx, _rx) = sync_channel(1);
-        let sink = Sink {
-            tx,
-            dropped: Arc::default(),
-        };
-        let mut log = AccessLog::new(Some(sink));
-        let t = Instant::now();
-        let req = ReqLine {
-            method: "GET",
-            target: "/a\"b",
-            version: "HTTP/1.1",
-        };
-        let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
-        log.record(&peer, req, Status::NotFound, 12, t, &DateCache::default());
-        let line = String::from_utf8(log.buf.clone()).unwrap();
-        assert!(line.starts_with("[") && line.ends_with("ms\n"), "{line}");
-        assert!(
-            line.contains("] 127.0.0.1:4000 \"GET /a\\x22b HTTP/1.1\" 404 12 "),
-            "{line}"
-        );
-    }
-
-    #[test]
-    fn a_full_queue_drops_lines_instead_of_blocking() {
-        let (tx, rx) = sync_channel(1);
+    fn log_with_queue(n: usize) -> (AccessLog, Receiver<Msg>, Arc<AtomicU64>) {
+        let (tx, rx) = sync_channel(n);
         let dropped = Arc::new(AtomicU64::new(0));
         let sink = Sink {
             tx,
             dropped: Arc::clone(&dropped),
         };
-        let mut log = AccessLog::new(Some(sink));
-        let peer: SocketAddr = "127.0.0.1:4000".parse().unwrap();
-        let t = Instant::now();
+        (AccessLog::new(Some(sink), 0), rx, dropped)
+    }
+
+    fn text(log: &AccessLog) -> String {
+        String::from_utf8(log.text.clone()).unwrap()
+    }
+
+    const PEER: &str = "127.0.0.1:4000";
+
+    #[test]
+    fn a_line_is_time_peer_request_status_bytes_duration() {
+        let (mut log, _rx, _) = log_with_queue(1);
+        let req = ReqLine {
+            method: "GET",
+            target: "/a\"b\\c\nd",
+            version: "HTTP/1.1",
+        };
+        let peer: SocketAddr = PEER.parse().unwrap();
+        log.record(&peer, req, Status::NotFound, 12, Instant::now());
+        let line = text(&log);
+        // `2026-11-25T15:44:01.081Z ` is 25 bytes.
+        let (stamp, rest) = line.split_at(25);
+        let b = stamp.as_bytes();
+        assert!(
+            b[4] == b'-' && b[10] == b'T' && b[19] == b'.' && stamp.ends_with("Z "),
+            "{line}"
+        );
+        assert!(
+            rest.starts_with("127.0.0.1:4000 \"GET /a\\x22b\\x5cc\\x0ad HTTP/1.1\" 404 12 "),
+            "{line}"
+        );
+        assert!(rest.ends_with("ms\n"), "{line}");
+    }
+
+    #[test]
+    fn the_time_has_milliseconds_and_utc() {
+        let mut s = Stamp::default();
+        let mut out = Vec::new();
+        // 1994-11-06T08:49:37Z plus 45.678 ms.
+        s.write(784_111_777_045_678, &mut out);
+        s.write(784_111_777_999_999, &mut out);
+        s.write(784_111_778_000_001, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "1994-11-06T08:49:37.045Z 1994-11-06T08:49:37.999Z 1994-11-06T08:49:38.000Z "
+        );
+    }
+
+    #[test]
+    fn a_full_queue_drops_lines_instead_of_blocking() {
+        let (mut log, rx, dropped) = log_with_queue(1);
+        let peer: SocketAddr = PEER.parse().unwrap();
         for _ in 0..3 {
             log.record(
                 &peer,
                 ReqLine::UNPARSED,
                 Status::NotFound,
                 0,
-                t,
-                &DateCache::default(),
+                Instant::now(),
             );
-            log.flush(t);
+            log.flush();
         }
         assert_eq!(rx.try_iter().count(), 1);
         assert_eq!(dropped.load(Ordering::Relaxed), 2);
+    }
+
+    fn batch(source: usize, lines: &[(u64, &str)]) -> Batch {
+        let mut text = Vec::new();
+        let mut index = Vec::new();
+        for (key, line) in lines {
+            text.extend_from_slice(line.as_bytes());
+            text.push(b'\n');
+            index.push((*key, text.len() as u32));
+        }
+        Batch {
+            source,
+            text,
+            lines: index,
+        }
+    }
+
+    #[test]
+    fn the_writer_merges_workers_lines_by_time_after_the_window() {
+        let window = REORDER_WINDOW.as_micros() as u64;
+        let t = Instant::now();
+        let mut m = Merge::default();
+        m.add(batch(1, &[(10, "a10"), (40, "a40"), (70, "a70")]), t);
+        m.add(batch(2, &[(20, "b20"), (50, "b50")]), t);
+        m.add(batch(1, &[(80, "a80")]), t);
+        m.add(batch(0, &[(45, "note45")]), t);
+        let mut out = Vec::new();
+        // Lines younger than the window wait.
+        m.take_due(&mut out, 49 + window, t, false);
+        assert_eq!(String::from_utf8_lossy(&out), "a10\nb20\na40\nnote45\n");
+        assert_eq!(m.next_due(49 + window, t), Some(Duration::from_micros(1)));
+        // A late batch of a line that ended earlier than those held.
+        m.add(batch(2, &[(60, "b60")]), t);
+        out.clear();
+        m.take_due(&mut out, 75 + window, t, false);
+        assert_eq!(String::from_utf8_lossy(&out), "b50\nb60\na70\n");
+        out.clear();
+        m.take_due(&mut out, 0, t, true);
+        assert_eq!(String::from_utf8_lossy(&out), "a80\n");
+        assert_eq!(m.next_due(0, t), None);
+    }
+
+    #[test]
+    fn a_clock_set_back_holds_lines_no_longer_than_the_window() {
+        let t = Instant::now();
+        let mut m = Merge::default();
+        m.add(batch(1, &[(1_000_000_000, "future")]), t);
+        let mut out = Vec::new();
+        m.take_due(&mut out, 5, t, false);
+        assert!(out.is_empty());
+        assert_eq!(m.next_due(5, t), Some(REORDER_WINDOW));
+        m.take_due(&mut out, 5, t + REORDER_WINDOW, false);
+        assert_eq!(out, b"future\n");
     }
 }

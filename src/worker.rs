@@ -196,7 +196,7 @@ impl Worker {
         let waker = Arc::clone(&inbox);
         let mailbox = Mailbox::new(Box::new(move || waker.wake()));
         let site = Site::new(Arc::clone(&shared.site), mailbox);
-        let mut cx = Ctx::new(&shared.settings, site, AccessLog::new(log));
+        let mut cx = Ctx::new(&shared.settings, site, AccessLog::new(log, id));
         let mut sync_always = false;
         if let Some(fd) = cx.watch_fd() {
             let data = EventData::new_u64(CHANGED);
@@ -409,6 +409,9 @@ impl Worker {
             Duration::ZERO
         };
         if let Some(t) = self.paused_until {
+            wait = wait.min(t.saturating_duration_since(Instant::now()));
+        }
+        if let Some(t) = self.cx.log_due() {
             wait = wait.min(t.saturating_duration_since(Instant::now()));
         }
         Some(Timespec {

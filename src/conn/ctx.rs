@@ -78,9 +78,14 @@ impl Ctx {
     }
 
     /// Whether the worker must wake on a timer even with no connection
-    /// (log lines to flush, cached files to evict).
+    /// (log lines to hand over, cached files to evict).
     pub fn needs_timer(&mut self) -> bool {
         self.log.has_pending() || !self.site.is_idle()
+    }
+
+    /// When the access log's lines must be handed over, if any wait.
+    pub fn log_due(&self) -> Option<Instant> {
+        self.log.due()
     }
 
     pub fn flush_log_if_due(&mut self) {
@@ -88,7 +93,7 @@ impl Ctx {
     }
 
     pub fn flush_log(&mut self) {
-        self.log.flush(self.now);
+        self.log.flush();
     }
 
     /// Reads the file-change notifications before requests are answered.

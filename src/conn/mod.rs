@@ -287,14 +287,8 @@ impl Conn {
             return;
         }
         let status = Status::InternalServerError;
-        cx.log.record(
-            &self.peer,
-            ReqLine::UNPARSED,
-            status,
-            0,
-            self.started,
-            &cx.date,
-        );
+        cx.log
+            .record(&self.peer, ReqLine::UNPARSED, status, 0, self.started);
         self.last_word(status, cx);
     }
 
@@ -525,8 +519,7 @@ impl Conn {
             self.reader.stop();
             cx.site
                 .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
-            cx.log
-                .record(&self.peer, line, Status::Ok, 0, self.started, &cx.date);
+            cx.log.record(&self.peer, line, Status::Ok, 0, self.started);
             self.output.stage(reply.into_body(), &mut cx.out);
             self.enter(State::Stream { _subscription: sub }, cx);
             if self.output.flush(&self.sock, &mut cx.out) != Sent::Done {
@@ -566,8 +559,7 @@ impl Conn {
         if !head_only {
             self.output.stage(body, &mut cx.out);
         }
-        cx.log
-            .record(&self.peer, line, status, sent, self.started, &cx.date);
+        cx.log.record(&self.peer, line, status, sent, self.started);
         self.enter(State::Idle, cx);
         if self.output.has_file() {
             self.send(cx);

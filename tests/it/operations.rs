@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::Signal;
 
@@ -331,10 +331,17 @@ fn the_access_log_records_each_request_within_a_second_and_flushes_at_shutdown()
         flushed_after < Duration::from_millis(2000),
         "log lines appeared {flushed_after:?} after the requests (buffer flushes each second)"
     );
-    // `[date] peer "request" status bytes duration`
-    assert!(line.starts_with('['), "{line:?}");
-    assert!(line.contains(" GMT] 127.0.0.1:"), "{line:?}");
-    assert!(line.trim_end().ends_with("ms"), "{line:?}");
+    // `time peer "request" status bytes duration`, the time in UTC with
+    // milliseconds, within a few seconds of now.
+    let parsed = parse_log_line(&line).expect("an access-log line");
+    assert!(parsed.peer.starts_with("127.0.0.1:"), "{line:?}");
+    assert!(!parsed.aborted, "{line:?}");
+    let now = rfc3339_ms(SystemTime::now());
+    let before = rfc3339_ms(SystemTime::now() - Duration::from_secs(5));
+    assert!(
+        before <= parsed.time && parsed.time <= now,
+        "{line:?}: not between {before} and {now}"
+    );
 
     // A request just before SIGTERM is in the buffer; the exit flushes it.
     assert_ok(&get_on(&mut s, "/other.txt"), b"other\n");
@@ -374,6 +381,77 @@ fn quiet_writes_no_access_log_lines() {
         !all.contains("\"GET "),
         "--quiet still logged requests: {all:?}"
     );
+}
+
+/// Stops the server with SIGTERM (exit 0) and returns all it said on
+/// stderr after `seen`, up to its end.
+fn stop_and_read(
+    server: &mut Server,
+    rx: &std::sync::mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+) {
+    let status = server
+        .signal_and_wait(Signal::TERM, Duration::from_secs(5))
+        .expect("ferry did not exit within 5 s of SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    drain_lines(rx, seen);
+}
+
+/// With four workers and many clients at once (some keep-alive, some a
+/// new connection per request, so one client's requests land on different
+/// workers), every request is logged once, the times are in order, and
+/// each client's requests come out in the order it made them (each was
+/// sent after the last one's response arrived, so ended after it).
+#[test]
+fn access_log_lines_come_out_in_the_order_responses_ended_across_workers() {
+    let _serial = serial();
+    let dir = site(&[("f.txt", b"hello\n")]);
+    let mut server = Server::start_raw(dir.path(), &["--threads", "4"]);
+    let rx = stderr_lines(server.stderr());
+    const CLIENTS: usize = 8;
+    const REQUESTS: usize = 40;
+    let addr = server.addr;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            thread::spawn(move || {
+                let mut keep = (c % 2 == 0).then(|| Conn::new(connect(addr)));
+                for i in 0..REQUESTS {
+                    let path = format!("/f.txt?c={c}&i={i:02}");
+                    let r = match keep.as_mut() {
+                        Some(k) => k.get(&path),
+                        None => fetch(addr, &path),
+                    };
+                    assert_ok(&r, b"hello\n");
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().expect("client");
+    }
+    let mut seen = Vec::new();
+    stop_and_read(&mut server, &rx, &mut seen);
+    let lines = log_lines(&seen);
+    assert_eq!(lines.len(), CLIENTS * REQUESTS, "{seen:#?}");
+    for pair in lines.windows(2) {
+        assert!(
+            pair[0].time <= pair[1].time,
+            "times out of order: {:?} then {:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+    for c in 0..CLIENTS {
+        let order: Vec<String> = lines
+            .iter()
+            .filter(|l| l.request.contains(&format!("?c={c}&")))
+            .map(|l| l.request.clone())
+            .collect();
+        let expected: Vec<String> = (0..REQUESTS)
+            .map(|i| format!("GET /f.txt?c={c}&i={i:02} HTTP/1.1"))
+            .collect();
+        assert_eq!(order, expected, "client {c}: each request once, in order");
+    }
 }
 
 /// SIGHUP with a stderr nobody reads (the terminal's reader gone, the pipe
