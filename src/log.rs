@@ -4,10 +4,14 @@
 //! costs dropped lines, counted and reported, never a stalled or crashed
 //! worker or acceptor, and shutdown waits for it only briefly.
 //!
-//! The access log has one line per response, made when it is staged:
+//! The access log has one line per response, made when the response ends:
+//! when its last byte is handed to the kernel, or when it is abandoned (the
+//! client gone, a write timeout or the minimum send rate, the shutdown
+//! deadline), then with the body bytes actually sent and ` aborted`:
 //!
 //! ```text
 //! 2026-11-25T15:44:01.081Z 127.0.0.1:50312 "GET /index.html HTTP/1.1" 200 1234 0.081ms
+//! 2026-11-25T15:44:02.532Z 127.0.0.1:50314 "GET /big.iso HTTP/1.1" 200 541696 48.120ms aborted
 //! ```
 //!
 //! Order: a worker appends its lines, with their end times, to its own
@@ -49,6 +53,11 @@ pub const REORDER_WINDOW: Duration = Duration::from_millis(500);
 const WRITE_EVERY: Duration = Duration::from_millis(50);
 /// Buffers queued for the writer thread before lines are dropped.
 const QUEUE: usize = 64;
+/// Record buffers a worker keeps for its connections' next responses
+/// (a connection holds one only while it has responses not yet logged).
+const SPARE: usize = 64;
+/// A record buffer larger than this (long targets) is freed, not kept.
+const SPARE_BYTES: usize = 16 * 1024;
 /// The source number of [`note`]s; a worker's lines are its id plus one.
 const NOTES: usize = 0;
 
@@ -345,7 +354,36 @@ impl ReqLine<'static> {
     };
 }
 
-/// A worker's access log: its lines not yet handed over.
+/// A connection's responses staged and not logged yet, oldest first: each
+/// is logged when the connection's bytes sent pass its end, or when the
+/// connection ends. Positions count every byte the connection staged.
+#[derive(Default)]
+pub struct Unlogged {
+    recs: VecDeque<Rec>,
+    /// Their lines' middles, `peer "METHOD target VERSION" status`, one
+    /// after the other from `text_at`.
+    text: Vec<u8>,
+    text_at: usize,
+}
+
+struct Rec {
+    /// Where its body begins in the connection's output.
+    body_start: u64,
+    /// Its length; None: an event stream, which ends with its connection.
+    body: Option<u64>,
+    started: Instant,
+    /// Where its middle ends in `text`.
+    text_end: usize,
+}
+
+impl Unlogged {
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+}
+
+/// A worker's access log: its lines not yet handed over, and the record
+/// buffers its connections borrow.
 pub struct AccessLog {
     sink: Option<Sink>,
     source: usize,
@@ -354,6 +392,7 @@ pub struct AccessLog {
     /// When the oldest line not handed over was made.
     oldest: Option<Instant>,
     stamp: Stamp,
+    spare: Vec<Unlogged>,
 }
 
 impl AccessLog {
@@ -367,25 +406,37 @@ impl AccessLog {
             lines: Vec::new(),
             oldest: None,
             stamp: Stamp::default(),
+            spare: Vec::new(),
         }
     }
 
-    /// Logs a response of `bytes` body bytes, from `started` to now.
-    pub fn record(
+    pub fn is_on(&self) -> bool {
+        self.sink.is_some()
+    }
+
+    /// Records a response staged on a connection, to be logged when it
+    /// ends: its body starts at `body_start` of the connection's output
+    /// and is `body` bytes long (None: an event stream).
+    #[allow(clippy::too_many_arguments)]
+    pub fn stage(
         &mut self,
+        u: &mut Unlogged,
         peer: &SocketAddr,
         req: ReqLine<'_>,
         status: Status,
-        bytes: u64,
+        body_start: u64,
+        body: Option<u64>,
         started: Instant,
     ) {
         if self.sink.is_none() {
             return;
         }
-        let (wall, mono) = (SystemTime::now(), Instant::now());
-        let key = micros(wall);
-        let b = &mut self.text;
-        self.stamp.write(key, b);
+        if u.text.capacity() == 0
+            && let Some(spare) = self.spare.pop()
+        {
+            *u = spare;
+        }
+        let b = &mut u.text;
         let _ = write!(b, "{peer} \"");
         escape_into(b, req.method);
         b.push(b' ');
@@ -394,10 +445,72 @@ impl AccessLog {
         escape_into(b, req.version);
         b.extend_from_slice(b"\" ");
         b.extend_from_slice(itoa::Buffer::new().format(status.code()).as_bytes());
+        u.recs.push_back(Rec {
+            body_start,
+            body,
+            started,
+            text_end: b.len(),
+        });
+    }
+
+    /// Logs the connection's responses whose last byte is out, `sent`
+    /// being the bytes it has handed to the kernel.
+    pub fn settle(&mut self, u: &mut Unlogged, sent: u64) {
+        if u.recs.is_empty() {
+            return;
+        }
+        let mut now = None;
+        while let Some(rec) = u.recs.front() {
+            let Some(len) = rec.body else { break };
+            if sent < rec.body_start + len {
+                break;
+            }
+            let (wall, mono) = *now.get_or_insert_with(|| (SystemTime::now(), Instant::now()));
+            self.write_line(u, len, false, wall, mono);
+        }
+        self.recycle(u);
+    }
+
+    /// The connection ends: its responses not logged yet are, with the
+    /// body bytes they got out and ` aborted` (an event stream's end is
+    /// its connection's: never aborted).
+    pub fn abandon(&mut self, u: &mut Unlogged, sent: u64) {
+        if u.recs.is_empty() {
+            return;
+        }
+        let (wall, mono) = (SystemTime::now(), Instant::now());
+        while let Some(rec) = u.recs.front() {
+            let got = sent.saturating_sub(rec.body_start);
+            let (bytes, aborted) = match rec.body {
+                Some(len) => (got.min(len), sent < rec.body_start + len),
+                None => (got, false),
+            };
+            self.write_line(u, bytes, aborted, wall, mono);
+        }
+        self.recycle(u);
+    }
+
+    /// Appends the first record of `u` as a line ending at `wall`.
+    fn write_line(
+        &mut self,
+        u: &mut Unlogged,
+        bytes: u64,
+        aborted: bool,
+        wall: SystemTime,
+        mono: Instant,
+    ) {
+        let Some(rec) = u.recs.pop_front() else {
+            return;
+        };
+        let key = micros(wall);
+        let b = &mut self.text;
+        self.stamp.write(key, b);
+        b.extend_from_slice(&u.text[u.text_at..rec.text_end]);
+        u.text_at = rec.text_end;
         b.push(b' ');
         b.extend_from_slice(itoa::Buffer::new().format(bytes).as_bytes());
         b.push(b' ');
-        let took = mono.saturating_duration_since(started).as_micros() as u64;
+        let took = mono.saturating_duration_since(rec.started).as_micros() as u64;
         b.extend_from_slice(itoa::Buffer::new().format(took / 1000).as_bytes());
         let frac = took % 1000;
         b.extend_from_slice(&[
@@ -407,12 +520,31 @@ impl AccessLog {
             b'0' + (frac % 10) as u8,
             b'm',
             b's',
-            b'\n',
         ]);
+        if aborted {
+            b.extend_from_slice(b" aborted");
+        }
+        b.push(b'\n');
         self.lines.push((key, b.len() as u32));
         self.oldest.get_or_insert(mono);
         if b.len() >= FLUSH_BYTES {
             self.flush();
+        }
+    }
+
+    /// A connection with nothing left to log gives its buffers back.
+    fn recycle(&mut self, u: &mut Unlogged) {
+        if !u.recs.is_empty() {
+            return;
+        }
+        u.text.clear();
+        u.text_at = 0;
+        if u.text.capacity() == 0 {
+            return;
+        }
+        let spare = std::mem::take(u);
+        if self.spare.len() < SPARE && spare.text.capacity() <= SPARE_BYTES {
+            self.spare.push(spare);
         }
     }
 
@@ -531,16 +663,36 @@ mod tests {
 
     const PEER: &str = "127.0.0.1:4000";
 
+    fn stage(log: &mut AccessLog, u: &mut Unlogged, target: &str, at: u64, len: Option<u64>) {
+        let req = ReqLine {
+            method: "GET",
+            target,
+            version: "HTTP/1.1",
+        };
+        let peer: SocketAddr = PEER.parse().unwrap();
+        log.stage(u, &peer, req, Status::Ok, at, len, Instant::now());
+    }
+
     #[test]
     fn a_line_is_time_peer_request_status_bytes_duration() {
         let (mut log, _rx, _) = log_with_queue(1);
+        let mut u = Unlogged::default();
         let req = ReqLine {
             method: "GET",
             target: "/a\"b\\c\nd",
             version: "HTTP/1.1",
         };
         let peer: SocketAddr = PEER.parse().unwrap();
-        log.record(&peer, req, Status::NotFound, 12, Instant::now());
+        log.stage(
+            &mut u,
+            &peer,
+            req,
+            Status::NotFound,
+            100,
+            Some(12),
+            Instant::now(),
+        );
+        log.settle(&mut u, 112);
         let line = text(&log);
         // `2026-11-25T15:44:01.081Z ` is 25 bytes.
         let (stamp, rest) = line.split_at(25);
@@ -553,7 +705,11 @@ mod tests {
             rest.starts_with("127.0.0.1:4000 \"GET /a\\x22b\\x5cc\\x0ad HTTP/1.1\" 404 12 "),
             "{line}"
         );
-        assert!(rest.ends_with("ms\n"), "{line}");
+        assert!(
+            rest.ends_with("ms\n") && !rest.contains("aborted"),
+            "{line}"
+        );
+        assert!(u.is_empty());
     }
 
     #[test]
@@ -571,17 +727,95 @@ mod tests {
     }
 
     #[test]
+    fn a_response_is_logged_when_its_last_byte_is_out() {
+        let (mut log, _rx, _) = log_with_queue(1);
+        let mut u = Unlogged::default();
+        // Two pipelined responses: bodies 100..110 and 150..150 (a HEAD).
+        stage(&mut log, &mut u, "/a", 100, Some(10));
+        stage(&mut log, &mut u, "/b", 150, Some(0));
+        log.settle(&mut u, 109);
+        assert_eq!(text(&log), "");
+        log.settle(&mut u, 110);
+        assert_eq!(text(&log).lines().count(), 1);
+        assert!(text(&log).contains("\"GET /a HTTP/1.1\" 200 10 "));
+        log.settle(&mut u, 150);
+        assert!(text(&log).contains("\"GET /b HTTP/1.1\" 200 0 "));
+        assert!(u.is_empty());
+    }
+
+    #[test]
+    fn an_abandoned_response_logs_the_bytes_sent_and_aborted() {
+        let (mut log, _rx, _) = log_with_queue(1);
+        let mut u = Unlogged::default();
+        stage(&mut log, &mut u, "/big", 200, Some(20_000_000));
+        stage(&mut log, &mut u, "/next", 20_000_300, Some(5));
+        log.settle(&mut u, 541_896);
+        assert_eq!(text(&log), "");
+        log.abandon(&mut u, 541_896);
+        let all = text(&log);
+        let lines: Vec<&str> = all.lines().collect();
+        assert!(
+            lines[0].contains("\"GET /big HTTP/1.1\" 200 541696 ")
+                && lines[0].ends_with("ms aborted"),
+            "{all}"
+        );
+        assert!(
+            lines[1].contains("\"GET /next HTTP/1.1\" 200 0 ") && lines[1].ends_with("ms aborted"),
+            "{all}"
+        );
+        // A head cut short: no body bytes, still aborted.
+        stage(&mut log, &mut u, "/head", 500, Some(0));
+        log.abandon(&mut u, 499);
+        assert!(text(&log).lines().nth(2).unwrap().ends_with("ms aborted"));
+    }
+
+    #[test]
+    fn an_event_stream_is_logged_when_its_connection_ends_never_aborted() {
+        let (mut log, _rx, _) = log_with_queue(1);
+        let mut u = Unlogged::default();
+        stage(&mut log, &mut u, "/.ferry/live", 120, None);
+        log.settle(&mut u, 10_000);
+        assert_eq!(text(&log), "");
+        log.abandon(&mut u, 160);
+        let all = text(&log);
+        assert!(
+            all.contains("\"GET /.ferry/live HTTP/1.1\" 200 40 "),
+            "{all}"
+        );
+        assert!(all.ends_with("ms\n"), "{all}");
+    }
+
+    #[test]
+    fn record_buffers_are_reused_not_reallocated() {
+        let (mut log, _rx, _) = log_with_queue(1);
+        let mut u = Unlogged::default();
+        stage(&mut log, &mut u, "/a", 0, Some(1));
+        log.settle(&mut u, 1);
+        assert_eq!(u.text.capacity(), 0, "given back");
+        assert_eq!(log.spare.len(), 1);
+        let ptr = log.spare[0].text.as_ptr();
+        stage(&mut log, &mut u, "/b", 1, Some(1));
+        assert_eq!(u.text.as_ptr(), ptr, "the same buffer");
+        assert!(log.spare.is_empty());
+    }
+
+    #[test]
+    fn quiet_stages_nothing() {
+        let mut log = AccessLog::new(None, 0);
+        let mut u = Unlogged::default();
+        stage(&mut log, &mut u, "/a", 0, Some(1));
+        assert!(u.is_empty());
+        log.abandon(&mut u, 0);
+        assert!(!log.has_pending());
+    }
+
+    #[test]
     fn a_full_queue_drops_lines_instead_of_blocking() {
         let (mut log, rx, dropped) = log_with_queue(1);
-        let peer: SocketAddr = PEER.parse().unwrap();
+        let mut u = Unlogged::default();
         for _ in 0..3 {
-            log.record(
-                &peer,
-                ReqLine::UNPARSED,
-                Status::NotFound,
-                0,
-                Instant::now(),
-            );
+            stage(&mut log, &mut u, "/", 0, Some(0));
+            log.settle(&mut u, 0);
             log.flush();
         }
         assert_eq!(rx.try_iter().count(), 1);

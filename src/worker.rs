@@ -196,7 +196,8 @@ impl Worker {
         let waker = Arc::clone(&inbox);
         let mailbox = Mailbox::new(Box::new(move || waker.wake()));
         let site = Site::new(Arc::clone(&shared.site), mailbox);
-        let mut cx = Ctx::new(&shared.settings, site, AccessLog::new(log, id));
+        let log = AccessLog::new(log, id);
+        let mut cx = Ctx::new(&shared.settings, site, log);
         let mut sync_always = false;
         if let Some(fd) = cx.watch_fd() {
             let data = EventData::new_u64(CHANGED);
@@ -580,9 +581,12 @@ impl Worker {
     }
 
     /// Drops the connection: closing the socket also removes it from
-    /// epoll, and dropping its ticket gives back its admission slot.
+    /// epoll, and dropping its ticket gives back its admission slot. A
+    /// response it was still sending is logged, as aborted.
     fn close(&mut self, key: usize) {
-        self.conns.try_remove(key);
+        if let Some(mut entry) = self.conns.try_remove(key) {
+            entry.conn.close(&mut self.cx);
+        }
     }
 }
 

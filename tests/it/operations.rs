@@ -454,6 +454,152 @@ fn access_log_lines_come_out_in_the_order_responses_ended_across_workers() {
     }
 }
 
+/// A response is logged when it ends, with the body bytes actually sent:
+/// a download the client cuts logs what went out (at least what the
+/// client got, less than the file), the real duration and `aborted`; an
+/// uncut one logs the file's size and no mark.
+#[test]
+fn a_cut_download_logs_the_bytes_sent_its_duration_and_aborted() {
+    let _serial = serial();
+    const LEN: u64 = 20_000_000;
+    let dir = site(&[]);
+    File::create(dir.path().join("big.bin"))
+        .and_then(|f| f.set_len(LEN))
+        .expect("sparse file");
+    let mut server = Server::start_raw(dir.path(), &["--threads", "1"]);
+    let rx = stderr_lines(server.stderr());
+    let mut seen = Vec::new();
+
+    let mut s = connect_small_rcvbuf(server.addr, 64 * 1024);
+    s.write_all(&get_req("/big.bin?cut")).unwrap();
+    let mut got = Vec::new();
+    read_at_least(&mut s, &mut got, 256 * 1024).expect("the download started");
+    let body = got.len() - head_end(&got).expect("a head");
+    // The client holds the download a while, then cuts it: the log's
+    // duration must cover this (it was taken when the response was staged).
+    thread::sleep(Duration::from_millis(300));
+    reset(s);
+    let line = wait_for_line(
+        &rx,
+        &mut seen,
+        &["/big.bin?cut ", " aborted"],
+        Duration::from_secs(5),
+    )
+    .unwrap_or_else(|| panic!("no aborted line for the cut download: {seen:?}"));
+    let cut = parse_log_line(&line).expect("an access-log line");
+    assert_eq!((cut.status, cut.aborted), (200, true), "{line:?}");
+    assert!(
+        body as u64 <= cut.bytes && cut.bytes < LEN,
+        "{line:?}: the client got {body} body bytes of {LEN}"
+    );
+    assert!(cut.ms >= 300.0, "{line:?}: shorter than the client held it");
+
+    let whole = fetch(server.addr, "/big.bin?whole");
+    assert_eq!(whole.body.len() as u64, LEN);
+    let line = wait_for_line(&rx, &mut seen, &["/big.bin?whole "], Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no line for the whole download: {seen:?}"));
+    let whole = parse_log_line(&line).expect("an access-log line");
+    assert_eq!(
+        (whole.status, whole.bytes, whole.aborted),
+        (200, LEN, false),
+        "{line:?}"
+    );
+}
+
+/// Pipelined requests on one connection each get one line, in order,
+/// with the body bytes of their response: a file, a HEAD (0), a 304 (0),
+/// a 404 (its page), a listing made on the job thread, and the 400 that
+/// ends the connection.
+#[test]
+fn every_kind_of_response_is_logged_once_in_order_with_its_body_bytes() {
+    let dir = site(&[("f.txt", b"hello\n")]);
+    std::fs::create_dir(dir.path().join("dir")).unwrap();
+    std::fs::write(dir.path().join("dir/x.txt"), b"x").unwrap();
+    let mut server = Server::start_raw(dir.path(), &["--threads", "1"]);
+    let rx = stderr_lines(server.stderr());
+    let mut c = server.conn();
+    let requests = [
+        ("GET", "/f.txt", "\r\n"),
+        ("HEAD", "/f.txt", "\r\n"),
+        ("GET", "/f.txt?again", "If-None-Match: *\r\n"),
+        ("GET", "/missing", "\r\n"),
+        ("GET", "/dir/", "\r\n"),
+        ("GET", "/f.txt?last", "\r\n"),
+    ];
+    let mut batch = String::new();
+    for (method, target, extra) in requests {
+        batch += &format!("{method} {target} HTTP/1.1\r\nHost: t\r\n{extra}\r\n");
+    }
+    // No Host: 400, and the connection closes.
+    batch += "GET /f.txt?bad HTTP/1.1\r\n\r\n";
+    c.send(batch.as_bytes());
+    let mut expected = Vec::new();
+    for (method, target, _) in requests {
+        let r = c.read_response(method == "HEAD");
+        expected.push((
+            format!("{method} {target} HTTP/1.1"),
+            r.status(),
+            r.body.len() as u64,
+        ));
+    }
+    let bad = c.read_response(false);
+    assert_eq!(bad.status_line, BAD_REQUEST);
+    // A request the reader refuses is logged without its line.
+    expected.push(("- - -".into(), 400, bad.body.len() as u64));
+    let statuses: Vec<u16> = expected.iter().map(|e| e.1).collect();
+    assert_eq!(statuses, [200, 200, 304, 404, 200, 200, 400]);
+    let mut seen = Vec::new();
+    stop_and_read(&mut server, &rx, &mut seen);
+    let logged: Vec<(String, u16, u64)> = log_lines(&seen)
+        .into_iter()
+        .map(|l| {
+            assert!(!l.aborted, "{l:?}");
+            (l.request, l.status, l.bytes)
+        })
+        .collect();
+    assert_eq!(logged, expected);
+    assert_eq!(expected[1].2, 0, "HEAD");
+    assert_eq!(expected[2].2, 0, "304");
+}
+
+/// A live-reload event stream is logged when it ends (here: the client
+/// leaves), with the bytes it sent and how long it was open; its end is
+/// not an abort.
+#[test]
+fn an_event_stream_is_logged_when_it_ends_with_its_bytes_and_duration() {
+    let dir = site(&[("index.html", INDEX)]);
+    let mut server = Server::start_raw(dir.path(), &["--threads", "1", "--watch"]);
+    let rx = stderr_lines(server.stderr());
+    let mut seen = Vec::new();
+    let mut st = server.connect();
+    st.write_all(&get_req("/.ferry/live?page=%2F")).unwrap();
+    let mut got = Vec::new();
+    let opened = Instant::now();
+    read_at_least(&mut st, &mut got, 1).unwrap();
+    while !String::from_utf8_lossy(&got).ends_with("retry: 500\n\n") {
+        let want = got.len() + 1;
+        read_at_least(&mut st, &mut got, want).unwrap();
+    }
+    assert!(opened.elapsed() < Duration::from_secs(1));
+    // Open for a while, then the client leaves.
+    thread::sleep(Duration::from_millis(300));
+    drop(st);
+    let line = wait_for_line(&rx, &mut seen, &["/.ferry/live"], Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no line for the stream: {seen:?}"));
+    let l = parse_log_line(&line).expect("an access-log line");
+    assert_eq!(
+        (l.request.as_str(), l.status, l.bytes, l.aborted),
+        (
+            "GET /.ferry/live?page=%2F HTTP/1.1",
+            200,
+            "retry: 500\n\n".len() as u64,
+            false
+        ),
+        "{line:?}"
+    );
+    assert!(l.ms >= 300.0, "{line:?}");
+}
+
 /// SIGHUP with a stderr nobody reads (the terminal's reader gone, the pipe
 /// full of access-log lines) still drains and exits 0 within
 /// --shutdown-timeout: shutdown never waits on stderr.
