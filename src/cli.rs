@@ -202,6 +202,11 @@ pub struct Config {
     /// Testing aid: a request for exactly this path panics inside the handler.
     #[arg(long, hide = true)]
     pub debug_panic_path: Option<String>,
+
+    /// Testing aid: the hint a TLS handshake gets on stderr is said at most
+    /// once per this per client address.
+    #[arg(long, hide = true, default_value = "60s", value_parser = parse_duration)]
+    pub debug_tls_hint_every: Duration,
 }
 
 /// Flags that contradict each other: one line for the user, exit status 2.
@@ -324,6 +329,7 @@ impl Config {
             min_body_rate: self.min_body_rate,
             min_send_rate: self.min_send_rate,
             max_connections: self.max_connections as usize,
+            tls_hint_every: self.debug_tls_hint_every,
         })
     }
 }

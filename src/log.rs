@@ -30,10 +30,10 @@ use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 use std::fmt::Display;
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::h1::Request;
@@ -297,6 +297,53 @@ pub fn note(msg: impl Display) {
 /// panicking: for startup, before anything is served or accepted.
 pub fn note_now(msg: impl Display) {
     let _ = writeln!(std::io::stderr(), "ferry: {msg}");
+}
+
+/// Lets a note through at most once per `every` per client address.
+/// Memory is bounded: [`NoteLimit::SLOTS`] addresses are remembered; while
+/// all of them were noted within `every`, a new address is not noted
+/// either, so at most that many such notes are said per `every`.
+pub struct NoteLimit {
+    every: Duration,
+    slots: Mutex<Vec<(IpAddr, Instant)>>,
+}
+
+impl NoteLimit {
+    pub const SLOTS: usize = 64;
+
+    pub fn new(every: Duration) -> NoteLimit {
+        NoteLimit {
+            every,
+            slots: Mutex::new(Vec::with_capacity(Self::SLOTS)),
+        }
+    }
+
+    /// Whether to say the note about `addr` now (and if so, remember it).
+    pub fn allow(&self, addr: IpAddr, now: Instant) -> bool {
+        let mut slots = self
+            .slots
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let fresh = |t: Instant| now.saturating_duration_since(t) < self.every;
+        if let Some(slot) = slots.iter_mut().find(|(a, _)| *a == addr) {
+            if fresh(slot.1) {
+                return false;
+            }
+            slot.1 = now;
+            return true;
+        }
+        if slots.len() < Self::SLOTS {
+            slots.push((addr, now));
+            return true;
+        }
+        match slots.iter_mut().find(|(_, t)| !fresh(*t)) {
+            Some(slot) => {
+                *slot = (addr, now);
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// The parts of a request line the log shows.
@@ -873,5 +920,28 @@ mod tests {
         assert_eq!(m.next_due(5, t), Some(REORDER_WINDOW));
         m.take_due(&mut out, 5, t + REORDER_WINDOW, false);
         assert_eq!(out, b"future\n");
+    }
+
+    #[test]
+    fn a_note_limit_says_once_per_interval_per_address_within_bounded_slots() {
+        let every = Duration::from_secs(60);
+        let limit = NoteLimit::new(every);
+        let t = Instant::now();
+        let a: IpAddr = "127.0.0.1".parse().unwrap();
+        let b: IpAddr = "::1".parse().unwrap();
+        assert!(limit.allow(a, t));
+        assert!(!limit.allow(a, t + Duration::from_secs(59)));
+        assert!(limit.allow(b, t + Duration::from_secs(1)));
+        assert!(limit.allow(a, t + every));
+        assert!(!limit.allow(a, t + every + Duration::from_secs(1)));
+        // Fill every slot: a new address is then not noted until one ages.
+        let t2 = t + every * 3;
+        for i in 0..NoteLimit::SLOTS as u32 {
+            assert!(limit.allow(IpAddr::from((0x0a00_0000 + i).to_be_bytes()), t2));
+        }
+        let late: IpAddr = "192.0.2.1".parse().unwrap();
+        assert!(!limit.allow(late, t2 + Duration::from_secs(1)));
+        assert!(limit.allow(late, t2 + every));
+        assert!(limit.slots.lock().unwrap().len() <= NoteLimit::SLOTS);
     }
 }

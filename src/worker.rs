@@ -40,7 +40,7 @@ use rustix::net::SocketFlags;
 use slab::Slab;
 
 use crate::conn::{Admission, Admit, Conn, Ctx, Flow, Interest, Ticket};
-use crate::log::AccessLog;
+use crate::log::{AccessLog, NoteLimit};
 use crate::settings::Settings;
 use crate::site::jobs::Mailbox;
 use crate::site::{Site, SiteShared};
@@ -77,6 +77,8 @@ pub struct Shared {
     /// many workers have counted theirs.
     pub draining: AtomicUsize,
     pub drain_reports: AtomicUsize,
+    /// The TLS-handshake hints said, per client address.
+    pub tls_hints: Arc<NoteLimit>,
 }
 
 /// A connection accepted, with its admission ticket.
@@ -197,7 +199,7 @@ impl Worker {
         let mailbox = Mailbox::new(Box::new(move || waker.wake()));
         let site = Site::new(Arc::clone(&shared.site), mailbox);
         let log = AccessLog::new(log, id);
-        let mut cx = Ctx::new(&shared.settings, site, log);
+        let mut cx = Ctx::new(&shared.settings, site, log, Arc::clone(&shared.tls_hints));
         let mut sync_always = false;
         if let Some(fd) = cx.watch_fd() {
             let data = EventData::new_u64(CHANGED);

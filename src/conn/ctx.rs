@@ -3,10 +3,11 @@
 //! scratch and the output staging buffer, the clock, and the drain flag.
 //! The worker reaches it only through methods.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::h1::{self, DateCache};
-use crate::log::AccessLog;
+use crate::log::{AccessLog, NoteLimit};
 use crate::settings::{Settings, Timeouts};
 use crate::site::Site;
 
@@ -19,6 +20,8 @@ pub struct Ctx {
     pub(super) min_send_rate: u64,
     pub(super) site: Site,
     pub(super) log: AccessLog,
+    /// The TLS-handshake hints said, per client address (all workers').
+    pub(super) tls_hints: Arc<NoteLimit>,
     pub(super) date: DateCache,
     /// Input scratch: a whole read lands here first.
     pub(super) scratch: Box<[u8]>,
@@ -33,7 +36,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(settings: &Settings, site: Site, log: AccessLog) -> Ctx {
+    pub fn new(settings: &Settings, site: Site, log: AccessLog, tls_hints: Arc<NoteLimit>) -> Ctx {
         Ctx {
             timeouts: settings.timeouts,
             limits: settings.limits,
@@ -42,6 +45,7 @@ impl Ctx {
             min_send_rate: settings.min_send_rate,
             site,
             log,
+            tls_hints,
             date: DateCache::default(),
             scratch: scratch_buffer(&settings.limits),
             out: Vec::with_capacity(64 * 1024),

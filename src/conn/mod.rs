@@ -383,6 +383,10 @@ impl Conn {
         let flow = match output::read(&self.sock, &mut buf[..]) {
             Err(Errno::AGAIN) => Flow::Wait(Interest::Read),
             Ok(0) | Err(_) => Flow::Close,
+            Ok(n) if self.unused && h1::is_tls_handshake(&buf[..n]) => {
+                self.unused = false;
+                self.refuse_tls(cx)
+            }
             Ok(n) => {
                 self.unused = false;
                 // A read that did not fill the buffer took all the socket
@@ -394,6 +398,30 @@ impl Conn {
         };
         cx.scratch = buf;
         flow
+    }
+
+    /// A TLS client on this plain-HTTP port: any HTTP answer would be
+    /// garbage to it, so it gets none: our side closes (lingering, so it
+    /// sees the close, not a reset), and stderr says which URL to use,
+    /// once per client address per `--debug-tls-hint-every` (a minute).
+    fn refuse_tls(&mut self, cx: &mut Ctx) -> Flow {
+        let ip = self.peer.ip().to_canonical();
+        if cx.tls_hints.allow(ip, cx.now) {
+            let local = rustix::net::getsockname(&self.sock)
+                .ok()
+                .and_then(|a| SocketAddr::try_from(a).ok())
+                .map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()));
+            match local {
+                Some(local) => crate::log::note(format_args!(
+                    "{ip} sent a TLS handshake: this is an HTTP port; use http://{local}/"
+                )),
+                None => crate::log::note(format_args!(
+                    "{ip} sent a TLS handshake: this is an HTTP port; use http://, not https://"
+                )),
+            }
+        }
+        self.end = End::AfterResponse;
+        self.start_linger(cx)
     }
 
     /// Answers as many requests as the input holds, up to what is left of

@@ -144,6 +144,7 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     }
     let addrs: Vec<SocketAddr> = listeners.iter().map(|l| l.addr).collect();
     drop(listeners);
+    let tls_hint_every = settings.tls_hint_every;
     let shared = Arc::new(Shared {
         site: Arc::new(site),
         admission: Admission::new(settings.max_connections),
@@ -153,6 +154,7 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         accepted: (0..threads).map(|_| AtomicU64::new(0)).collect(),
         draining: AtomicUsize::new(0),
         drain_reports: AtomicUsize::new(0),
+        tls_hints: Arc::new(log::NoteLimit::new(tls_hint_every)),
     });
     // Every diagnostic from here on goes through the writer thread, so no
     // serving or accepting thread ever blocks on or panics from stderr.

@@ -600,6 +600,73 @@ fn an_event_stream_is_logged_when_it_ends_with_its_bytes_and_duration() {
     assert!(l.ms >= 300.0, "{line:?}");
 }
 
+/// The first bytes of a TLS handshake.
+const CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+
+/// Sends a TLS handshake and expects the connection closed without a byte.
+fn tls_handshake(addr: SocketAddr) {
+    let mut s = connect(addr);
+    s.write_all(CLIENT_HELLO).unwrap();
+    let got = wait_closed(&mut s).expect("closed");
+    assert_eq!(got, b"", "an answer to a TLS handshake");
+}
+
+/// A TLS handshake on the plain-HTTP port gets no answer (HTTP would be
+/// garbage to a TLS client) and a hint on stderr naming the URL to use,
+/// once per client address per minute: two handshakes (one of them a
+/// real TLS client, curl), one note, and no access-log line.
+#[test]
+fn a_tls_handshake_is_closed_with_one_hint_per_address_per_minute() {
+    let dir = site(&[("index.html", INDEX)]);
+    let mut server = Server::start_raw(dir.path(), &["--threads", "2"]);
+    let rx = stderr_lines(server.stderr());
+    tls_handshake(server.addr);
+    let url = format!("https://{}/", server.addr);
+    let (code, out, _) = curl(&["-sk", "--max-time", "5", &url]);
+    assert_eq!((code, out), (35, Vec::new()), "curl: SSL connect error");
+    // Plain HTTP from the same address is served as ever.
+    assert_ok(&server.get("/index.html"), INDEX);
+    let mut seen = Vec::new();
+    stop_and_read(&mut server, &rx, &mut seen);
+    let hint = format!(
+        "ferry: 127.0.0.1 sent a TLS handshake: this is an HTTP port; use http://127.0.0.1:{}/\n",
+        server.port()
+    );
+    let hints: Vec<&String> = seen.iter().filter(|l| l.contains("TLS")).collect();
+    assert_eq!(hints, [&hint], "{seen:?}");
+    let logged: Vec<String> = log_lines(&seen).into_iter().map(|l| l.request).collect();
+    assert_eq!(logged, ["GET /index.html HTTP/1.1"]);
+}
+
+/// After the interval (a hidden flag shortens the minute), the same
+/// address gets the hint again.
+#[test]
+fn the_tls_hint_comes_again_once_the_interval_has_passed() {
+    let dir = site(&[("index.html", INDEX)]);
+    let mut server = Server::start(dir.path(), &["--debug-tls-hint-every", "1s"]);
+    let rx = stderr_lines(server.stderr());
+    let mut seen = Vec::new();
+    tls_handshake(server.addr);
+    wait_for_line(
+        &rx,
+        &mut seen,
+        &["sent a TLS handshake"],
+        Duration::from_secs(5),
+    )
+    .unwrap_or_else(|| panic!("no hint: {seen:?}"));
+    // The note was made before we saw it: a second later the interval has
+    // passed for ferry too.
+    thread::sleep(Duration::from_secs(1));
+    tls_handshake(server.addr);
+    tls_handshake(server.addr);
+    stop_and_read(&mut server, &rx, &mut seen);
+    let hints = seen
+        .iter()
+        .filter(|l| l.contains("sent a TLS handshake"))
+        .count();
+    assert_eq!(hints, 2, "{seen:?}");
+}
+
 /// SIGHUP with a stderr nobody reads (the terminal's reader gone, the pipe
 /// full of access-log lines) still drains and exits 0 within
 /// --shutdown-timeout: shutdown never waits on stderr.
