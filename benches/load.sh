@@ -45,6 +45,8 @@
 #   SERVER_CPU, CLIENT_CPU   override core pinning
 #   VERBOSE=1        also print each full wrk output
 #   FERRY_BIN=PATH   use this ferry binary instead of `cargo build --release`
+#   ACCESS_LOG=1     run ferry without --quiet (its access log to a file in
+#                    the temp dir): the cost of logging, with FERRY_ONLY=1
 #   SAVE=0           don't keep the table in benches/results/DATE-load.txt
 #
 # Quick check (< 1 minute):  DURATION=3 ROUNDS=1 benches/load.sh
@@ -264,7 +266,9 @@ FAILED=()   # "scenario/server/round" that could not be measured
 # start_ferry [EXTRA ARGS...]: sets SERVER_PID and SERVER_PORT.
 start_ferry() {
   SERVER_PORT=""
-  taskset -c "$SERVER_CPU" "$FERRY_BIN" "$TMP/www" --port 0 --quiet --threads 1 "$@" \
+  local quiet=(--quiet)
+  [[ ${ACCESS_LOG:-0} == 1 ]] && quiet=()
+  taskset -c "$SERVER_CPU" "$FERRY_BIN" "$TMP/www" --port 0 "${quiet[@]}" --threads 1 "$@" \
     >"$TMP/ferry.out" 2>"$TMP/ferry.err" &
   SERVER_PID=$!
 

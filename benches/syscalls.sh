@@ -14,6 +14,7 @@
 #   MODE=keepalive    or MODE=close: `Connection: close` on every request
 #   SERVER=ferry      or SERVER=nginx to measure nginx (1 worker, sendfile) for reference
 #   FERRY_BIN=PATH    use this ferry binary instead of building target/release/ferry
+#   ACCESS_LOG=1      ferry without --quiet: its access log goes to a file
 #   SERVER_CPU, CLIENT_CPU   override core pinning (default: first two allowed CPUs)
 #   SAVE=0            don't keep the result in benches/results/DATE-syscalls-SERVER.txt
 #
@@ -86,7 +87,8 @@ FILE=1k.bin
 PORT=""
 if [[ $SERVER == ferry ]]; then
   build_ferry
-  CMD=("$FERRY_BIN" "$TMP/www" --port 0 --quiet --threads 1)
+  CMD=("$FERRY_BIN" "$TMP/www" --port 0 --threads 1)
+  [[ ${ACCESS_LOG:-0} == 1 ]] || CMD+=(--quiet)
 else
   NGINX_BIN=$(find_nginx) || { echo "nginx not found" >&2; exit 1; }
   PORT=$(free_port)
@@ -174,5 +176,5 @@ non2xx=$(awk '/Non-2xx/ {print $NF}' "$TMP/wrk.txt")
   awk -v t="$total" -v r="$requests" 'BEGIN { printf "syscalls per request: %.2f\n", t / r }'
 } >"$TMP/result.txt"
 tail -n 2 "$TMP/result.txt"
-SAVE_COMMAND="SERVER=$SERVER MODE=$MODE DURATION=$DURATION CONNECTIONS=$CONNECTIONS benches/syscalls.sh" \
-  save_result "syscalls-$SERVER-$MODE" "$TMP/result.txt"
+SAVE_COMMAND="ACCESS_LOG=${ACCESS_LOG:-0} SERVER=$SERVER MODE=$MODE DURATION=$DURATION CONNECTIONS=$CONNECTIONS benches/syscalls.sh" \
+  save_result "syscalls-$SERVER-$MODE$([[ ${ACCESS_LOG:-0} == 1 ]] && echo -log)" "$TMP/result.txt"

@@ -220,12 +220,34 @@ pub struct TestingAids {
     /// panic-containment tests).
     #[arg(long, hide = true)]
     pub debug_panic_path: Option<String>,
+
+    /// Testing aid: the hint a TLS handshake gets on stderr is said at most
+    /// once per this per client address.
+    #[arg(long, hide = true, default_value = "60s", value_parser = parse_duration)]
+    pub debug_tls_hint_every: Duration,
 }
 
 /// Release builds: no testing aids.
 #[cfg(not(debug_assertions))]
 #[derive(Args, Debug, Clone, Default)]
 pub struct TestingAids {}
+
+/// How often a client address may get the TLS hint (release builds; the
+/// debug builds' testing aid defaults to the same).
+#[cfg(not(debug_assertions))]
+const TLS_HINT_EVERY: Duration = Duration::from_secs(60);
+
+impl TestingAids {
+    #[cfg(debug_assertions)]
+    fn tls_hint_every(&self) -> Duration {
+        self.debug_tls_hint_every
+    }
+
+    #[cfg(not(debug_assertions))]
+    fn tls_hint_every(&self) -> Duration {
+        TLS_HINT_EVERY
+    }
+}
 
 /// The examples that end `--help`, under a heading styled like clap's own.
 fn examples() -> String {
@@ -318,6 +340,7 @@ impl Config {
             Some(dir) => (dir, DirChoice::Given),
             None => default_dir(Path::new(DEFAULT_DIR).is_dir()),
         };
+        let tls_hint_every = self.testing.tls_hint_every();
         Ok(Settings {
             dir,
             dir_choice,
@@ -365,6 +388,7 @@ impl Config {
             min_body_rate: self.min_body_rate,
             min_send_rate: self.min_send_rate,
             max_connections: self.max_connections as usize,
+            tls_hint_every,
         })
     }
 }

@@ -89,4 +89,7 @@ pub struct Settings {
     pub min_send_rate: u64,
     /// Connections held at once.
     pub max_connections: usize,
+    /// A client sending a TLS handshake gets a hint on stderr at most once
+    /// per this (a minute; shorter only in tests).
+    pub tls_hint_every: Duration,
 }

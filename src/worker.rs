@@ -56,7 +56,7 @@ use rustix::net::SocketFlags;
 use slab::Slab;
 
 use crate::conn::{Admission, Admit, Conn, Ctx, Flow, Interest, Ticket};
-use crate::log::AccessLog;
+use crate::log::{AccessLog, NoteLimit};
 use crate::settings::Settings;
 use crate::site::jobs::Mailbox;
 use crate::site::{Site, SiteShared};
@@ -95,6 +95,8 @@ pub struct Shared {
     /// many workers have counted theirs.
     pub draining: AtomicUsize,
     pub drain_reports: AtomicUsize,
+    /// The TLS-handshake hints said, per client address.
+    pub tls_hints: Arc<NoteLimit>,
 }
 
 /// A connection accepted, with its admission ticket.
@@ -219,7 +221,8 @@ impl Worker {
         let waker = Arc::clone(&inbox);
         let mailbox = Mailbox::new(Box::new(move || waker.wake()));
         let site = Site::new(Arc::clone(&shared.site), mailbox);
-        let mut cx = Ctx::new(&shared.settings, site, AccessLog::new(log));
+        let log = AccessLog::new(log, id);
+        let mut cx = Ctx::new(&shared.settings, site, log, Arc::clone(&shared.tls_hints));
         let mut sync_always = false;
         if let Some(fd) = cx.watch_fd() {
             let data = EventData::new_u64(CHANGED);
@@ -493,6 +496,9 @@ impl Worker {
         if let Some(t) = self.paused_until {
             wait = wait.min(t.saturating_duration_since(Instant::now()));
         }
+        if let Some(t) = self.cx.log_due() {
+            wait = wait.min(t.saturating_duration_since(Instant::now()));
+        }
         Some(Timespec {
             tv_sec: wait.as_secs() as i64,
             tv_nsec: i64::from(wait.subsec_nanos()),
@@ -546,6 +552,10 @@ impl Worker {
                 Flow::Close
             }
         };
+        debug_assert!(
+            !cx.has_staged(),
+            "a connection left output in the worker's staging buffer"
+        );
         self.apply(key, flow);
     }
 
@@ -654,9 +664,12 @@ impl Worker {
     }
 
     /// Drops the connection: closing the socket also removes it from
-    /// epoll, and dropping its ticket gives back its admission slot.
+    /// epoll, and dropping its ticket gives back its admission slot. A
+    /// response it was still sending is logged, as aborted.
     fn close(&mut self, key: usize) {
-        self.conns.try_remove(key);
+        if let Some(mut entry) = self.conns.try_remove(key) {
+            entry.conn.close(&mut self.cx);
+        }
     }
 }
 

@@ -3,10 +3,11 @@
 //! scratch and the output staging buffer, the clock, and the drain flag.
 //! The worker reaches it only through methods.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use crate::h1::{self, DateCache};
-use crate::log::AccessLog;
+use crate::log::{AccessLog, NoteLimit};
 use crate::settings::{Settings, Timeouts};
 use crate::site::Site;
 
@@ -19,6 +20,8 @@ pub struct Ctx {
     pub(super) min_send_rate: u64,
     pub(super) site: Site,
     pub(super) log: AccessLog,
+    /// The TLS-handshake hints said, per client address (all workers').
+    pub(super) tls_hints: Arc<NoteLimit>,
     pub(super) date: DateCache,
     /// Input scratch: a whole read lands here first.
     pub(super) scratch: Box<[u8]>,
@@ -33,7 +36,7 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    pub fn new(settings: &Settings, site: Site, log: AccessLog) -> Ctx {
+    pub fn new(settings: &Settings, site: Site, log: AccessLog, tls_hints: Arc<NoteLimit>) -> Ctx {
         Ctx {
             timeouts: settings.timeouts,
             limits: settings.limits,
@@ -42,6 +45,7 @@ impl Ctx {
             min_send_rate: settings.min_send_rate,
             site,
             log,
+            tls_hints,
             date: DateCache::default(),
             scratch: scratch_buffer(&settings.limits),
             out: Vec::with_capacity(64 * 1024),
@@ -78,9 +82,14 @@ impl Ctx {
     }
 
     /// Whether the worker must wake on a timer even with no connection
-    /// (log lines to flush, cached files to evict).
+    /// (log lines to hand over, cached files to evict).
     pub fn needs_timer(&mut self) -> bool {
         self.log.has_pending() || !self.site.is_idle()
+    }
+
+    /// When the access log's lines must be handed over, if any wait.
+    pub fn log_due(&self) -> Option<Instant> {
+        self.log.due()
     }
 
     pub fn flush_log_if_due(&mut self) {
@@ -88,7 +97,7 @@ impl Ctx {
     }
 
     pub fn flush_log(&mut self) {
-        self.log.flush(self.now);
+        self.log.flush();
     }
 
     /// Reads the file-change notifications before requests are answered.
@@ -104,6 +113,12 @@ impl Ctx {
     /// Finished jobs for this worker's connections.
     pub fn take_done(&mut self, into: &mut Vec<(u64, crate::site::jobs::Done)>) {
         self.site.take_done(into);
+    }
+
+    /// Output is staged but not sent (after a connection's turn, never:
+    /// the buffer is the worker's).
+    pub fn has_staged(&self) -> bool {
+        !self.out.is_empty()
     }
 
     /// After a panic: nothing staged survives, and the scratch buffer is

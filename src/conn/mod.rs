@@ -30,7 +30,7 @@ use rustix::net::Shutdown;
 
 use crate::h1::{self, Event, Input, Phase, Rejection, Request, RequestReader};
 use crate::http::{Method, Persist, Status};
-use crate::log::{OwnedReqLine, ReqLine};
+use crate::log::{OwnedReqLine, ReqLine, Unlogged};
 use crate::site::Reply;
 use crate::site::jobs::Done;
 use crate::site::live::Subscription;
@@ -142,6 +142,9 @@ pub struct Conn {
     /// writing, a job's result, a resume), not each call.
     answered: usize,
     wake: u64,
+    /// Responses staged and not logged yet: each is logged when its last
+    /// byte is sent, or, cut short, when the connection ends.
+    unlogged: Unlogged,
 }
 
 impl Conn {
@@ -166,6 +169,7 @@ impl Conn {
             started: cx.now,
             answered: 0,
             wake: cx.wake,
+            unlogged: Unlogged::default(),
         }
     }
 
@@ -244,11 +248,15 @@ impl Conn {
         }
         self.end = End::AfterResponse;
         self.reader.stop();
-        let reply = Reply::Overloaded;
-        cx.site
-            .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
-        self.output.stage(reply.into_body(), &mut cx.out);
+        let line = ReqLine::UNPARSED;
+        self.stage_reply(Reply::Overloaded, Persist::Close, false, line, cx);
         self.flush(cx)
+    }
+
+    /// The worker drops the connection: a response it had not finished
+    /// sending is logged now, with the bytes that went out, as aborted.
+    pub fn close(&mut self, cx: &mut Ctx) {
+        cx.log.abandon(&mut self.unlogged, self.output.sent());
     }
 
     /// A deadline passed. At a rate window's end, a request body or a
@@ -274,7 +282,14 @@ impl Conn {
             });
         }
         if matches!(self.state, State::Head | State::Body(_)) && self.output.is_empty() {
-            self.last_word(Status::RequestTimeout, cx);
+            let line = match &self.state {
+                State::Body(d) => Some(d.line.clone()),
+                _ => None,
+            };
+            let line = line
+                .as_ref()
+                .map_or(ReqLine::UNPARSED, OwnedReqLine::as_line);
+            self.last_word(Status::RequestTimeout, line, cx);
         }
         Flow::Close
     }
@@ -282,38 +297,27 @@ impl Conn {
     /// After a panic while handling this connection: a best-effort 500
     /// behind whatever complete responses were already staged.
     pub fn on_panic(&mut self, cx: &mut Ctx) {
+        // What was staged and not sent is gone: those responses end here.
+        cx.log.abandon(&mut self.unlogged, self.output.sent());
         if !self.output.is_empty() || matches!(self.state, State::Write(_) | State::Linger) {
             cx.out.clear();
             return;
         }
-        let status = Status::InternalServerError;
-        cx.log.record(
-            &self.peer,
-            ReqLine::UNPARSED,
-            status,
-            0,
-            self.started,
-            &cx.date,
-        );
-        self.last_word(status, cx);
+        self.last_word(Status::InternalServerError, ReqLine::UNPARSED, cx);
     }
 
     /// A closing error page behind whatever is staged, in one nonblocking
     /// send, just before the close (no body for a HEAD: the one being
     /// answered, or a partial head that starts like one).
-    fn last_word(&mut self, status: Status, cx: &mut Ctx) {
+    fn last_word(&mut self, status: Status, line: ReqLine<'_>, cx: &mut Ctx) {
         let head_only = match &self.state {
             State::Body(d) | State::Await(d) => d.head_only,
             _ => self.answering_head || h1::is_head(self.reader.buffered()),
         };
         let reply = cx.site.error(status);
-        cx.site
-            .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
-        if !head_only {
-            self.output.stage(reply.into_body(), &mut cx.out);
-        }
-        output::send_once(&self.sock, &cx.out);
-        cx.out.clear();
+        self.stage_reply(reply, Persist::Close, head_only, line, cx);
+        self.output.send_once(&self.sock, &mut cx.out);
+        cx.log.settle(&mut self.unlogged, self.output.sent());
     }
 
     pub fn on_event(&mut self, cx: &mut Ctx) -> Flow {
@@ -366,7 +370,7 @@ impl Conn {
             return Flow::Close;
         }
         cx.out.extend_from_slice(bytes);
-        match self.output.flush(&self.sock, &mut cx.out) {
+        match self.write_out(cx) {
             Sent::Done => Flow::Wait(Interest::Read),
             _ => Flow::Close,
         }
@@ -379,6 +383,10 @@ impl Conn {
         let flow = match output::read(&self.sock, &mut buf[..]) {
             Err(Errno::AGAIN) => Flow::Wait(Interest::Read),
             Ok(0) | Err(_) => Flow::Close,
+            Ok(n) if self.unused && h1::is_tls_handshake(&buf[..n]) => {
+                self.unused = false;
+                self.refuse_tls(cx)
+            }
             Ok(n) => {
                 self.unused = false;
                 // A read that did not fill the buffer took all the socket
@@ -390,6 +398,30 @@ impl Conn {
         };
         cx.scratch = buf;
         flow
+    }
+
+    /// A TLS client on this plain-HTTP port: any HTTP answer would be
+    /// garbage to it, so it gets none: our side closes (lingering, so it
+    /// sees the close, not a reset), and stderr says which URL to use,
+    /// once per client address per `--debug-tls-hint-every` (a minute).
+    fn refuse_tls(&mut self, cx: &mut Ctx) -> Flow {
+        let ip = self.peer.ip().to_canonical();
+        if cx.tls_hints.allow(ip, cx.now) {
+            let local = rustix::net::getsockname(&self.sock)
+                .ok()
+                .and_then(|a| SocketAddr::try_from(a).ok())
+                .map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()));
+            match local {
+                Some(local) => crate::log::note(format_args!(
+                    "{ip} sent a TLS handshake: this is an HTTP port; use http://{local}/"
+                )),
+                None => crate::log::note(format_args!(
+                    "{ip} sent a TLS handshake: this is an HTTP port; use http://, not https://"
+                )),
+            }
+        }
+        self.end = End::AfterResponse;
+        self.start_linger(cx)
     }
 
     /// Answers as many requests as the input holds, up to what is left of
@@ -525,16 +557,34 @@ impl Conn {
             self.reader.stop();
             cx.site
                 .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
-            cx.log
-                .record(&self.peer, line, Status::Ok, 0, self.started, &cx.date);
+            // Logged when it ends, with its length then.
+            let body_start = self.output.staged_end(&cx.out);
+            let status = reply.status();
+            cx.log.stage(
+                &mut self.unlogged,
+                &self.peer,
+                line,
+                status,
+                body_start,
+                None,
+                self.started,
+            );
             self.output.stage(reply.into_body(), &mut cx.out);
             self.enter(State::Stream { _subscription: sub }, cx);
-            if self.output.flush(&self.sock, &mut cx.out) != Sent::Done {
+            if self.write_out(cx) != Sent::Done {
                 self.end = End::Now;
             }
             return;
         }
         if let Reply::Pending(_) = reply {
+            // What earlier pipelined requests staged goes out now: the
+            // staging buffer is the worker's, and the next connection it
+            // serves must not find (and send) this one's responses there.
+            // What the socket does not take waits behind, and goes before,
+            // the reply being made.
+            if !cx.out.is_empty() && self.write_out(cx) == Sent::Failed {
+                self.end = End::Now;
+            }
             let deferred = Deferred {
                 reply,
                 head_only,
@@ -551,25 +601,53 @@ impl Conn {
         }
         self.count_from(cx);
         self.answered += 1;
-        let status = reply.status();
-        cx.site.encode_head(&reply, persist, &cx.date, &mut cx.out);
-        let body = reply.into_body();
-        let sent = if head_only { 0 } else { body.len() };
-        if !head_only {
-            self.output.stage(body, &mut cx.out);
-        }
-        cx.log
-            .record(&self.peer, line, status, sent, self.started, &cx.date);
+        self.stage_reply(reply, persist, head_only, line, cx);
         self.enter(State::Idle, cx);
         if self.output.has_file() {
             self.send(cx);
         }
     }
 
+    /// Stages `reply` behind what is staged (its head, and its body unless
+    /// `head_only`) and records it for the access log.
+    fn stage_reply(
+        &mut self,
+        reply: Reply,
+        persist: Persist,
+        head_only: bool,
+        line: ReqLine<'_>,
+        cx: &mut Ctx,
+    ) {
+        let status = reply.status();
+        cx.site.encode_head(&reply, persist, &cx.date, &mut cx.out);
+        let body_start = self.output.staged_end(&cx.out);
+        let body = reply.into_body();
+        let len = if head_only { 0 } else { body.len() };
+        if !head_only {
+            self.output.stage(body, &mut cx.out);
+        }
+        cx.log.stage(
+            &mut self.unlogged,
+            &self.peer,
+            line,
+            status,
+            body_start,
+            Some(len),
+            self.started,
+        );
+    }
+
+    /// Writes what is staged, then logs the responses now wholly sent.
+    fn write_out(&mut self, cx: &mut Ctx) -> Sent {
+        let sent = self.output.flush(&self.sock, &mut cx.out);
+        cx.log.settle(&mut self.unlogged, self.output.sent());
+        sent
+    }
+
     /// Writes what is staged; a full socket moves to the write state.
     fn send(&mut self, cx: &mut Ctx) -> Sent {
         let before = self.output.sent_late();
-        let sent = self.output.flush(&self.sock, &mut cx.out);
+        let sent = self.write_out(cx);
         match sent {
             Sent::Done => {}
             Sent::Failed => self.end = End::Now,

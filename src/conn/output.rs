@@ -92,6 +92,12 @@ pub struct Output {
     /// Bytes that had to wait (pending or file bodies) and went out since,
     /// over the connection's life (for the minimum send rate).
     sent_late: u64,
+    /// Every byte handed to the kernel, over the connection's life.
+    sent: u64,
+    /// Every byte staged over the connection's life, except what is in
+    /// the worker's buffer now: with it, where the output staged so far
+    /// ends (the access log's positions).
+    queued: u64,
 }
 
 impl Output {
@@ -105,8 +111,20 @@ impl Output {
         self.file.is_some()
     }
 
+    /// Where the output staged so far ends, counting from the
+    /// connection's first byte; `out` is the worker's staging buffer.
+    pub fn staged_end(&self, out: &[u8]) -> u64 {
+        self.queued + out.len() as u64
+    }
+
+    /// Bytes handed to the kernel over the connection's life.
+    pub fn sent(&self) -> u64 {
+        self.sent
+    }
+
     /// Long shared bytes are sent from where they are.
     fn stage_shared(&mut self, data: Arc<[u8]>) {
+        self.queued += data.len() as u64;
         let segments = VecDeque::from([Segment::Shared { data, pos: 0 }]);
         self.file = Some(FileBody {
             file: None,
@@ -127,6 +145,7 @@ impl Output {
                 FormData::Bytes(b) if b.len() <= COPY_MAX => out.extend_from_slice(b),
                 FormData::Bytes(b) => self.stage_shared(Arc::clone(b)),
                 FormData::File(..) => {
+                    self.queued += form.len;
                     let segments = VecDeque::from([Segment::File {
                         pos: 0,
                         end: form.len,
@@ -140,6 +159,7 @@ impl Output {
             Body::File { file, range } => match &file.bytes {
                 Some(bytes) => out.extend_from_slice(slice(bytes, range)),
                 None => {
+                    self.queued += range.length();
                     let segments = VecDeque::from([Segment::file(range)]);
                     self.file = Some(FileBody {
                         file: Some(Source::Cached(file)),
@@ -169,6 +189,7 @@ impl Output {
                         data: closing,
                         pos: 0,
                     });
+                    self.queued += segments.iter().map(Segment::len).sum::<u64>();
                     self.file = Some(FileBody {
                         file: Some(Source::Cached(file)),
                         segments,
@@ -187,8 +208,13 @@ impl Output {
     /// then the file body.
     pub fn flush(&mut self, sock: &OwnedFd, out: &mut Vec<u8>) -> Sent {
         if !out.is_empty() {
+            self.queued += out.len() as u64;
             if self.pending.is_empty() {
-                match send_all(sock, out, more_flag(self.file.is_some())) {
+                let sent = send_all(sock, out, more_flag(self.file.is_some()));
+                if let Ok(n) = sent {
+                    self.sent += n as u64;
+                }
+                match sent {
                     Ok(n) if n == out.len() => out.clear(),
                     Ok(n) => {
                         self.pending.extend_from_slice(&out[n..]);
@@ -212,6 +238,7 @@ impl Output {
                 Ok(n) => {
                     self.pending_pos += n;
                     self.sent_late += n as u64;
+                    self.sent += n as u64;
                     if self.pending_pos < self.pending.len() {
                         return Sent::Blocked;
                     }
@@ -248,6 +275,7 @@ impl Output {
                     };
                     *pos += n;
                     self.sent_late += n as u64;
+                    self.sent += n as u64;
                     if *pos < data.len() {
                         return Sent::Blocked;
                     }
@@ -258,6 +286,7 @@ impl Output {
                     };
                     *pos += n;
                     self.sent_late += n as u64;
+                    self.sent += n as u64;
                     budget = budget.saturating_sub(n as u64);
                     if *pos < data.len() {
                         return if n > 0 && budget == 0 {
@@ -281,6 +310,7 @@ impl Output {
                             Ok(n) => {
                                 *pos += n as u64;
                                 self.sent_late += n as u64;
+                                self.sent += n as u64;
                                 budget = budget.saturating_sub(n as u64);
                                 if budget == 0 && *pos < *end {
                                     return Sent::Yield;
@@ -304,6 +334,15 @@ impl Segment {
         Segment::File {
             pos: range.first,
             end: range.last + 1,
+        }
+    }
+
+    /// Bytes left to send.
+    fn len(&self) -> u64 {
+        match self {
+            Segment::Bytes { data, pos } => (data.len() - pos) as u64,
+            Segment::Shared { data, pos } => (data.len() - pos) as u64,
+            Segment::File { pos, end } => end - pos,
         }
     }
 }
@@ -344,9 +383,17 @@ pub fn send_all(sock: &OwnedFd, buf: &[u8], flags: SendFlags) -> Result<usize, E
     Ok(sent)
 }
 
-/// One best-effort nonblocking send, for a last word before a close.
-pub fn send_once(sock: &OwnedFd, buf: &[u8]) {
-    let _ = rustix::net::send(sock, buf, SendFlags::NOSIGNAL | SendFlags::DONTWAIT);
+impl Output {
+    /// One best-effort nonblocking send of what is staged (taking it),
+    /// for a last word before a close.
+    pub fn send_once(&mut self, sock: &OwnedFd, out: &mut Vec<u8>) {
+        self.queued += out.len() as u64;
+        let flags = SendFlags::NOSIGNAL | SendFlags::DONTWAIT;
+        if let Ok(n) = rustix::net::send(sock, out, flags) {
+            self.sent += n as u64;
+        }
+        out.clear();
+    }
 }
 
 /// Whether unread bytes sit in the socket (one nonblocking peek).

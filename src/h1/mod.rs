@@ -11,4 +11,4 @@ pub mod reader;
 
 pub use encode::{CONTINUE, DateCache, FieldList, Head, encode};
 pub use parse::{BodyFraming, Limits, Request, RequestError};
-pub use reader::{Event, Input, Phase, Rejection, RequestReader, is_head};
+pub use reader::{Event, Input, Phase, Rejection, RequestReader, is_head, is_tls_handshake};

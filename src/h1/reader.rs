@@ -353,9 +353,44 @@ pub fn is_head(head: &[u8]) -> bool {
     head[start..].starts_with(b"HEAD ")
 }
 
+/// Whether a connection's first bytes are a TLS handshake record (a
+/// ClientHello: content type 22, then version 3.0 to 3.4) instead of
+/// HTTP. No request starts with the control byte 0x16; a first read cut
+/// short counts as far as it goes.
+pub fn is_tls_handshake(first: &[u8]) -> bool {
+    match first {
+        [0x16] | [0x16, 0x03] => true,
+        [0x16, 0x03, minor, ..] => *minor <= 0x04,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_hello_is_a_tls_handshake_and_requests_are_not() {
+        for hello in [
+            &b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"[..],
+            b"\x16\x03\x03\x00\x40\x01",
+            b"\x16\x03\x00",
+            b"\x16\x03",
+            b"\x16",
+        ] {
+            assert!(is_tls_handshake(hello), "{hello:?}");
+        }
+        for other in [
+            &b"GET / HTTP/1.1\r\n"[..],
+            b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+            b"\x16\x03\x05",
+            b"\x16\x02\x00",
+            b"\x17\x03\x03",
+            b"",
+        ] {
+            assert!(!is_tls_handshake(other), "{other:?}");
+        }
+    }
 
     /// Feeds `reads` one at a time; returns a line per event.
     fn run(reads: &[&[u8]], max_body: u64) -> Vec<String> {

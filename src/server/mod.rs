@@ -150,6 +150,7 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         })
         .collect();
     drop(listeners);
+    let tls_hint_every = settings.tls_hint_every;
     let shared = Arc::new(Shared {
         site: Arc::new(site),
         admission: Admission::new(settings.max_connections),
@@ -160,6 +161,7 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         loads: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
         draining: AtomicUsize::new(0),
         drain_reports: AtomicUsize::new(0),
+        tls_hints: Arc::new(log::NoteLimit::new(tls_hint_every)),
     });
     // Every diagnostic from here on goes through the writer thread, so no
     // serving or accepting thread ever blocks on or panics from stderr.

@@ -8,7 +8,7 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use rustix::process::Signal;
 
@@ -340,10 +340,17 @@ fn the_access_log_records_each_request_within_a_second_and_flushes_at_shutdown()
         flushed_after < Duration::from_millis(2000),
         "log lines appeared {flushed_after:?} after the requests (buffer flushes each second)"
     );
-    // `[date] peer "request" status bytes duration`
-    assert!(line.starts_with('['), "{line:?}");
-    assert!(line.contains(" GMT] 127.0.0.1:"), "{line:?}");
-    assert!(line.trim_end().ends_with("ms"), "{line:?}");
+    // `time peer "request" status bytes duration`, the time in UTC with
+    // milliseconds, within a few seconds of now.
+    let parsed = parse_log_line(&line).expect("an access-log line");
+    assert!(parsed.peer.starts_with("127.0.0.1:"), "{line:?}");
+    assert!(!parsed.aborted, "{line:?}");
+    let now = rfc3339_ms(SystemTime::now());
+    let before = rfc3339_ms(SystemTime::now() - Duration::from_secs(5));
+    assert!(
+        before <= parsed.time && parsed.time <= now,
+        "{line:?}: not between {before} and {now}"
+    );
 
     // A request just before SIGTERM is in the buffer; the exit flushes it.
     assert_ok(&get_on(&mut s, "/other.txt"), b"other\n");
@@ -383,6 +390,290 @@ fn quiet_writes_no_access_log_lines() {
         !all.contains("\"GET "),
         "--quiet still logged requests: {all:?}"
     );
+}
+
+/// Stops the server with SIGTERM (exit 0) and returns all it said on
+/// stderr after `seen`, up to its end.
+fn stop_and_read(
+    server: &mut Server,
+    rx: &std::sync::mpsc::Receiver<String>,
+    seen: &mut Vec<String>,
+) {
+    let status = server
+        .signal_and_wait(Signal::TERM, Duration::from_secs(5))
+        .expect("ferry did not exit within 5 s of SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    drain_lines(rx, seen);
+}
+
+/// With four workers and many clients at once (some keep-alive, some a
+/// new connection per request, so one client's requests land on different
+/// workers), every request is logged once, the times are in order, and
+/// each client's requests come out in the order it made them (each was
+/// sent after the last one's response arrived, so ended after it).
+#[test]
+fn access_log_lines_come_out_in_the_order_responses_ended_across_workers() {
+    let _serial = serial();
+    let dir = site(&[("f.txt", b"hello\n")]);
+    let mut server = Server::start_raw(dir.path(), &["--threads", "4"]);
+    let rx = stderr_lines(server.stderr());
+    const CLIENTS: usize = 8;
+    const REQUESTS: usize = 40;
+    let addr = server.addr;
+    let clients: Vec<_> = (0..CLIENTS)
+        .map(|c| {
+            thread::spawn(move || {
+                let mut keep = (c % 2 == 0).then(|| Conn::new(connect(addr)));
+                for i in 0..REQUESTS {
+                    let path = format!("/f.txt?c={c}&i={i:02}");
+                    let r = match keep.as_mut() {
+                        Some(k) => k.get(&path),
+                        None => fetch(addr, &path),
+                    };
+                    assert_ok(&r, b"hello\n");
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().expect("client");
+    }
+    let mut seen = Vec::new();
+    stop_and_read(&mut server, &rx, &mut seen);
+    let lines = log_lines(&seen);
+    assert_eq!(lines.len(), CLIENTS * REQUESTS, "{seen:#?}");
+    for pair in lines.windows(2) {
+        assert!(
+            pair[0].time <= pair[1].time,
+            "times out of order: {:?} then {:?}",
+            pair[0],
+            pair[1]
+        );
+    }
+    for c in 0..CLIENTS {
+        let order: Vec<String> = lines
+            .iter()
+            .filter(|l| l.request.contains(&format!("?c={c}&")))
+            .map(|l| l.request.clone())
+            .collect();
+        let expected: Vec<String> = (0..REQUESTS)
+            .map(|i| format!("GET /f.txt?c={c}&i={i:02} HTTP/1.1"))
+            .collect();
+        assert_eq!(order, expected, "client {c}: each request once, in order");
+    }
+}
+
+/// A response is logged when it ends, with the body bytes actually sent:
+/// a download the client cuts logs what went out (at least what the
+/// client got, less than the file), the real duration and `aborted`; an
+/// uncut one logs the file's size and no mark.
+#[test]
+fn a_cut_download_logs_the_bytes_sent_its_duration_and_aborted() {
+    let _serial = serial();
+    const LEN: u64 = 20_000_000;
+    let dir = site(&[]);
+    File::create(dir.path().join("big.bin"))
+        .and_then(|f| f.set_len(LEN))
+        .expect("sparse file");
+    let mut server = Server::start_raw(dir.path(), &["--threads", "1"]);
+    let rx = stderr_lines(server.stderr());
+    let mut seen = Vec::new();
+
+    let mut s = connect_small_rcvbuf(server.addr, 64 * 1024);
+    s.write_all(&get_req("/big.bin?cut")).unwrap();
+    let mut got = Vec::new();
+    read_at_least(&mut s, &mut got, 256 * 1024).expect("the download started");
+    let body = got.len() - head_end(&got).expect("a head");
+    // The client holds the download a while, then cuts it: the log's
+    // duration must cover this (it was taken when the response was staged).
+    thread::sleep(Duration::from_millis(300));
+    reset(s);
+    let line = wait_for_line(
+        &rx,
+        &mut seen,
+        &["/big.bin?cut ", " aborted"],
+        Duration::from_secs(5),
+    )
+    .unwrap_or_else(|| panic!("no aborted line for the cut download: {seen:?}"));
+    let cut = parse_log_line(&line).expect("an access-log line");
+    assert_eq!((cut.status, cut.aborted), (200, true), "{line:?}");
+    assert!(
+        body as u64 <= cut.bytes && cut.bytes < LEN,
+        "{line:?}: the client got {body} body bytes of {LEN}"
+    );
+    assert!(cut.ms >= 300.0, "{line:?}: shorter than the client held it");
+
+    let whole = fetch(server.addr, "/big.bin?whole");
+    assert_eq!(whole.body.len() as u64, LEN);
+    let line = wait_for_line(&rx, &mut seen, &["/big.bin?whole "], Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no line for the whole download: {seen:?}"));
+    let whole = parse_log_line(&line).expect("an access-log line");
+    assert_eq!(
+        (whole.status, whole.bytes, whole.aborted),
+        (200, LEN, false),
+        "{line:?}"
+    );
+}
+
+/// Pipelined requests on one connection each get one line, in order,
+/// with the body bytes of their response: a file, a HEAD (0), a 304 (0),
+/// a 404 (its page), a listing made on the job thread, and the 400 that
+/// ends the connection.
+#[test]
+fn every_kind_of_response_is_logged_once_in_order_with_its_body_bytes() {
+    let dir = site(&[("f.txt", b"hello\n")]);
+    std::fs::create_dir(dir.path().join("dir")).unwrap();
+    std::fs::write(dir.path().join("dir/x.txt"), b"x").unwrap();
+    let mut server = Server::start_raw(dir.path(), &["--threads", "1"]);
+    let rx = stderr_lines(server.stderr());
+    let mut c = server.conn();
+    let requests = [
+        ("GET", "/f.txt", "\r\n"),
+        ("HEAD", "/f.txt", "\r\n"),
+        ("GET", "/f.txt?again", "If-None-Match: *\r\n"),
+        ("GET", "/missing", "\r\n"),
+        ("GET", "/dir/", "\r\n"),
+        ("GET", "/f.txt?last", "\r\n"),
+    ];
+    let mut batch = String::new();
+    for (method, target, extra) in requests {
+        batch += &format!("{method} {target} HTTP/1.1\r\nHost: t\r\n{extra}\r\n");
+    }
+    // No Host: 400, and the connection closes.
+    batch += "GET /f.txt?bad HTTP/1.1\r\n\r\n";
+    c.send(batch.as_bytes());
+    let mut expected = Vec::new();
+    for (method, target, _) in requests {
+        let r = c.read_response(method == "HEAD");
+        expected.push((
+            format!("{method} {target} HTTP/1.1"),
+            r.status(),
+            r.body.len() as u64,
+        ));
+    }
+    let bad = c.read_response(false);
+    assert_eq!(bad.status_line, BAD_REQUEST);
+    // A request the reader refuses is logged without its line.
+    expected.push(("- - -".into(), 400, bad.body.len() as u64));
+    let statuses: Vec<u16> = expected.iter().map(|e| e.1).collect();
+    assert_eq!(statuses, [200, 200, 304, 404, 200, 200, 400]);
+    let mut seen = Vec::new();
+    stop_and_read(&mut server, &rx, &mut seen);
+    let logged: Vec<(String, u16, u64)> = log_lines(&seen)
+        .into_iter()
+        .map(|l| {
+            assert!(!l.aborted, "{l:?}");
+            (l.request, l.status, l.bytes)
+        })
+        .collect();
+    assert_eq!(logged, expected);
+    assert_eq!(expected[1].2, 0, "HEAD");
+    assert_eq!(expected[2].2, 0, "304");
+}
+
+/// A live-reload event stream is logged when it ends (here: the client
+/// leaves), with the bytes it sent and how long it was open; its end is
+/// not an abort.
+#[test]
+fn an_event_stream_is_logged_when_it_ends_with_its_bytes_and_duration() {
+    let dir = site(&[("index.html", INDEX)]);
+    let mut server = Server::start_raw(dir.path(), &["--threads", "1", "--watch"]);
+    let rx = stderr_lines(server.stderr());
+    let mut seen = Vec::new();
+    let mut st = server.connect();
+    st.write_all(&get_req("/.ferry/live?page=%2F")).unwrap();
+    let mut got = Vec::new();
+    let opened = Instant::now();
+    read_at_least(&mut st, &mut got, 1).unwrap();
+    while !String::from_utf8_lossy(&got).ends_with("retry: 500\n\n") {
+        let want = got.len() + 1;
+        read_at_least(&mut st, &mut got, want).unwrap();
+    }
+    assert!(opened.elapsed() < Duration::from_secs(1));
+    // Open for a while, then the client leaves.
+    thread::sleep(Duration::from_millis(300));
+    drop(st);
+    let line = wait_for_line(&rx, &mut seen, &["/.ferry/live"], Duration::from_secs(5))
+        .unwrap_or_else(|| panic!("no line for the stream: {seen:?}"));
+    let l = parse_log_line(&line).expect("an access-log line");
+    assert_eq!(
+        (l.request.as_str(), l.status, l.bytes, l.aborted),
+        (
+            "GET /.ferry/live?page=%2F HTTP/1.1",
+            200,
+            "retry: 500\n\n".len() as u64,
+            false
+        ),
+        "{line:?}"
+    );
+    assert!(l.ms >= 300.0, "{line:?}");
+}
+
+/// The first bytes of a TLS handshake.
+const CLIENT_HELLO: &[u8] = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+
+/// Sends a TLS handshake and expects the connection closed without a byte.
+fn tls_handshake(addr: SocketAddr) {
+    let mut s = connect(addr);
+    s.write_all(CLIENT_HELLO).unwrap();
+    let got = wait_closed(&mut s).expect("closed");
+    assert_eq!(got, b"", "an answer to a TLS handshake");
+}
+
+/// A TLS handshake on the plain-HTTP port gets no answer (HTTP would be
+/// garbage to a TLS client) and a hint on stderr naming the URL to use,
+/// once per client address per minute: two handshakes (one of them a
+/// real TLS client, curl), one note, and no access-log line.
+#[test]
+fn a_tls_handshake_is_closed_with_one_hint_per_address_per_minute() {
+    let dir = site(&[("index.html", INDEX)]);
+    let mut server = Server::start_raw(dir.path(), &["--threads", "2"]);
+    let rx = stderr_lines(server.stderr());
+    tls_handshake(server.addr);
+    let url = format!("https://{}/", server.addr);
+    let (code, out, _) = curl(&["-sk", "--max-time", "5", &url]);
+    assert_eq!((code, out), (35, Vec::new()), "curl: SSL connect error");
+    // Plain HTTP from the same address is served as ever.
+    assert_ok(&server.get("/index.html"), INDEX);
+    let mut seen = Vec::new();
+    stop_and_read(&mut server, &rx, &mut seen);
+    let hint = format!(
+        "ferry: 127.0.0.1 sent a TLS handshake: this is an HTTP port; use http://127.0.0.1:{}/\n",
+        server.port()
+    );
+    let hints: Vec<&String> = seen.iter().filter(|l| l.contains("TLS")).collect();
+    assert_eq!(hints, [&hint], "{seen:?}");
+    let logged: Vec<String> = log_lines(&seen).into_iter().map(|l| l.request).collect();
+    assert_eq!(logged, ["GET /index.html HTTP/1.1"]);
+}
+
+/// After the interval (a hidden flag shortens the minute), the same
+/// address gets the hint again.
+#[test]
+fn the_tls_hint_comes_again_once_the_interval_has_passed() {
+    let dir = site(&[("index.html", INDEX)]);
+    let mut server = Server::start(dir.path(), &["--debug-tls-hint-every", "1s"]);
+    let rx = stderr_lines(server.stderr());
+    let mut seen = Vec::new();
+    tls_handshake(server.addr);
+    wait_for_line(
+        &rx,
+        &mut seen,
+        &["sent a TLS handshake"],
+        Duration::from_secs(5),
+    )
+    .unwrap_or_else(|| panic!("no hint: {seen:?}"));
+    // The note was made before we saw it: a second later the interval has
+    // passed for ferry too.
+    thread::sleep(Duration::from_secs(1));
+    tls_handshake(server.addr);
+    tls_handshake(server.addr);
+    stop_and_read(&mut server, &rx, &mut seen);
+    let hints = seen
+        .iter()
+        .filter(|l| l.contains("sent a TLS handshake"))
+        .count();
+    assert_eq!(hints, 2, "{seen:?}");
 }
 
 /// SIGHUP with a stderr nobody reads (the terminal's reader gone, the pipe

@@ -628,12 +628,6 @@ fn request_lines_get_one_exact_answer_rfc9112_3() {
             true,
         ),
         (
-            "TLS client hello",
-            b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
-            BAD_REQUEST,
-            true,
-        ),
-        (
             "two spaces",
             b"GET  / HTTP/1.1\r\nHost: t\r\n\r\n",
             BAD_REQUEST,

@@ -1307,3 +1307,33 @@ fn a_script_served_compressed_on_the_fly_still_reloads_its_page() {
         String::from_utf8_lossy(&got)
     );
 }
+
+/// Was: a response staged for a request pipelined before a listing that
+/// was not cached yet stayed in the worker's staging buffer while the
+/// listing was made, and went out on the next connection the worker
+/// served (another client got `a.txt`'s response before its own) / now:
+/// it is sent on its own connection before the connection waits.
+#[test]
+fn a_response_pipelined_before_a_listing_goes_to_its_own_client() {
+    let dir = site(&[("a.txt", b"AAAA\n"), ("b.txt", b"BBBB\n")]);
+    let folder = dir.path().join("dir");
+    fs::create_dir(&folder).unwrap();
+    for i in 0..5000 {
+        fs::write(folder.join(format!("e{i:04}")), b"").unwrap();
+    }
+    let s = Server::start(dir.path(), &["--threads", "1"]);
+    let mut a = s.conn();
+    a.send(b"GET /a.txt HTTP/1.1\r\nHost: t\r\n\r\nGET /dir/ HTTP/1.1\r\nHost: t\r\n\r\n");
+    // While the listing is made, another client on the same worker.
+    let mut b = connect(s.addr);
+    b.write_all(b"GET /b.txt HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let raw = read_to_close(&mut b);
+    let answers = parse_all(&raw, &[false]);
+    assert_eq!(answers.len(), 1, "{}", String::from_utf8_lossy(&raw));
+    assert_ok(&answers[0], b"BBBB\n");
+    assert_ok(&a.read_response(false), b"AAAA\n");
+    let listing = a.read_response(false);
+    assert_eq!(listing.status_line, OK);
+    assert!(listing.text().contains("e4999"), "{}", listing.text());
+}

@@ -508,6 +508,105 @@ pub fn drain_lines(rx: &mpsc::Receiver<String>, seen: &mut Vec<String>) {
     panic!("stderr did not reach EOF within 5 s of the exit");
 }
 
+/// One access-log line:
+/// `2026-12-01T17:05:03.123Z PEER "METHOD target VERSION" STATUS BYTES Nms[ aborted]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    /// RFC 3339 in UTC with milliseconds (fixed width: compares as text).
+    pub time: String,
+    pub peer: String,
+    /// `METHOD target VERSION`, as escaped in the log.
+    pub request: String,
+    pub status: u16,
+    /// Body bytes sent.
+    pub bytes: u64,
+    /// Duration in milliseconds (three decimals in the log).
+    pub ms: f64,
+    pub aborted: bool,
+}
+
+/// Parses an access-log line; None for anything else (a `ferry:` note).
+/// Panics on a line that starts like one (with a digit) and is malformed.
+pub fn parse_log_line(line: &str) -> Option<LogLine> {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    if !line.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    macro_rules! bad {
+        () => {
+            panic!("malformed access-log line: {line:?}")
+        };
+    }
+    let (time, rest) = line.split_once(' ').unwrap_or_else(|| bad!());
+    let t = time.as_bytes();
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+    let shape = t.len() == 24
+        && digits.iter().all(|&i| t[i].is_ascii_digit())
+        && [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (23, b'Z'),
+        ]
+        .iter()
+        .all(|&(i, c)| t[i] == c);
+    if !shape {
+        bad!();
+    }
+    let (peer, rest) = rest.split_once(" \"").unwrap_or_else(|| bad!());
+    let (request, rest) = rest.split_once("\" ").unwrap_or_else(|| bad!());
+    let fields: Vec<&str> = rest.split(' ').collect();
+    let (status, bytes, took, aborted) = match fields[..] {
+        [s, b, d] => (s, b, d, false),
+        [s, b, d, "aborted"] => (s, b, d, true),
+        _ => bad!(),
+    };
+    let ms = took.strip_suffix("ms").unwrap_or_else(|| bad!());
+    if ms.split_once('.').is_none_or(|(_, frac)| frac.len() != 3) {
+        bad!();
+    }
+    Some(LogLine {
+        time: time.to_owned(),
+        peer: peer.to_owned(),
+        request: request.to_owned(),
+        status: status.parse().unwrap_or_else(|_| bad!()),
+        bytes: bytes.parse().unwrap_or_else(|_| bad!()),
+        ms: ms.parse().unwrap_or_else(|_| bad!()),
+        aborted,
+    })
+}
+
+/// `t` as the access log shows times: `2026-12-01T17:05:03.123Z`.
+pub fn rfc3339_ms(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).expect("after 1970");
+    let (days, tod) = ((d.as_secs() / 86_400) as i64, d.as_secs() % 86_400);
+    // Days to a civil date (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        tod / 3600,
+        tod / 60 % 60,
+        tod % 60,
+        d.subsec_millis()
+    )
+}
+
+/// Every access-log line among `lines`, in order.
+pub fn log_lines(lines: &[String]) -> Vec<LogLine> {
+    lines.iter().filter_map(|l| parse_log_line(l)).collect()
+}
+
 /// Polls `f` every 10 ms until it holds or `limit` passes.
 pub fn wait_until(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
     let deadline = Instant::now() + limit;
