@@ -104,12 +104,15 @@ struct Deferred {
 }
 
 pub struct Conn {
+    /// The slot held against `--max-connections`. First, so it is given
+    /// back before the socket closes (fields drop in order): a client that
+    /// sees this connection end and connects again at once finds the slot
+    /// free, whichever worker accepts it.
+    ticket: Ticket,
     sock: OwnedFd,
     peer: SocketAddr,
     /// The worker's name for it (finished jobs are addressed by it).
     token: u64,
-    /// The slot held against `--max-connections`.
-    ticket: Ticket,
     state: State,
     reader: RequestReader,
     output: Output,
