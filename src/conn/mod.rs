@@ -16,10 +16,17 @@
 //! before the others get their turn.
 //!
 //! Whether the connection ends is decided in one field, [`End`].
+//!
+//! The state machine is here; its deadlines and rate windows are in
+//! `deadline`, staging and writing responses in `respond`, and the ways a
+//! connection ends (close, linger, last word, TLS refusal) in `ending`.
 
 pub mod admission;
 mod ctx;
+mod deadline;
+mod ending;
 pub mod output;
+mod respond;
 
 use std::net::SocketAddr;
 use std::os::fd::{AsFd, OwnedFd};
@@ -180,14 +187,6 @@ impl Conn {
         self.sock.as_fd()
     }
 
-    /// When the worker must call [`Conn::on_deadline`].
-    pub fn deadline(&self) -> Instant {
-        match self.window {
-            Some((end, _)) => end.min(self.deadline),
-            None => self.deadline,
-        }
-    }
-
     /// Whether the connection may simply be dropped at shutdown: no
     /// response in flight that a client is waiting on. Lingering ones are
     /// not idle: dropping one early could reset away the response the
@@ -196,51 +195,6 @@ impl Conn {
         matches!(self.state, State::Idle | State::Head | State::Stream { .. })
             && self.output.is_empty()
             && !self.owed_answer
-    }
-
-    /// At the start of the drain: a connection accepted within `grace`
-    /// that has sent nothing yet is most likely a client about to send its
-    /// first request (a new connection per request): it gets until
-    /// `grace` after its accept to send it, and an answer. Returns whether
-    /// it is kept.
-    pub fn hold_for_first_request(&mut self, now: Instant, grace: Duration) -> bool {
-        let until = self.accepted + grace;
-        if !self.unused || now >= until {
-            return false;
-        }
-        self.owed_answer = true;
-        self.deadline = self.deadline.min(until);
-        true
-    }
-
-    /// Enters `state` with its deadline; Body and Write start a rate
-    /// window too.
-    fn enter(&mut self, state: State, cx: &Ctx) {
-        let t = &cx.timeouts;
-        self.deadline = cx.now
-            + match state {
-                State::Idle => t.keepalive,
-                State::Head => t.header,
-                State::Body(_) => t.body,
-                State::Await(_) | State::Write(_) => t.write,
-                State::Linger => t.linger,
-                State::Stream { .. } => t.heartbeat,
-            };
-        self.state = state;
-        self.window = self
-            .rate_window(cx)
-            .map(|(window, _, moved)| (cx.now + window, moved));
-    }
-
-    /// For a state with a minimum rate: its window, the bytes the window
-    /// must move, and the bytes moved so far.
-    fn rate_window(&self, cx: &Ctx) -> Option<(Duration, u64, u64)> {
-        let (window, rate, moved) = match self.state {
-            State::Body(_) => (cx.timeouts.body, cx.min_body_rate, self.reader.body_read()),
-            State::Write(_) => (cx.timeouts.write, cx.min_send_rate, self.output.sent_late()),
-            _ => return None,
-        };
-        (rate > 0).then(|| (window, required(rate, window), moved))
     }
 
     /// A new connection: read at once (its request is usually there
@@ -254,73 +208,6 @@ impl Conn {
         let line = ReqLine::UNPARSED;
         self.stage_reply(Reply::Overloaded, Persist::Close, false, line, cx);
         self.flush(cx)
-    }
-
-    /// The worker drops the connection: a response it had not finished
-    /// sending is logged now, with the bytes that went out, as aborted.
-    pub fn close(&mut self, cx: &mut Ctx) {
-        cx.log.abandon(&mut self.unlogged, self.output.sent());
-    }
-
-    /// A deadline passed. At a rate window's end, a request body or a
-    /// response that kept up the minimum rate gets a new window; anything
-    /// else is closed, a client that started a request and stalled (or
-    /// sent its body too slowly) with a best-effort 408 first.
-    pub fn on_deadline(&mut self, cx: &mut Ctx) -> Flow {
-        if let State::Stream { .. } = self.state {
-            // A heartbeat finds clients that are gone.
-            self.deadline = cx.now + cx.timeouts.heartbeat;
-            return self.stream(b": ferry\n\n", cx);
-        }
-        if let (Some((end, mark)), Some((window, need, moved))) =
-            (self.window, self.rate_window(cx))
-            && cx.now < self.deadline
-            && cx.now >= end
-            && moved - mark >= need
-        {
-            self.window = Some((cx.now + window, moved));
-            return Flow::Wait(match self.state {
-                State::Write(_) => Interest::Write,
-                _ => Interest::Read,
-            });
-        }
-        if matches!(self.state, State::Head | State::Body(_)) && self.output.is_empty() {
-            let line = match &self.state {
-                State::Body(d) => Some(d.line.clone()),
-                _ => None,
-            };
-            let line = line
-                .as_ref()
-                .map_or(ReqLine::UNPARSED, OwnedReqLine::as_line);
-            self.last_word(Status::RequestTimeout, line, cx);
-        }
-        Flow::Close
-    }
-
-    /// After a panic while handling this connection: a best-effort 500
-    /// behind whatever complete responses were already staged.
-    pub fn on_panic(&mut self, cx: &mut Ctx) {
-        // What was staged and not sent is gone: those responses end here.
-        cx.log.abandon(&mut self.unlogged, self.output.sent());
-        if !self.output.is_empty() || matches!(self.state, State::Write(_) | State::Linger) {
-            cx.out.clear();
-            return;
-        }
-        self.last_word(Status::InternalServerError, ReqLine::UNPARSED, cx);
-    }
-
-    /// A closing error page behind whatever is staged, in one nonblocking
-    /// send, just before the close (no body for a HEAD: the one being
-    /// answered, or a partial head that starts like one).
-    fn last_word(&mut self, status: Status, line: ReqLine<'_>, cx: &mut Ctx) {
-        let head_only = match &self.state {
-            State::Body(d) | State::Await(d) => d.head_only,
-            _ => self.answering_head || h1::is_head(self.reader.buffered()),
-        };
-        let reply = cx.site.error(status);
-        self.stage_reply(reply, Persist::Close, head_only, line, cx);
-        self.output.send_once(&self.sock, &mut cx.out);
-        cx.log.settle(&mut self.unlogged, self.output.sent());
     }
 
     pub fn on_event(&mut self, cx: &mut Ctx) -> Flow {
@@ -366,19 +253,6 @@ impl Conn {
         self.process(input, cx)
     }
 
-    /// Sends `bytes` on the event stream; a client that does not take
-    /// them at once (or has gone) is closed.
-    fn stream(&mut self, bytes: &[u8], cx: &mut Ctx) -> Flow {
-        if !self.output.is_empty() {
-            return Flow::Close;
-        }
-        cx.out.extend_from_slice(bytes);
-        match self.write_out(cx) {
-            Sent::Done => Flow::Wait(Interest::Read),
-            _ => Flow::Close,
-        }
-    }
-
     fn on_readable(&mut self, cx: &mut Ctx) -> Flow {
         // Every read lands in the worker's scratch buffer; the reader keeps
         // only what must wait for more.
@@ -401,30 +275,6 @@ impl Conn {
         };
         cx.scratch = buf;
         flow
-    }
-
-    /// A TLS client on this plain-HTTP port: any HTTP answer would be
-    /// garbage to it, so it gets none: our side closes (lingering, so it
-    /// sees the close, not a reset), and stderr says which URL to use,
-    /// once per client address per `--debug-tls-hint-every` (a minute).
-    fn refuse_tls(&mut self, cx: &mut Ctx) -> Flow {
-        let ip = self.peer.ip().to_canonical();
-        if cx.tls_hints.allow(ip, cx.now) {
-            let local = rustix::net::getsockname(&self.sock)
-                .ok()
-                .and_then(|a| SocketAddr::try_from(a).ok())
-                .map(|a| SocketAddr::new(a.ip().to_canonical(), a.port()));
-            match local {
-                Some(local) => crate::log::note(format_args!(
-                    "{ip} sent a TLS handshake: this is an HTTP port; use http://{local}/"
-                )),
-                None => crate::log::note(format_args!(
-                    "{ip} sent a TLS handshake: this is an HTTP port; use http://, not https://"
-                )),
-            }
-        }
-        self.end = End::AfterResponse;
-        self.start_linger(cx)
     }
 
     /// Answers as many requests as the input holds, up to what is left of
@@ -538,206 +388,4 @@ impl Conn {
             (None, _) => self.respond(reply, head_only, Persist::Close, ReqLine::UNPARSED, cx),
         }
     }
-
-    /// Stages the reply (head, and the body unless HEAD), logs it, and
-    /// goes back to waiting for the next request; a file body goes out
-    /// now, before any later pipelined response is staged behind it. A
-    /// reply still being made parks the connection until it is.
-    fn respond(
-        &mut self,
-        reply: Reply,
-        head_only: bool,
-        persist: Persist,
-        line: ReqLine<'_>,
-        cx: &mut Ctx,
-    ) {
-        if let Reply::EventStream { page } = &reply {
-            let Some(sub) = cx.site.subscribe(page.clone(), self.token) else {
-                return;
-            };
-            // Nothing else is read on this connection; the stream is
-            // close-delimited.
-            self.reader.stop();
-            cx.site
-                .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
-            // Logged when it ends, with its length then.
-            let body_start = self.output.staged_end(&cx.out);
-            let status = reply.status();
-            cx.log.stage(
-                &mut self.unlogged,
-                &self.peer,
-                line,
-                status,
-                body_start,
-                None,
-                self.started,
-            );
-            self.output.stage(reply.into_body(), &mut cx.out);
-            self.enter(State::Stream { _subscription: sub }, cx);
-            if self.write_out(cx) != Sent::Done {
-                self.end = End::Now;
-            }
-            return;
-        }
-        if let Reply::Pending(_) = reply {
-            // What earlier pipelined requests staged goes out now: the
-            // staging buffer is the worker's, and the next connection it
-            // serves must not find (and send) this one's responses there.
-            // What the socket does not take waits behind, and goes before,
-            // the reply being made.
-            if !cx.out.is_empty() && self.write_out(cx) == Sent::Failed {
-                self.end = End::Now;
-            }
-            let deferred = Deferred {
-                reply,
-                head_only,
-                persist,
-                line: line.to_owned(),
-            };
-            self.enter(State::Await(Box::new(deferred)), cx);
-            return;
-        }
-        if !persist.keeps_alive() {
-            // Nothing after a closing response is looked at.
-            self.end = End::AfterResponse;
-            self.reader.stop();
-        }
-        self.count_from(cx);
-        self.answered += 1;
-        self.stage_reply(reply, persist, head_only, line, cx);
-        self.enter(State::Idle, cx);
-        if self.output.has_file() {
-            self.send(cx);
-        }
-    }
-
-    /// Stages `reply` behind what is staged (its head, and its body unless
-    /// `head_only`) and records it for the access log.
-    fn stage_reply(
-        &mut self,
-        reply: Reply,
-        persist: Persist,
-        head_only: bool,
-        line: ReqLine<'_>,
-        cx: &mut Ctx,
-    ) {
-        let status = reply.status();
-        cx.site.encode_head(&reply, persist, &cx.date, &mut cx.out);
-        let body_start = self.output.staged_end(&cx.out);
-        let body = reply.into_body();
-        let len = if head_only { 0 } else { body.len() };
-        if !head_only {
-            self.output.stage(body, &mut cx.out);
-        }
-        cx.log.stage(
-            &mut self.unlogged,
-            &self.peer,
-            line,
-            status,
-            body_start,
-            Some(len),
-            self.started,
-        );
-    }
-
-    /// Writes what is staged, then logs the responses now wholly sent.
-    fn write_out(&mut self, cx: &mut Ctx) -> Sent {
-        let sent = self.output.flush(&self.sock, &mut cx.out);
-        cx.log.settle(&mut self.unlogged, self.output.sent());
-        sent
-    }
-
-    /// Writes what is staged; a full socket moves to the write state.
-    fn send(&mut self, cx: &mut Ctx) -> Sent {
-        let before = self.output.sent_late();
-        let sent = self.write_out(cx);
-        match sent {
-            Sent::Done => {}
-            Sent::Failed => self.end = End::Now,
-            Sent::Blocked | Sent::Yield => match std::mem::replace(&mut self.state, State::Idle) {
-                State::Write(after) => {
-                    self.state = State::Write(after);
-                    if self.output.sent_late() > before {
-                        // The response made progress.
-                        self.deadline = cx.now + cx.timeouts.write;
-                    }
-                }
-                State::Body(d) => self.enter(State::Write(Some(d)), cx),
-                _ => self.enter(State::Write(None), cx),
-            },
-        }
-        sent
-    }
-
-    /// Writes staged output; once all is out, closes or carries on with
-    /// buffered input.
-    fn flush(&mut self, cx: &mut Ctx) -> Flow {
-        match self.send(cx) {
-            Sent::Failed => Flow::Close,
-            // Level-triggered EPOLLOUT brings a yielded connection back.
-            Sent::Blocked | Sent::Yield => Flow::Wait(Interest::Write),
-            Sent::Done => self.response_done(cx),
-        }
-    }
-
-    /// Everything staged is out.
-    fn response_done(&mut self, cx: &mut Ctx) -> Flow {
-        if self.end == End::AfterResponse {
-            // A client that asked for the close and had sent nothing more
-            // can't be reset by our close: skip the lingering. Our last
-            // read took all the socket held and nothing is left over, so
-            // no syscall is needed to know; else peek.
-            if self.client_closes
-                && ((self.drained && !self.reader.has_buffered())
-                    || !output::input_waiting(&self.sock))
-            {
-                return Flow::Close;
-            }
-            return self.start_linger(cx);
-        }
-        if matches!(self.state, State::Write(_)) {
-            match std::mem::replace(&mut self.state, State::Idle) {
-                State::Write(Some(d)) => self.enter(State::Body(d), cx),
-                _ => self.enter(State::Idle, cx),
-            }
-            if self.reader.has_buffered() {
-                // Pipelined requests waited behind the blocked write.
-                let input = self.reader.resume();
-                return self.process(input, cx);
-            }
-        }
-        if cx.draining && matches!(self.state, State::Idle) && !self.reader.has_buffered() {
-            return Flow::Close;
-        }
-        Flow::Wait(Interest::Read)
-    }
-
-    /// Shut our side, then read and drop what the client still sends until
-    /// it closes or the linger deadline passes, so a client with more in
-    /// flight reads our last response instead of a reset.
-    fn start_linger(&mut self, cx: &Ctx) -> Flow {
-        self.reader.stop();
-        if rustix::net::shutdown(&self.sock, Shutdown::Write).is_err() {
-            return Flow::Close;
-        }
-        self.enter(State::Linger, cx);
-        Flow::Wait(Interest::Read)
-    }
-
-    fn drain_linger(&mut self, cx: &mut Ctx) -> Flow {
-        for _ in 0..16 {
-            match output::read(&self.sock, &mut cx.scratch[..]) {
-                Err(Errno::AGAIN) => return Flow::Wait(Interest::Read),
-                Ok(0) | Err(_) => return Flow::Close,
-                Ok(n) if n < cx.scratch.len() => return Flow::Wait(Interest::Read),
-                Ok(_) => {}
-            }
-        }
-        Flow::Wait(Interest::Read)
-    }
-}
-
-/// Bytes a window of `window` must move at `rate` bytes per second.
-fn required(rate: u64, window: Duration) -> u64 {
-    (u128::from(rate) * window.as_millis() / 1000) as u64
 }
