@@ -18,7 +18,7 @@ impl Conn {
     /// `grace` after its accept to send it, and an answer. Returns whether
     /// it is kept.
     pub fn hold_for_first_request(&mut self, now: Instant, grace: Duration) -> bool {
-        let until = self.accepted + grace;
+        let until = self.started + grace;
         if !self.unused || now >= until {
             return false;
         }

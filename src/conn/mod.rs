@@ -132,9 +132,9 @@ pub struct Conn {
     /// closed), or just before it: its first request is waited for and
     /// answered, not cut.
     owed_answer: bool,
-    /// No byte has arrived on it yet.
+    /// No byte has arrived on it yet (then `started` is when it was
+    /// accepted).
     unused: bool,
-    accepted: Instant,
     /// The request being answered is a HEAD (from its parsed head until the
     /// next head begins), so a 500 after a panic while answering it has no
     /// body either.
@@ -172,7 +172,6 @@ impl Conn {
             drained: false,
             owed_answer: cx.draining,
             unused: true,
-            accepted: cx.now,
             answering_head: false,
             deadline: cx.now + cx.timeouts.keepalive,
             window: None,
@@ -389,3 +388,4 @@ impl Conn {
         }
     }
 }
+
