@@ -772,6 +772,7 @@ ROWS=(
   "keepalive|p99|1 1 KiB keep-alive c50: p99 latency ms|%.2f|lower"
   "keepalive|cpu|1 1 KiB keep-alive c50: server CPU us/req|%.2f|lower"
   "close|rps|2 1 KiB Connection: close c50: req/s|%.0f|higher"
+  "close|cpu|2 1 KiB Connection: close c50: server CPU us/req|%.2f|lower"
   "large|mbps|3 100 MiB c4: MB/s|%.0f|higher"
   "c1000|rps|4 1 KiB keep-alive c1000: req/s|%.0f|higher"
   "c1000|errors|4 1 KiB keep-alive c1000: errors|%.0f|none"
