@@ -6,22 +6,23 @@
 //! | module | owns |
 //! |---|---|
 //! | [`cli`] → [`settings`] | flags, parsed once into the settings every layer reads |
-//! | [`server`] | startup, the listener, the accept loop, the banner |
-//! | [`worker`] | one epoll event loop per pool thread: connections, timers, the inbox |
+//! | [`server`] | startup, the listeners (bound or passed by a supervisor), the banner, shutdown |
+//! | [`worker`] | one epoll event loop per pool thread: accepting, connections, timers, change notifications, the inbox |
 //! | [`conn`] | the connection state machine, its output (copy, sendfile, linger), admission |
 //! | [`log`] | the buffered, never-blocking access log |
-//! | [`site`] | what to answer: router, `Reply`/`Body`, listings, CORS, pages |
-//! | [`fs`] | the root (every open kernel-checked), path cleaning, file cache, MIME |
+//! | [`site`] | what to answer: router, `Reply`/`Body`, listings, live reload, CORS, pages |
+//! | [`fs`] | the root (every open kernel-checked), path cleaning, the file cache and its watches, the descriptor budget, compressed forms and their threads, MIME |
 //! | [`h1`] | HTTP/1.1 on the wire, sans-IO: request reader, chunked, response heads |
 //! | [`http`] | pure semantics: status, fields, dates, ETags, conditionals, ranges, negotiation |
 //!
-//! Where new work goes: a live-reload endpoint is an internal route in
-//! [`site::router`] with its own `Body` variant (an event stream written by
-//! `conn::output`) and file-change notifications as an event source in
-//! [`worker`]; compression on the fly is a `Body` of cached compressed bytes
-//! chosen in [`site::router`] by [`http::negotiate`], made off the workers;
-//! accepting in the workers is the listener as an event source in
-//! [`worker`], taking tickets from [`conn::admission`].
+//! Where the cross-cutting features live: live reload is an internal
+//! route (`/.ferry/live`) in [`site::router`] with its own `Body` variant
+//! (an event stream written by `conn::output`), fed by the file cache's
+//! change notifications, an event source in [`worker`]; compression on the
+//! fly is a `Body` of cached compressed bytes chosen in [`site::router`] by
+//! [`http::negotiate`] and made off the workers ([`fs::compress`]);
+//! accepting is the listeners as an event source in [`worker`], taking
+//! tickets from [`conn::admission`].
 #![forbid(unsafe_code)]
 
 pub mod cli;

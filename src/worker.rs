@@ -77,26 +77,77 @@ const MAX_EVENTS: usize = 256;
 /// other work (level-triggered: the listener reports again).
 const ACCEPT_BATCH: usize = 32;
 
-/// What the workers share.
+/// What the workers share. The server makes it and, at shutdown, reaches
+/// it only through its methods.
 pub struct Shared {
-    pub settings: Settings,
-    pub site: Arc<SiteShared>,
+    settings: Settings,
+    site: Arc<SiteShared>,
     /// The count against `--max-connections`, for every listener.
-    pub admission: Arc<Admission>,
-    pub shutdown: AtomicBool,
+    admission: Arc<Admission>,
+    shutdown: AtomicBool,
     /// Every worker's inbox, to wake them all (shutdown, a descriptor
     /// shortage).
-    pub inboxes: Vec<Arc<Inbox>>,
+    inboxes: Vec<Arc<Inbox>>,
     /// Connections each worker accepted.
-    pub accepted: Vec<AtomicU64>,
+    accepted: Vec<AtomicU64>,
     /// Connections each worker holds now (for sharing the accepting).
-    pub loads: Vec<AtomicUsize>,
+    loads: Vec<AtomicUsize>,
     /// Connections still busy when the workers began to drain, and how
     /// many workers have counted theirs.
-    pub draining: AtomicUsize,
-    pub drain_reports: AtomicUsize,
+    draining: AtomicUsize,
+    drain_reports: AtomicUsize,
     /// The TLS-handshake hints said, per client address.
-    pub tls_hints: Arc<NoteLimit>,
+    tls_hints: Arc<NoteLimit>,
+}
+
+impl Shared {
+    /// One worker per inbox.
+    pub fn new(settings: Settings, site: SiteShared, inboxes: Vec<Arc<Inbox>>) -> Shared {
+        let workers = inboxes.len();
+        Shared {
+            site: Arc::new(site),
+            admission: Admission::new(settings.max_connections),
+            tls_hints: Arc::new(NoteLimit::new(settings.tls_hint_every)),
+            settings,
+            shutdown: AtomicBool::new(false),
+            inboxes,
+            accepted: (0..workers).map(|_| AtomicU64::new(0)).collect(),
+            loads: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
+            draining: AtomicUsize::new(0),
+            drain_reports: AtomicUsize::new(0),
+        }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn site(&self) -> &SiteShared {
+        &self.site
+    }
+
+    /// Tells every worker to stop accepting and drain.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.store(true, Ordering::Release);
+        for inbox in &self.inboxes {
+            inbox.wake();
+        }
+    }
+
+    /// Once every worker has begun its drain: how many connections were
+    /// still busy then. `None` while some worker has not counted yet.
+    pub fn drain_count(&self) -> Option<usize> {
+        (self.drain_reports.load(Ordering::Acquire) >= self.inboxes.len())
+            .then(|| self.draining.load(Ordering::Acquire))
+    }
+
+    /// Connections each worker accepted so far.
+    pub fn accepted_counts(&self) -> Vec<u64> {
+        self.accepted
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect()
+    }
 }
 
 /// A connection accepted, with its admission ticket.

@@ -14,13 +14,11 @@ use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 use threadpool::ThreadPool;
 
-use crate::conn::Admission;
 use crate::fs::Root;
 use crate::log;
 use crate::settings::Settings;
@@ -150,19 +148,7 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         })
         .collect();
     drop(listeners);
-    let tls_hint_every = settings.tls_hint_every;
-    let shared = Arc::new(Shared {
-        site: Arc::new(site),
-        admission: Admission::new(settings.max_connections),
-        settings,
-        shutdown: AtomicBool::new(false),
-        inboxes: inboxes.clone(),
-        accepted: (0..threads).map(|_| AtomicU64::new(0)).collect(),
-        loads: (0..threads).map(|_| AtomicUsize::new(0)).collect(),
-        draining: AtomicUsize::new(0),
-        drain_reports: AtomicUsize::new(0),
-        tls_hints: Arc::new(log::NoteLimit::new(tls_hint_every)),
-    });
+    let shared = Arc::new(Shared::new(settings, site, inboxes.clone()));
     // Every diagnostic from here on goes through the writer thread, so no
     // serving or accepting thread ever blocks on or panics from stderr.
     let writer =
@@ -173,8 +159,8 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     banner::announce(
         &bound,
         origin,
-        shared.site.root().path(),
-        shared.settings.dir_choice,
+        shared.site().root().path(),
+        shared.settings().dir_choice,
         open,
     );
     let log = (!quiet).then(|| writer.sink());
@@ -186,11 +172,8 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     drop(log);
 
     wait_for_signal(&signal_rx);
-    let deadline = Instant::now() + shared.settings.timeouts.shutdown;
-    shared.shutdown.store(true, Ordering::Release);
-    for inbox in &inboxes {
-        inbox.wake();
-    }
+    let deadline = Instant::now() + shared.settings().timeouts.shutdown;
+    shared.begin_shutdown();
     announce_drain(&shared, &signal_rx, deadline);
     // A second SIGINT (or any signal) while draining: exit at once.
     while pool.active_count() > 0 {
@@ -202,10 +185,8 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     }
     pool.join();
     // How the connections spread over the workers.
-    let counts: Vec<String> = shared
-        .accepted
-        .iter()
-        .map(|c| c.load(Ordering::Relaxed).to_string())
+    let counts: Vec<String> = (shared.accepted_counts().iter())
+        .map(u64::to_string)
         .collect();
     log::note(format_args!(
         "stopped; connections accepted per worker: {}",
@@ -230,21 +211,22 @@ fn wait_for_signal(signals: &UnixStream) {
 /// Once every worker has begun its drain: if responses are still in
 /// flight, says so and for how long at most.
 fn announce_drain(shared: &Shared, signals: &UnixStream, deadline: Instant) {
-    let workers = shared.inboxes.len();
-    while shared.drain_reports.load(Ordering::Acquire) < workers {
+    let busy = loop {
+        if let Some(busy) = shared.drain_count() {
+            break busy;
+        }
         if Instant::now() >= deadline {
             return;
         }
         if wait_readable(signals, Duration::from_millis(5)) {
             return; // a second signal: the caller exits
         }
-    }
-    let busy = shared.draining.load(Ordering::Acquire);
+    };
     if busy > 0 {
         log::note(format_args!(
             "draining {busy} connection{} for up to {:?} (Ctrl-C again to stop now)",
             if busy == 1 { "" } else { "s" },
-            shared.settings.timeouts.shutdown
+            shared.settings().timeouts.shutdown
         ));
     }
 }
