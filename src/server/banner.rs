@@ -25,7 +25,17 @@ pub struct Bound {
 /// Everything said at startup, in order. The stdout line names the first
 /// listener, by an address that works on this machine (`127.0.0.1` for
 /// `0.0.0.0`), so a script can connect to it.
-pub fn announce(bound: &[Bound], origin: Origin, root: &Path, choice: DirChoice, open: bool) {
+/// `resets`: the listeners share their port (`--reuse-port`) on a kernel
+/// that resets connections queued on a listener as it closes (see
+/// [`restart_resets`]).
+pub fn announce(
+    bound: &[Bound],
+    origin: Origin,
+    root: &Path,
+    choice: DirChoice,
+    open: bool,
+    resets: bool,
+) {
     let Some(first) = bound.first() else {
         return;
     };
@@ -41,12 +51,24 @@ pub fn announce(bound: &[Bound], origin: Origin, root: &Path, choice: DirChoice,
     }
     let wildcard = bound.iter().any(|b| b.addr.ip().is_unspecified());
     let lan = if wildcard { lan_addrs() } else { Vec::new() };
-    let notes = notes(bound, origin, root, choice, &lan);
+    let notes = notes(bound, origin, root, choice, &lan, resets);
     // One write: the block stays together.
     let _ = std::io::stderr().write_all(notes.as_bytes());
     if open {
         open_browser(first.local);
     }
+}
+
+/// Said with `--reuse-port` when `net.ipv4.tcp_migrate_req` is 0.
+const RESETS_NOTE: &str = "ferry: note: net.ipv4.tcp_migrate_req is 0, so when a process \
+     sharing this port stops, a connection that arrives just as it closes its listener can be \
+     reset; `sysctl net.ipv4.tcp_migrate_req=1` hands such connections to the process that stays";
+
+/// Whether a listener closed while sharing its port would reset the
+/// connections queued on it: the sysctl's value (`"0\n"` resets; a
+/// missing file, before Linux 5.14, has no migration either).
+pub fn restart_resets(migrate_req: Option<&str>) -> bool {
+    migrate_req.is_none_or(|v| v.trim() == "0")
 }
 
 /// The stderr text after the stdout line; `lan` are this machine's
@@ -57,6 +79,7 @@ fn notes(
     root: &Path,
     choice: DirChoice,
     lan: &[IpAddr],
+    resets: bool,
 ) -> String {
     let mut text = String::new();
     let mut line = |s: String| {
@@ -78,6 +101,9 @@ fn notes(
     }
     for b in &bound[1..] {
         line(format!("ferry: also listening at {}", url_for(b.local)));
+    }
+    if resets {
+        line(RESETS_NOTE.to_owned());
     }
     let open: Vec<IpAddr> = bound
         .iter()
@@ -220,7 +246,29 @@ mod tests {
                            (ferry has no TLS and no authentication)";
 
     fn say(bound: &[Bound], choice: DirChoice, lan: &[IpAddr]) -> String {
-        notes(bound, Origin::Bound, Path::new(ROOT), choice, lan)
+        notes(bound, Origin::Bound, Path::new(ROOT), choice, lan, false)
+    }
+
+    #[test]
+    fn sharing_a_port_without_migration_is_noted() {
+        assert!(restart_resets(Some("0\n")));
+        assert!(restart_resets(None));
+        assert!(!restart_resets(Some("1\n")));
+        let one = [at("127.0.0.1:8000", "127.0.0.1:8000")];
+        let text = notes(
+            &one,
+            Origin::Bound,
+            Path::new(ROOT),
+            DirChoice::Given,
+            &[],
+            true,
+        );
+        assert_eq!(
+            text,
+            "ferry: note: net.ipv4.tcp_migrate_req is 0, so when a process sharing this port \
+             stops, a connection that arrives just as it closes its listener can be reset; \
+             `sysctl net.ipv4.tcp_migrate_req=1` hands such connections to the process that stays\n"
+        );
     }
 
     #[test]

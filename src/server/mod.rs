@@ -117,6 +117,8 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     let not_found = settings.not_found_page.clone();
     let threads = settings.threads;
     let (quiet, open) = (settings.quiet, settings.open);
+    let reuse_port = settings.reuse_port;
+    let migrate_req = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_migrate_req").ok();
     let site = SiteShared::new(root, settings.site.clone(), not_found)
         .map_err(|e| StartError::Io("cannot start the job or watch thread", e))?;
     let mut inboxes = Vec::with_capacity(threads);
@@ -162,6 +164,7 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         shared.site().root().path(),
         shared.settings().dir_choice,
         open,
+        reuse_port && origin == Origin::Bound && banner::restart_resets(migrate_req.as_deref()),
     );
     let log = (!quiet).then(|| writer.sink());
     let pool = ThreadPool::with_name("ferry-worker".into(), threads);

@@ -248,9 +248,10 @@ fn socket_activation_serves_on_the_passed_socket() {
     }
 }
 
-/// `net.ipv4.tcp_migrate_req` set to 1 for the test (restored after): the
-/// kernel then moves connections queued on a closing `SO_REUSEPORT`
-/// listener to another in its group instead of resetting them.
+/// `net.ipv4.tcp_migrate_req` set for the test (restored after): at 1 the
+/// kernel moves connections queued on a closing `SO_REUSEPORT` listener to
+/// another in its group instead of resetting them. Tests that set it hold
+/// `serial()`.
 struct MigrateReq {
     before: String,
 }
@@ -259,13 +260,60 @@ const MIGRATE_REQ: &str = "/proc/sys/net/ipv4/tcp_migrate_req";
 
 impl MigrateReq {
     fn enable() -> Option<MigrateReq> {
+        MigrateReq::set("1")
+    }
+
+    fn set(value: &str) -> Option<MigrateReq> {
         let before = std::fs::read_to_string(MIGRATE_REQ).ok()?;
-        if before.trim() == "1" {
-            return Some(MigrateReq { before });
+        if before.trim() != value {
+            std::fs::write(MIGRATE_REQ, value).ok()?;
         }
-        std::fs::write(MIGRATE_REQ, "1").ok()?;
         Some(MigrateReq { before })
     }
+}
+
+/// ferry's stderr from start to exit, started with these arguments.
+fn stderr_of_a_run(root: &std::path::Path, args: &[&str]) -> Vec<String> {
+    let mut s = start_exact(root, args);
+    let rx = stderr_lines(s.stderr());
+    let status = s
+        .signal_and_wait(Signal::TERM, Duration::from_secs(5))
+        .expect("ferry did not exit within 5 s of SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    let mut seen = Vec::new();
+    drain_lines(&rx, &mut seen);
+    seen.iter().map(|l| l.trim_end().to_owned()).collect()
+}
+
+/// With `--reuse-port` on a kernel that would reset connections queued on
+/// the listener of a process that stops (`net.ipv4.tcp_migrate_req` 0,
+/// the default), stderr says so and how to change it; with it at 1, or
+/// without `--reuse-port`, nothing is said.
+#[test]
+fn reuse_port_says_when_a_restart_could_reset_a_connection() {
+    let _serial = serial();
+    let dir = site(&[("a.txt", HELLO)]);
+    let note = "ferry: note: net.ipv4.tcp_migrate_req is 0, so when a process sharing this port \
+                stops, a connection that arrives just as it closes its listener can be reset; \
+                `sysctl net.ipv4.tcp_migrate_req=1` hands such connections to the process that stays";
+    let stopped = "ferry: stopped; connections accepted per worker: 0";
+    let reuse = ["--port", "0", "--reuse-port", "--threads", "1"];
+    {
+        let Some(_zero) = MigrateReq::set("0") else {
+            skip(
+                "listening::reuse_port_says_when_a_restart_could_reset_a_connection",
+                "cannot set net.ipv4.tcp_migrate_req (needs root, Linux 5.14+)",
+            );
+            return;
+        };
+        assert_eq!(stderr_of_a_run(dir.path(), &reuse), [note, stopped]);
+        assert_eq!(
+            stderr_of_a_run(dir.path(), &["--port", "0", "--threads", "1"]),
+            [stopped]
+        );
+    }
+    let _one = MigrateReq::set("1").expect("set it to 0 a moment ago");
+    assert_eq!(stderr_of_a_run(dir.path(), &reuse), [stopped]);
 }
 
 impl Drop for MigrateReq {
