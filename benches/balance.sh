@@ -42,16 +42,7 @@ command -v wrk >/dev/null || apt_install wrk
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-balance.XXXXXX")
 SERVER_PID=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$SERVER_PID"
-  rm -rf -- "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_at_exit SERVER_PID
 
 mkdir -p "$TMP/www"
 head -c 1024 /dev/urandom >"$TMP/www/1k.bin"

@@ -85,6 +85,26 @@ stop_pid() {
   wait "$pid" 2>/dev/null || true
 }
 
+# stop_at_exit VAR...: on exit, Ctrl-C or SIGTERM, stops the processes whose
+# PIDs the named variables (or arrays) hold at that moment, in that order,
+# removes $TMP and keeps the exit status (130 after SIGINT, 143 after SIGTERM).
+stop_at_exit() {
+  STOP_AT_EXIT=("$@")
+  trap _stop_at_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+_stop_at_exit() {
+  local rc=$? var ref pid
+  trap - EXIT INT TERM
+  for var in "${STOP_AT_EXIT[@]}"; do
+    ref="$var[@]"
+    for pid in "${!ref}"; do stop_pid "$pid"; done
+  done
+  rm -rf -- "$TMP"
+  exit "$rc"
+}
+
 # --- HTTP ----------------------------------------------------------------------
 # Print a free TCP port on 127.0.0.1.
 free_port() {

@@ -43,16 +43,7 @@ command -v node >/dev/null || { echo "node not found" >&2; exit 1; }
   { echo "playwright-core missing: run npm ci in tests/browser" >&2; exit 1; }
 
 SERVER_PID=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$SERVER_PID"
-  rm -rf -- "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_at_exit SERVER_PID
 
 # --- the folder --------------------------------------------------------------
 log "laying out $ENTRIES entries"

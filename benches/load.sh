@@ -157,18 +157,7 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-load.XXXXXX")
 SERVER_PID=""   # the one server running at a time (ferry or nginx)
 CLIENT_PID=""   # the running wrk / python3 client (its `timeout` wrapper)
 
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$CLIENT_PID"
-  stop_pid "${HOLDER_PID:-}"
-  stop_pid "$SERVER_PID"
-  rm -rf -- "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_at_exit CLIENT_PID HOLDER_PID SERVER_PID
 
 # --- fixture -----------------------------------------------------------------
 mkdir -p "$TMP/www" "$TMP/nginx"

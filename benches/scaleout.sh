@@ -40,16 +40,7 @@ HAPROXY=$(command -v haproxy || echo /usr/sbin/haproxy)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/ferry-scaleout.XXXXXX")
 PIDS=()
-cleanup() {
-  local rc=$? p
-  trap - EXIT INT TERM
-  for p in "${PIDS[@]}"; do stop_pid "$p"; done
-  rm -rf -- "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_at_exit PIDS
 
 mkdir -p "$TMP/www"
 head -c 1024 /dev/urandom >"$TMP/www/1k.bin"

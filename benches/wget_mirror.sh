@@ -31,16 +31,7 @@ source "$SCRIPT_DIR/lib.sh"
 command -v wget >/dev/null || apt_install wget
 
 SERVER_PID=""
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  stop_pid "$SERVER_PID"
-  rm -rf -- "$TMP"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+stop_at_exit SERVER_PID
 
 # --- the tree ------------------------------------------------------------------
 w=$TMP/www
