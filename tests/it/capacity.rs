@@ -15,6 +15,24 @@ use crate::support::*;
 const INDEX: &[u8] = b"<!doctype html><title>ferry</title><p>hello from ferry</p>\n";
 const SMALL: &[u8] = b"small file, still served\n";
 
+/// Asks for `/small.txt` on a new connection every 10 ms until it is served
+/// (200, exact body) or `within` has passed; else the last answer or error.
+fn small_file_served_within(addr: std::net::SocketAddr, within: Duration) -> Result<(), String> {
+    let mut last = String::new();
+    let served = wait_until(within, || {
+        match try_get(addr, "/small.txt", Duration::from_secs(2)) {
+            Ok(r) if r.status() == 200 => {
+                assert_ok(&r, SMALL);
+                return true;
+            }
+            Ok(r) => last = r.status_line,
+            Err(e) => last = e,
+        }
+        false
+    });
+    if served { Ok(()) } else { Err(last) }
+}
+
 #[test]
 fn six_hundred_idle_connections_do_not_delay_a_new_client_on_a_two_thread_pool() {
     let _serial = serial();
@@ -222,28 +240,9 @@ fn beyond_max_connections_new_clients_get_503_while_every_admitted_connection_ke
 
     // Capacity returns once they leave.
     admitted.clear();
-    let deadline = Instant::now() + Duration::from_secs(3);
-    let mut last = String::new();
-    let mut served = false;
-    for _ in 0..300 {
-        match try_get(server.addr, "/small.txt", Duration::from_secs(2)) {
-            Ok(r) if r.status() == 200 => {
-                assert_ok(&r, SMALL);
-                served = true;
-                break;
-            }
-            Ok(r) => last = r.status_line,
-            Err(e) => last = e,
-        }
-        if Instant::now() >= deadline {
-            break;
-        }
-        thread::sleep(Duration::from_millis(20));
+    if let Err(last) = small_file_served_within(server.addr, Duration::from_secs(3)) {
+        panic!("still refused 3 s after the admitted clients left; last: {last}");
     }
-    assert!(
-        served,
-        "still refused 3 s after the admitted clients left; last: {last}"
-    );
     assert_no_leak(&server, &base);
 }
 
@@ -294,28 +293,9 @@ fn out_of_descriptors_the_server_reports_it_once_does_not_spin_and_serves_again_
     assert!(server.alive(), "ferry exited at the descriptor limit");
 
     drop(conns);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut last = String::new();
-    let mut served = false;
-    for _ in 0..500 {
-        match try_get(server.addr, "/small.txt", Duration::from_secs(2)) {
-            Ok(r) if r.status() == 200 => {
-                assert_ok(&r, SMALL);
-                served = true;
-                break;
-            }
-            Ok(r) => last = r.status_line,
-            Err(e) => last = e,
-        }
-        if Instant::now() >= deadline {
-            break;
-        }
-        thread::sleep(Duration::from_millis(20));
+    if let Err(last) = small_file_served_within(server.addr, Duration::from_secs(5)) {
+        panic!("not served within 5 s after the 100 connections closed; last: {last}");
     }
-    assert!(
-        served,
-        "not served within 5 s after the 100 connections closed; last: {last}"
-    );
     assert_ok(&fetch(server.addr, "/small.txt"), SMALL);
     assert_no_leak(&server, &base);
 }
