@@ -15,14 +15,8 @@ const HIDDEN: &[u8] = b"GET /hidden.txt HTTP/1.1\r\nHost: localhost\r\n\r\n";
 fn assert_refused_and_closed(s: &Server, raw: &[u8], status: &str) {
     let mut c = s.conn();
     c.send_lossy(raw);
-    let r = c
-        .try_read_response(false)
-        .unwrap_or_else(|e| panic!("no response: {e}"));
-    r.assert_common();
-    assert_eq!(r.status_line, status);
-    assert_eq!(r.header("Connection"), Some("close"));
+    let r = c.read_refusal_and_close(status);
     assert!(!r.text().contains("HIDDEN"));
-    c.assert_closed_clean("after the refusal");
 }
 
 /// Sends a request with `framing` fields and `body`, then GET /b.txt on the

@@ -851,6 +851,19 @@ impl Conn {
         }
     }
 
+    /// The next response refuses the request: `status`, the fields every
+    /// response has, `Connection: close`, then a clean close.
+    pub fn read_refusal_and_close(&mut self, status: &str) -> Response {
+        let r = self
+            .try_read_response(false)
+            .unwrap_or_else(|e| panic!("no response: {e}"));
+        r.assert_common();
+        assert_eq!(r.status_line, status);
+        assert_eq!(r.header("Connection"), Some("close"));
+        self.assert_closed_clean(&format!("after the {status}"));
+        r
+    }
+
     pub fn try_read_response(&mut self, head_req: bool) -> Result<Response, String> {
         let deadline = Instant::now() + IO_TIMEOUT;
         let mut tmp = vec![0u8; 64 * 1024];
