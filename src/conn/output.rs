@@ -205,12 +205,16 @@ impl Output {
     }
 
     /// Writes what is staged in `out` (taking it), then what is pending,
-    /// then the file body.
-    pub fn flush(&mut self, sock: &OwnedFd, out: &mut Vec<u8>) -> Sent {
+    /// then the file body. `last`: the connection's FIN (a close or a
+    /// shutdown) follows at once once all is out, so every send is marked
+    /// `MSG_MORE`: the kernel holds the tail of the response and sends it
+    /// with the FIN in one packet, which saves a packet and the client's
+    /// ACK of it on every connection that ends after its response.
+    pub fn flush(&mut self, sock: &OwnedFd, out: &mut Vec<u8>, last: bool) -> Sent {
         if !out.is_empty() {
             self.queued += out.len() as u64;
             if self.pending.is_empty() {
-                let sent = send_all(sock, out, more_flag(self.file.is_some()));
+                let sent = send_all(sock, out, more_flag(last || self.file.is_some()));
                 if let Ok(n) = sent {
                     self.sent += n as u64;
                 }
@@ -233,7 +237,7 @@ impl Output {
             }
         }
         if !self.pending.is_empty() {
-            let more = more_flag(self.file.is_some());
+            let more = more_flag(last || self.file.is_some());
             match send_all(sock, &self.pending[self.pending_pos..], more) {
                 Ok(n) => {
                     self.pending_pos += n;
@@ -248,7 +252,7 @@ impl Output {
                 Err(_) => return Sent::Failed,
             }
         }
-        match self.send_file(sock) {
+        match self.send_file(sock, last) {
             Sent::Done => {
                 self.file = None;
                 Sent::Done
@@ -258,13 +262,13 @@ impl Output {
     }
 
     /// Sends the body segments in order, until done or told to stop.
-    fn send_file(&mut self, sock: &OwnedFd) -> Sent {
+    fn send_file(&mut self, sock: &OwnedFd, last: bool) -> Sent {
         let mut budget = SENDFILE_BUDGET;
         let Some(body) = self.file.as_mut() else {
             return Sent::Done;
         };
         loop {
-            let more = more_flag(body.segments.len() > 1);
+            let more = more_flag(last || body.segments.len() > 1);
             let Some(segment) = body.segments.front_mut() else {
                 break;
             };

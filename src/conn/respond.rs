@@ -108,7 +108,8 @@ impl Conn {
 
     /// Writes what is staged, then logs the responses now wholly sent.
     pub(super) fn write_out(&mut self, cx: &mut Ctx) -> Sent {
-        let sent = self.output.flush(&self.sock, &mut cx.out);
+        let last = self.end == End::AfterResponse;
+        let sent = self.output.flush(&self.sock, &mut cx.out, last);
         cx.log.settle(&mut self.unlogged, self.output.sent());
         sent
     }
