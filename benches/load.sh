@@ -764,6 +764,7 @@ ROWS=(
   "close|cpu|2 1 KiB Connection: close c50: server CPU us/req|%.2f|lower"
   "large|mbps|3 100 MiB c4: MB/s|%.0f|higher"
   "c1000|rps|4 1 KiB keep-alive c1000: req/s|%.0f|higher"
+  "c1000|cpu|4 1 KiB keep-alive c1000: server CPU us/req|%.2f|lower"
   "c1000|errors|4 1 KiB keep-alive c1000: errors|%.0f|none"
   "idle|rss_before|5 idle: server RSS before, MiB|%.1f|lower"
   "idle|rss_with|5 idle: server RSS with $IDLE_CONNS idle conns, MiB|%.1f|lower"
