@@ -70,8 +70,18 @@ pub fn open(
 }
 
 /// The sockets a supervisor passed (none when not socket-activated).
-/// `listenfd` checks `LISTEN_PID` and takes the descriptors over safely.
+/// As systemd's `sd_listen_fds`, only when `LISTEN_PID` names this
+/// process: `LISTEN_FDS` alone (left in the environment by a parent, or
+/// set by hand) passes nothing. `listenfd` takes the descriptors over
+/// safely; each must be a listening TCP socket.
 fn inherit() -> Result<Vec<Listener>, StartError> {
+    let ours = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|p| p.trim().parse::<u32>().ok())
+        == Some(std::process::id());
+    if !ours {
+        return Ok(Vec::new());
+    }
     let mut fds = listenfd::ListenFd::from_env();
     let mut out = Vec::new();
     for i in 0..fds.len() {
@@ -79,6 +89,9 @@ fn inherit() -> Result<Vec<Listener>, StartError> {
         let Some(socket) = fds.take_tcp_listener(i).map_err(err)? else {
             continue;
         };
+        if !rustix::net::sockopt::socket_acceptconn(&socket).map_err(|e| err(e.into()))? {
+            return Err(StartError::NotListening(3 + i));
+        }
         let socket = prepare(socket).map_err(err)?;
         let addr = socket.local_addr().map_err(err)?;
         let local = local_addr(&socket, addr);

@@ -37,6 +37,8 @@ pub enum StartError {
     Page(PathBuf, std::io::Error),
     /// `--spa` with no index in the root to fall back to.
     NoIndex(PathBuf),
+    /// A socket passed by the supervisor (this descriptor) is not listening.
+    NotListening(usize),
     Io(&'static str, std::io::Error),
 }
 
@@ -66,6 +68,10 @@ impl fmt::Display for StartError {
                 f,
                 "--spa needs an index.html (or index.htm) in {} to fall back to",
                 path.display()
+            ),
+            StartError::NotListening(fd) => write!(
+                f,
+                "the socket passed by the supervisor as descriptor {fd} is not listening"
             ),
             StartError::Io(what, e) => write!(f, "{what}: {e}"),
         }

@@ -157,6 +157,68 @@ fn a_port_in_use_is_refused_unless_both_use_reuse_port() {
     assert_ok(&get_at(a.addr), HELLO);
 }
 
+/// As systemd's `sd_listen_fds`: `LISTEN_FDS` without `LISTEN_PID`
+/// naming this process passes nothing, so ferry binds as usual.
+/// Was: it took descriptor 3 anyway and exited with "fd 3 is not a
+/// socket" (or served on whatever socket descriptor 3 was) / now: ignored.
+#[test]
+fn listen_fds_without_this_process_in_listen_pid_is_ignored() {
+    let dir = site(&[("a.txt", HELLO)]);
+    for pid in [None, Some("1")] {
+        let mut cmd = Command::new(BIN);
+        cmd.arg(dir.path())
+            .args(["--port", "0", "--quiet"])
+            .env("LISTEN_FDS", "1")
+            .env_remove("LISTEN_PID");
+        if let Some(pid) = pid {
+            cmd.env("LISTEN_PID", pid);
+        }
+        let s = Server::spawn(cmd, dir.path());
+        assert_ok(&get_at(s.addr), HELLO);
+    }
+}
+
+/// A supervisor's socket that is bound but not listening is refused at
+/// startup with one line and status 2.
+/// Was: ferry announced itself, then wrote "accept: Invalid argument"
+/// several times a second for ever and served nothing / now: refused.
+#[test]
+fn a_passed_socket_that_is_not_listening_is_refused() {
+    if Command::new("python3").arg("-V").output().is_err() {
+        skip(
+            "listening::a_passed_socket_that_is_not_listening_is_refused",
+            "python3 missing (it passes the socket)",
+        );
+        return;
+    }
+    // Binds without listen(), puts the socket at descriptor 3 and becomes
+    // ferry, as a supervisor would.
+    const PASS_BOUND_SOCKET: &str = "import os, socket, sys
+s = socket.socket()
+s.bind(('127.0.0.1', 0))
+os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ['LISTEN_FDS'] = '1'
+os.environ['LISTEN_PID'] = str(os.getpid())
+os.execv(sys.argv[1], sys.argv[1:])";
+    let dir = site(&[("a.txt", HELLO)]);
+    let mut cmd = Command::new("python3");
+    cmd.args(["-c", PASS_BOUND_SOCKET, BIN])
+        .arg(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let (code, out, err) = run_to_exit(cmd);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            Some(2),
+            "",
+            "ferry: the socket passed by the supervisor as descriptor 3 is not listening\n"
+        )
+    );
+}
+
 /// A free port on 127.0.0.1 (bound, read, released).
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -418,13 +418,19 @@ pub fn run_ferry(args: &[&str], cwd: Option<&Path>) -> (Option<i32>, String, Str
     if let Some(dir) = cwd {
         cmd.current_dir(dir);
     }
-    let mut child = cmd.spawn().expect("spawn ferry");
+    run_to_exit(cmd)
+}
+
+/// Runs `cmd` (stdout and stderr piped) expecting it to exit within 5 s:
+/// (exit code, stdout, stderr).
+pub fn run_to_exit(mut cmd: Command) -> (Option<i32>, String, String) {
+    let mut child = cmd.spawn().expect("spawn");
     let deadline = Instant::now() + Duration::from_secs(5);
     while child.try_wait().expect("try_wait").is_none() {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("ferry {args:?} did not exit within 5 s");
+            panic!("{cmd:?} did not exit within 5 s");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
