@@ -24,7 +24,9 @@
 //! reached the writer by then and goes first. So lines come out in the
 //! order their responses ended, with any number of workers, unless a
 //! worker hands its lines over more than the window late (a wake-up of
-//! 400 ms); such a line is written when it arrives, never lost.
+//! 400 ms); such a line is written when it arrives, never lost. A note
+//! ([`note`]) is not held: it goes out as soon as the writer has it, after
+//! the lines held that ended before it.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -138,6 +140,10 @@ fn run_writer(rx: &Receiver<Msg>, dropped: &AtomicU64) {
     loop {
         let msg = match merge.next_due(now_micros(), Instant::now()) {
             None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            Some(Duration::ZERO) => rx.try_recv().map_err(|e| match e {
+                std::sync::mpsc::TryRecvError::Empty => RecvTimeoutError::Timeout,
+                std::sync::mpsc::TryRecvError::Disconnected => RecvTimeoutError::Disconnected,
+            }),
             Some(wait) => rx.recv_timeout(wait.max(WRITE_EVERY)),
         };
         let finish = match msg {
@@ -170,6 +176,10 @@ fn run_writer(rx: &Receiver<Msg>, dropped: &AtomicU64) {
 struct Merge {
     sources: Vec<VecDeque<Held>>,
     next: BinaryHeap<Reverse<(u64, usize)>>,
+    /// Lines up to this time are due at once: a note is said as soon as
+    /// it is made (a person may be waiting for it, e.g. after Ctrl-C),
+    /// after the access lines held that ended before it.
+    urgent_until: u64,
 }
 
 struct Held {
@@ -191,6 +201,10 @@ impl Merge {
             return;
         }
         let s = batch.source;
+        if s == NOTES {
+            let last = batch.lines.last().map_or(0, |l| l.0);
+            self.urgent_until = self.urgent_until.max(last);
+        }
         if self.sources.len() <= s {
             self.sources.resize_with(s + 1, VecDeque::new);
         }
@@ -208,6 +222,9 @@ impl Merge {
     /// How long until the earliest line is due; None: nothing is held.
     fn next_due(&self, now_us: u64, now: Instant) -> Option<Duration> {
         let &Reverse((key, s)) = self.next.peek()?;
+        if key <= self.urgent_until {
+            return Some(Duration::ZERO);
+        }
         let window = REORDER_WINDOW.as_micros() as u64;
         let by_time = Duration::from_micros((key + window).saturating_sub(now_us));
         let arrived = self.sources[s].front().map_or(now, |h| h.arrived);
@@ -226,7 +243,10 @@ impl Merge {
                 self.next.pop();
                 continue;
             };
-            if !all && key > cutoff && now.saturating_duration_since(held.arrived) < REORDER_WINDOW
+            if !all
+                && key > cutoff
+                && key > self.urgent_until
+                && now.saturating_duration_since(held.arrived) < REORDER_WINDOW
             {
                 return;
             }
@@ -274,8 +294,8 @@ fn micros(t: SystemTime) -> u64 {
 }
 
 /// Says `ferry: MSG` on stderr without blocking or panicking, whatever
-/// stderr is: through the writer thread once it runs (in time order with
-/// the access log), directly before.
+/// stderr is: through the writer thread once it runs (at once, after the
+/// access-log lines held that ended before it), directly before.
 pub fn note(msg: impl Display) {
     let text = format!("ferry: {msg}\n").into_bytes();
     match WRITER.get() {
@@ -907,6 +927,28 @@ mod tests {
         m.take_due(&mut out, 0, t, true);
         assert_eq!(String::from_utf8_lossy(&out), "a80\n");
         assert_eq!(m.next_due(0, t), None);
+    }
+
+    #[test]
+    fn a_note_is_due_at_once_after_the_lines_that_ended_before_it() {
+        let t = Instant::now();
+        let mut m = Merge::default();
+        m.add(batch(1, &[(10, "a10"), (30, "a30")]), t);
+        m.add(batch(2, &[(20, "b20")]), t);
+        assert_eq!(
+            m.next_due(31, t),
+            Some(REORDER_WINDOW - Duration::from_micros(21))
+        );
+        m.add(batch(0, &[(25, "draining")]), t);
+        assert_eq!(m.next_due(31, t), Some(Duration::ZERO));
+        let mut out = Vec::new();
+        m.take_due(&mut out, 31, t, false);
+        assert_eq!(String::from_utf8_lossy(&out), "a10\nb20\ndraining\n");
+        // What ended after the note keeps its window.
+        assert_eq!(
+            m.next_due(31, t),
+            Some(REORDER_WINDOW - Duration::from_micros(1))
+        );
     }
 
     #[test]

@@ -673,6 +673,15 @@ impl Worker {
         for token in expired {
             self.run_conn(token, |conn, cx| conn.on_deadline(cx));
         }
+        if self.drain_deadline.is_some() {
+            // Draining, each connection is closed at its own deadline (a
+            // grace for a first request ends within milliseconds), not up
+            // to a sweep period after it.
+            if let Some(first) = self.conns.iter().map(|(_, e)| e.conn.deadline()).min() {
+                let soonest = now + Duration::from_millis(1);
+                self.next_sweep = self.next_sweep.min(first.max(soonest));
+            }
+        }
     }
 
     /// Shutdown: idle connections close now, busy ones after their
@@ -696,21 +705,30 @@ impl Worker {
         }
         self.listeners.clear();
         let now = self.cx.now();
-        let idle: Vec<usize> = self
-            .conns
-            .iter_mut()
-            .filter_map(|(k, e)| {
-                let drop =
-                    e.conn.is_idle() && !e.conn.hold_for_first_request(now, FIRST_REQUEST_GRACE);
-                drop.then_some(k)
-            })
-            .collect();
+        let mut idle = Vec::new();
+        let mut held = 0;
+        for (k, e) in self.conns.iter_mut() {
+            if !e.conn.is_idle() {
+                continue;
+            }
+            if e.conn.hold_for_first_request(now, FIRST_REQUEST_GRACE) {
+                // Closed by a sweep at its grace's end, unless its request
+                // comes: wake for it, not a sweep period later.
+                held += 1;
+                self.next_sweep = self.next_sweep.min(e.conn.deadline());
+            } else {
+                idle.push(k);
+            }
+        }
         for key in idle {
             self.close(key);
         }
+        // What the drain note counts: responses in flight, not connections
+        // merely given their grace (a browser's spare connection is not a
+        // transfer).
         self.shared
             .draining
-            .fetch_add(self.conns.len(), Ordering::AcqRel);
+            .fetch_add(self.conns.len() - held, Ordering::AcqRel);
         self.shared.drain_reports.fetch_add(1, Ordering::AcqRel);
     }
 

@@ -186,14 +186,24 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
     announce_drain(&shared, &signal_rx, deadline);
     // A second SIGINT (or any signal) while draining: exit at once.
     while pool.active_count() > 0 {
-        if wait_readable(&signal_rx, Duration::from_millis(20)) && signal_arrived(&signal_rx) {
+        if wait_readable(&signal_rx, Duration::from_millis(5)) && signal_arrived(&signal_rx) {
             log::note("stopping now");
+            note_accepted(&shared);
             writer.finish(Duration::from_millis(100));
             std::process::exit(130);
         }
     }
     pool.join();
-    // How the connections spread over the workers.
+    note_accepted(&shared);
+    // Let the last lines out, but never wait long on a blocked stderr:
+    // the exit stays within the shutdown timeout.
+    let left = deadline.saturating_duration_since(Instant::now());
+    writer.finish(left.min(Duration::from_secs(1)));
+    Ok(())
+}
+
+/// How the connections spread over the workers, said at exit.
+fn note_accepted(shared: &Shared) {
     let counts: Vec<String> = (shared.accepted_counts().iter())
         .map(u64::to_string)
         .collect();
@@ -201,11 +211,6 @@ pub fn run(settings: Settings) -> Result<(), StartError> {
         "stopped; connections accepted per worker: {}",
         counts.join(" ")
     ));
-    // Let the last lines out, but never wait long on a blocked stderr:
-    // the exit stays within the shutdown timeout.
-    let left = deadline.saturating_duration_since(Instant::now());
-    writer.finish(left.min(Duration::from_secs(1)));
-    Ok(())
 }
 
 /// Blocks until SIGINT, SIGTERM or SIGHUP.

@@ -741,6 +741,54 @@ fn a_second_sigint_while_draining_exits_at_once() {
     assert_eq!(status.code(), Some(130));
     assert!(t0.elapsed() < Duration::from_secs(2));
     assert!(refused(s.addr));
+    // It still says so, and how the connections spread.
+    drain_lines(&rx, &mut seen);
+    let tail: Vec<&str> = seen
+        .iter()
+        .rev()
+        .take(2)
+        .rev()
+        .map(|l| l.trim_end())
+        .collect();
+    assert_eq!(tail[0], "ferry: stopping now", "{seen:?}");
+    let counts = tail[1]
+        .strip_prefix("ferry: stopped; connections accepted per worker: ")
+        .unwrap_or_else(|| panic!("no per-worker line: {seen:?}"));
+    let total: u64 = counts.split(' ').map(|n| n.parse::<u64>().unwrap()).sum();
+    assert_eq!(total, 1, "{seen:?}");
+}
+
+/// A connection that has sent nothing (a browser's spare connection) is
+/// not a transfer: shutdown does not announce it as draining, closes it
+/// once its short grace for a first request ends, and exits.
+/// Was: "draining 1 connection for up to 5s" for it, and the exit waited
+/// up to a sweep period (250 ms) past the grace / now: no note, closed at
+/// its grace's end.
+#[test]
+fn a_connection_that_sent_nothing_is_not_announced_as_draining() {
+    let dir = site(&[("index.html", INDEX)]);
+    let mut s = Server::start(dir.path(), &["--threads", "1"]);
+    let rx = stderr_lines(s.stderr());
+    let mut used = s.conn();
+    assert_ok(&used.get("/index.html"), INDEX);
+    let mut spare = connect(s.addr);
+    s.signal(Signal::TERM);
+    let status = s
+        .wait_exit(Duration::from_secs(2))
+        .expect("still running 2 s after SIGTERM");
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(
+        read_to_close(&mut spare),
+        b"",
+        "the spare connection gets nothing"
+    );
+    let mut seen = Vec::new();
+    drain_lines(&rx, &mut seen);
+    assert_eq!(
+        seen,
+        ["ferry: stopped; connections accepted per worker: 2\n"],
+        "no draining note"
+    );
 }
 
 /// At exit, stderr says how many connections each worker accepted (they
