@@ -86,8 +86,9 @@ pub struct Config {
     /// A response header, `'Name: value'` (repeatable), on every response;
     /// it replaces ferry's own field of that name (Vary: merged with
     /// ferry's; Content-Type: of files only). ETag, Last-Modified,
-    /// Content-Range, Accept-Ranges, Content-Encoding, Location and the
-    /// framing fields are refused.
+    /// Content-Range, Accept-Ranges, Content-Encoding, Location, the
+    /// framing and the connection fields are refused; a single-valued one
+    /// (Content-Type, Access-Control-Allow-Origin, …) is given once.
     #[arg(long = "header", value_name = "'NAME: VALUE'", value_parser = parse_header, help_heading = RESPONSES)]
     pub headers: Vec<(String, String)>,
 
@@ -319,12 +320,14 @@ impl Config {
                 return Err(ConfigError::HeaderConflict { field, flag });
             }
         }
-        let types = self
-            .headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case("content-type"));
-        if let Some((field, _)) = types.clone().nth(1) {
-            return Err(ConfigError::HeaderTwice(field.clone()));
+        for single in SINGLE_VALUED {
+            let mut given = self
+                .headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(single));
+            if let Some((field, _)) = given.nth(1) {
+                return Err(ConfigError::HeaderTwice(field.clone()));
+            }
         }
         let cache_control = match own_cache_control {
             Some(_) => None,
@@ -419,6 +422,20 @@ fn parse_field_value(s: &str) -> Result<String, String> {
     Ok(v.to_owned())
 }
 
+/// Fields a response carries once, with one value: a second `--header`
+/// of one of these is refused, not sent twice (two
+/// Access-Control-Allow-Origin fields fail every CORS request).
+const SINGLE_VALUED: [&str; 8] = [
+    "content-type",
+    "access-control-allow-origin",
+    "access-control-allow-credentials",
+    "access-control-max-age",
+    "content-disposition",
+    "strict-transport-security",
+    "x-content-type-options",
+    "x-frame-options",
+];
+
 /// Fields only ferry sets, and why: a value from the command line would
 /// break what rests on them.
 const REFUSED: [(&str, &str); 11] = [
@@ -435,6 +452,18 @@ const REFUSED: [(&str, &str); 11] = [
     ("location", "redirects depend on it"),
 ];
 
+/// Fields no response of ferry's may carry, and why.
+const NEVER_SENT: [(&str, &str); 5] = [
+    ("keep-alive", "it describes one connection, RFC 9110 7.6.1"),
+    (
+        "proxy-connection",
+        "it describes one connection, RFC 9110 7.6.1",
+    ),
+    ("upgrade", "ferry never switches protocols"),
+    ("te", "it is a request field"),
+    ("trailer", "ferry sends no trailer fields"),
+];
+
 /// `Name: value` for `--header`: a token name (not one only ferry sets)
 /// and a clean field value; for `Vary`, a list of field names or `*`.
 fn parse_header(s: &str) -> Result<(String, String), String> {
@@ -446,6 +475,9 @@ fn parse_header(s: &str) -> Result<(String, String), String> {
     }
     if let Some((_, why)) = REFUSED.iter().find(|(o, _)| name.eq_ignore_ascii_case(o)) {
         return Err(format!("{name} is set by ferry ({why}) and cannot be set"));
+    }
+    if let Some((_, why)) = (NEVER_SENT.iter()).find(|(o, _)| name.eq_ignore_ascii_case(o)) {
+        return Err(format!("{name} cannot be sent ({why})"));
     }
     let value = parse_field_value(value)?;
     if name.eq_ignore_ascii_case("vary") {
@@ -552,6 +584,13 @@ mod tests {
             let err = parse_header(&format!("{name}: x")).unwrap_err();
             assert!(
                 err.starts_with(&format!("{name} is set by ferry (")),
+                "{err}"
+            );
+        }
+        for name in ["Keep-Alive", "proxy-connection", "Upgrade", "TE", "Trailer"] {
+            let err = parse_header(&format!("{name}: x")).unwrap_err();
+            assert!(
+                err.starts_with(&format!("{name} cannot be sent (")),
                 "{err}"
             );
         }

@@ -544,7 +544,10 @@ fn a_vary_header_is_merged_with_ferrys_own_into_one_field_rfc9110_12_5_5() {
 /// A `--header` that contradicts another flag stops startup with one line
 /// naming both (exit status 2): `--cors` and Access-Control-Allow-Origin,
 /// `--no-cache` or `--cache-control` and Cache-Control; so does a second
-/// Content-Type.
+/// field that has one value (Content-Type, Access-Control-Allow-Origin in
+/// any case).
+/// Was: two Access-Control-Allow-Origin fields were sent, which fails
+/// every CORS request / now: refused.
 #[test]
 fn a_header_contradicting_another_flag_is_a_one_line_error_naming_both() {
     let dir = site(&[("a.txt", b"a")]);
@@ -583,6 +586,15 @@ fn a_header_contradicting_another_flag_is_a_one_line_error_naming_both() {
             ],
             "ferry: --header Content-Type is given twice; give it once\n",
         ),
+        (
+            &[
+                "--header",
+                "Access-Control-Allow-Origin: https://a.test",
+                "--header",
+                "access-control-allow-origin: https://b.test",
+            ],
+            "ferry: --header access-control-allow-origin is given twice; give it once\n",
+        ),
     ] {
         let mut args = vec![root, "--port", "0"];
         args.extend_from_slice(flags);
@@ -592,7 +604,10 @@ fn a_header_contradicting_another_flag_is_a_one_line_error_naming_both() {
 
 /// The fields conditional requests, ranges, codings and redirects rest on
 /// are refused at startup like the framing fields (exit status 2, saying
-/// why), and so is a Vary that is not a list of field names.
+/// why), so are the fields of one connection (RFC 9110 7.6.1), and so is a
+/// Vary that is not a list of field names.
+/// Was: Keep-Alive, Upgrade, TE and Trailer were sent on every response /
+/// now: refused.
 #[test]
 fn headers_ferry_alone_sets_are_refused_at_startup() {
     let dir = site(&[("a.txt", b"a")]);
@@ -625,6 +640,19 @@ fn headers_ferry_alone_sets_are_refused_at_startup() {
         (
             "Transfer-Encoding: chunked",
             "Transfer-Encoding is set by ferry (message framing depends on it)",
+        ),
+        (
+            "Keep-Alive: timeout=5",
+            "Keep-Alive cannot be sent (it describes one connection, RFC 9110 7.6.1)",
+        ),
+        (
+            "Upgrade: h2c",
+            "Upgrade cannot be sent (ferry never switches protocols)",
+        ),
+        ("TE: trailers", "TE cannot be sent (it is a request field)"),
+        (
+            "Trailer: X-Sum",
+            "Trailer cannot be sent (ferry sends no trailer fields)",
         ),
         ("Vary: a b", "Vary is a list of field names, or *"),
     ] {
