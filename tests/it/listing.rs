@@ -187,8 +187,12 @@ fn every_listing_link_is_percent_encoded_and_leads_to_its_entry() {
     assert_ok(&s.request(&get_req(&inner)), b"INNER");
 }
 
+/// Every link of a listing works: names are escaped, and what no URL
+/// reaches (dotfiles, a name with a backslash, refused as a path) is not
+/// listed.
+/// Was: `back\slash` was listed, and its link got 403 / now: not listed.
 #[test]
-fn a_listing_escapes_names_puts_folders_first_shows_sizes_and_hides_dotfiles() {
+fn a_listing_escapes_names_puts_folders_first_shows_sizes_and_hides_what_no_url_reaches() {
     let names = [
         "plain.txt",
         "with space.txt",
@@ -205,7 +209,8 @@ fn a_listing_escapes_names_puts_folders_first_shows_sizes_and_hides_dotfiles() {
     }
     t.dir("d/zsub")
         .file("d/.hidden", b"h")
-        .file("d/.dotdir/f", b"4");
+        .file("d/.dotdir/f", b"4")
+        .file("d/back\\slash.txt", b"b");
     let s = Server::start(t.path(), &[]);
     let r = s.request(&get_req("/d/"));
     assert_eq!(r.status_line, OK);
@@ -214,6 +219,14 @@ fn a_listing_escapes_names_puts_folders_first_shows_sizes_and_hides_dotfiles() {
     assert!(
         !page.contains(".hidden") && !page.contains(".dotdir"),
         "dotfiles hidden"
+    );
+    assert!(!page.contains("slash"), "the backslash name is not listed");
+    let json = s
+        .ask("GET", "/d/", &[("Accept", "application/json")])
+        .text();
+    assert!(
+        !json.contains("slash") && json.contains("plain.txt"),
+        "{json}"
     );
     assert!(page.contains("&lt;b&gt;&amp;&quot;&#39;.txt"), "{page}");
     assert!(!page.contains("<b>"), "raw markup must not appear");

@@ -330,7 +330,8 @@ fn render_pages_of(
 
 /// Reads the folder `rel` (already open as `dir`): at most `max_read`
 /// directory entries, the skipped ones (dotfiles, special files, links out
-/// of the root) included, so no folder costs more than that to read. `.`
+/// of the root, names with a backslash, which no URL reaches) included, so
+/// no folder costs more than that to read. `.`
 /// and `..` are not entries of the folder and do not count: a folder of
 /// exactly `max_read` entries is read whole.
 pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folder, Status> {
@@ -352,6 +353,10 @@ pub fn read(root: &Root, rel: &str, dir: &File, max_read: usize) -> Result<Folde
         }
         seen += 1;
         if raw.starts_with(b".") && !root.hidden() {
+            continue;
+        }
+        if raw.contains(&b'\\') {
+            // A path with a backslash is refused (403): no dead links.
             continue;
         }
         let Ok(mut st) = rustix::fs::statat(dir, item.file_name(), AtFlags::SYMLINK_NOFOLLOW)
