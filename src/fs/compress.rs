@@ -330,6 +330,12 @@ impl Compressor {
             .send(job);
     }
 
+    /// Whether version `id`'s forms were found too large to keep: they
+    /// are not made again, so a client taking nothing else never gets one.
+    pub fn too_big(&self, id: u64) -> bool {
+        self.lock().too_big.contains(&id)
+    }
+
     /// A place in the descriptor budget for a file to compress (None: the
     /// budget is spent, and the file is not compressed now).
     pub fn ticket(&self) -> Option<FdTicket> {

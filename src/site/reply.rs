@@ -55,7 +55,8 @@ pub enum Reply {
 }
 
 /// The request fields that chose a response: its `Vary` (RFC 9110
-/// §12.5.5), on every response a cache may store (200, 206, 304, 404).
+/// §12.5.5), on every response whose choice they made (200, 206, 304,
+/// 404, 406, 412, 416).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Vary {
     /// `Accept`: `--spa` chose between the app's index and a 404 by it.
@@ -406,9 +407,12 @@ impl FileReply {
                 self.validators(decor, &mut fields);
                 (Status::NotModified, None)
             }
+            // Which representation's validator failed depends on what chose
+            // it: the same Vary as its 200 (RFC 9110 §12.5.5).
             Plan::PreconditionFailed => {
                 let status = Status::PreconditionFailed;
-                return Reply::error(status).encode_head(decor, persist, date, dst);
+                let reply = Reply::Error(status, None, self.vary);
+                return reply.encode_head(decor, persist, date, dst);
             }
             Plan::Unsatisfiable => {
                 let status = Status::RangeNotSatisfiable;
@@ -416,6 +420,9 @@ impl FileReply {
                 fields
                     .push(b"Content-Range", &unsatisfiable)
                     .push(b"Content-Type", HTML);
+                if let Some(v) = self.vary.value() {
+                    fields.push(b"Vary", v);
+                }
                 (status, Some(pages::page(status).len() as u64))
             }
             Plan::Full | Plan::Partial(_) => {

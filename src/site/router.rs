@@ -233,9 +233,13 @@ impl Router {
                 }
             }
         }
+        // A compressible type varies by Accept-Encoding even when this file
+        // is too large to compress: a client refusing identity gets 406.
         let vary = Vary {
             accept: by_accept,
-            accept_encoding: store.is_some() || entry.br.is_some() || entry.gz.is_some(),
+            accept_encoding: (self.compress.is_some() && entry.compressible)
+                || entry.br.is_some()
+                || entry.gz.is_some(),
         };
         let (coding, form) = match weights.choose(&offers[..n]) {
             Some(coding) => {
@@ -254,7 +258,9 @@ impl Router {
                         None => return Reply::error(Status::InternalServerError),
                     }
                 }
-                (Some(_), Some(_)) => {
+                // Being made: 503 and Retry-After, unless its forms are
+                // known to be too large to keep (then never: 406).
+                (Some(store), Some(_)) if !store.too_big(entry.version_id()) => {
                     return Reply::NoCoding {
                         later: true,
                         vary: Vary {

@@ -271,6 +271,77 @@ fn identity_excluded_before_a_form_is_ready_gets_one_made_or_503() {
     assert_eq!(r.header("Vary"), Some("Accept-Encoding"));
 }
 
+/// A large body whose forms are too big for `--compress-cache` (a form
+/// may take a quarter of it) is never compressed: a client refusing
+/// identity gets 503 while the store finds that out, then 406 for good.
+/// Was: 503 with Retry-After: 1 on every request, for ever / now: 406.
+#[test]
+fn a_body_whose_forms_the_cache_cannot_keep_is_406_for_a_client_refusing_identity() {
+    let big = js_like(600 * 1024, 21);
+    let dir = site(&[("big.js", &big)]);
+    let s = Server::start(dir.path(), &["--compress-cache", "50000"]);
+    let only_br = [("Accept-Encoding", "identity;q=0, br")];
+    let mut statuses = Vec::new();
+    let settled = wait_until(Duration::from_secs(10), || {
+        let r = s.ask("GET", "/big.js", &only_br);
+        assert_eq!(r.header("Vary"), Some("Accept-Encoding"));
+        statuses.push(r.status());
+        r.status() != 503
+    });
+    assert!(settled, "still 503: {statuses:?}");
+    assert_eq!(statuses.first(), Some(&503), "{statuses:?}");
+    for _ in 0..3 {
+        assert_eq!(s.ask("GET", "/big.js", &only_br).status(), 406);
+    }
+    // Everyone else gets the file as it is.
+    let r = s.ask("GET", "/big.js", &[("Accept-Encoding", "br")]);
+    assert_ok(&r, &big);
+    assert_eq!(r.header("Vary"), Some("Accept-Encoding"));
+}
+
+/// Every answer for a compressible type varies by Accept-Encoding (RFC
+/// 9110 §12.5.5), whatever its status: a 412 (which representation's tag
+/// failed depends on it), a 416, and a file over `--compress-max` (never
+/// compressed, but 406 for a client refusing identity).
+/// Was: no Vary on those / now: Vary: Accept-Encoding.
+#[test]
+fn every_answer_for_a_compressible_type_varies_by_accept_encoding() {
+    let js = js_like(40 * 1024, 22);
+    let big = js_like(80 * 1024, 23);
+    let dir = site(&[("app.js", &js), ("big.js", &big)]);
+    let s = Server::start(dir.path(), &["--compress-max", "65536"]);
+    let br_tag = warm(&s, "/app.js", "br").header("ETag").unwrap().to_owned();
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, u16);
+    let cases: [Case; 5] = [
+        (
+            "/app.js",
+            vec![("Accept-Encoding", "br"), ("If-Match", &br_tag)],
+            200,
+        ),
+        (
+            "/app.js",
+            vec![("Accept-Encoding", "gzip"), ("If-Match", &br_tag)],
+            412,
+        ),
+        ("/app.js", vec![("Range", "bytes=999999-")], 416),
+        ("/big.js", vec![("Accept-Encoding", "br")], 200),
+        (
+            "/big.js",
+            vec![("Accept-Encoding", "identity;q=0, br")],
+            406,
+        ),
+    ];
+    table(
+        &cases,
+        |c| format!("{} {:?}", c.0, c.1),
+        |(path, fields, status)| {
+            let r = s.ask("GET", path, fields);
+            assert_eq!(r.status(), *status, "{:?}", r.headers);
+            assert_eq!(r.all("Vary"), ["Accept-Encoding"]);
+        },
+    );
+}
+
 /// A fresh sidecar is sent for its coding rather than a form made on the
 /// fly; the codings it lacks are made on the fly.
 #[test]
@@ -449,7 +520,8 @@ fn what_is_not_compressed_stays_identity() {
         let r = s.ask("GET", &format!("/{name}"), &[("Accept-Encoding", ALL)]);
         assert_ok(&r, data);
         assert_eq!(r.header("Content-Encoding"), None, "{name}");
-        let vary = (*name == "tiny.js").then_some("Accept-Encoding");
+        // A compressible type varies by Accept-Encoding, compressed or not.
+        let vary = name.ends_with(".js").then_some("Accept-Encoding");
         assert_eq!(r.header("Vary"), vary, "{name}");
     }
     // Not compressible, identity excluded: nothing acceptable.
