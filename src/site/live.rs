@@ -27,6 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fs::OFlags;
 
 use super::jobs::{Done, Mailbox};
 use crate::fs::Root;
@@ -38,6 +39,8 @@ use crate::fs::watch::{Change, WatchBudget, Watches, parent};
 pub const ROUTE: &str = "/.ferry/live";
 /// Events of one burst are folded while they keep coming this close.
 pub const SETTLE: Duration = Duration::from_millis(8);
+/// Files remembered as asked for and missing, at most.
+const MAX_MISSING: usize = 4096;
 /// A burst is sent at the latest this long after its first event.
 const SETTLE_MAX: Duration = Duration::from_millis(50);
 
@@ -100,6 +103,8 @@ struct Inner {
     referers: HashMap<String, HashSet<String>>,
     /// Folders watched (or that could not be).
     dirs: HashSet<String>,
+    /// Files asked for that were not there (at most [`MAX_MISSING`]).
+    missing: HashSet<String>,
     subs: HashMap<u64, Sub>,
 }
 
@@ -137,6 +142,7 @@ impl LiveReload {
                 keys: HashMap::new(),
                 referers: HashMap::new(),
                 dirs: HashSet::new(),
+                missing: HashSet::new(),
                 subs: HashMap::new(),
             }),
         });
@@ -179,6 +185,44 @@ impl LiveReload {
         }
     }
 
+    /// A request for `key` (from the page or resource `referer`) found
+    /// nothing: watches the nearest folder on its path that exists, so
+    /// that the file (or a folder on the way) appearing tells the page.
+    pub fn missing(&self, key: &str, referer: &str) {
+        let rel = key.trim_end_matches('/');
+        if rel.is_empty() || referer == key {
+            return;
+        }
+        let mut inner = self.lock();
+        if inner.missing.len() >= MAX_MISSING && !inner.missing.contains(rel) {
+            return; // bounded: a client asking for names at random
+        }
+        inner.missing.insert(rel.to_owned());
+        let mut dir = parent(rel);
+        while !dir.is_empty()
+            && self
+                .root
+                .open_beneath(dir, OFlags::PATH | OFlags::DIRECTORY)
+                .is_err()
+        {
+            dir = parent(dir);
+        }
+        if !inner.dirs.contains(dir) {
+            inner.watches.hold(&self.root, dir);
+            inner.dirs.insert(dir.to_owned());
+        }
+        inner
+            .keys
+            .entry(rel.to_owned())
+            .or_default()
+            .insert(key.to_owned());
+        inner
+            .referers
+            .entry(key.to_owned())
+            .or_default()
+            .insert(referer.to_owned());
+    }
+
     /// Subscribes the event stream of connection `token` for `page`.
     pub fn subscribe(
         self: &Arc<Self>,
@@ -211,6 +255,8 @@ impl LiveReload {
                 continue;
             }
             let mut changed: HashSet<String> = HashSet::new();
+            let mut gone: HashSet<String> = HashSet::new();
+            let mut appeared: HashSet<String> = HashSet::new();
             let first = Instant::now();
             loop {
                 self.lock().watches.drain(&mut changes);
@@ -223,23 +269,60 @@ impl LiveReload {
                         } => {
                             changed.insert(path);
                         }
+                        Change::Entry { path, .. } => {
+                            // Created (a folder made, a file begun): only
+                            // what lies beneath it counts, below.
+                            appeared.insert(path);
+                        }
                         Change::Overflow => {
                             changed.insert(String::new());
                         }
-                        _ => {}
+                        Change::Dir(dir) => {
+                            // Moved or removed (a build tool recreating it):
+                            // what was loaded from it is gone, and its watch
+                            // follows the old folder. Forget it, so the next
+                            // file served from the path watches the new one.
+                            self.forget_dir(&dir);
+                            gone.insert(dir);
+                        }
                     }
                 }
-                if changed.is_empty() {
-                    break; // only writes in progress: wait for their end
+                if changed.is_empty() && gone.is_empty() && appeared.is_empty() {
+                    break;
                 }
                 let left = SETTLE_MAX.saturating_sub(first.elapsed());
                 if left.is_zero() || !wait_readable(&fd, Some(SETTLE.min(left))) {
                     break;
                 }
             }
+            // A folder that went away, or one that came (made, or moved
+            // into place): every file loaded from beneath it.
+            let folders: Vec<&String> = gone.iter().chain(&appeared).chain(&changed).collect();
+            if !folders.is_empty() {
+                let inner = self.lock();
+                let beneath: Vec<String> = (inner.keys.keys())
+                    .filter(|rel| folders.iter().any(|d| under(rel, d)))
+                    .cloned()
+                    .collect();
+                drop(inner);
+                changed.extend(beneath);
+            }
             if !changed.is_empty() {
                 self.notify(&changed);
             }
+        }
+    }
+
+    /// Stops counting `dir` (and the folders under it) as watched.
+    fn forget_dir(&self, dir: &str) {
+        let mut inner = self.lock();
+        let stale: Vec<String> = (inner.dirs.iter())
+            .filter(|d| d.as_str() == dir || under(d, dir))
+            .cloned()
+            .collect();
+        for d in stale {
+            inner.watches.release(&d);
+            inner.dirs.remove(&d);
         }
     }
 
@@ -313,12 +396,31 @@ pub fn referer_key(value: &[u8], hidden: bool) -> Option<String> {
     request_key(path, hidden)
 }
 
+/// The request key of the page an event stream names: the script sends
+/// `location.pathname` (a path as requested, percent-encoded) as a query
+/// value, encoded once more (`encodeURIComponent`); undone here, then
+/// cleaned as a request path is.
+pub fn page_key(value: &str, hidden: bool) -> Option<String> {
+    let path = percent_encoding::percent_decode_str(value)
+        .decode_utf8()
+        .ok()?;
+    request_key(&path, hidden)
+}
+
 /// The cache key of a request path (see [`clean_key`]).
 pub fn request_key(path: &str, hidden: bool) -> Option<String> {
     match clean_key(path, hidden) {
         Some(k) => Some(k.to_owned()),
         None => clean_path(path, hidden).ok().map(|c| key_of(&c)),
     }
+}
+
+/// Whether `path` is beneath the folder `dir` (`""`: the root).
+fn under(path: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
 }
 
 /// Waits until `fd` is readable, or `timeout` passes (false then).
@@ -348,6 +450,20 @@ mod tests {
         );
         assert_eq!(referer_key(b"http://h:1", false), None);
         assert_eq!(referer_key(b"/x.js", false).as_deref(), Some("x.js"));
+    }
+
+    #[test]
+    fn a_page_is_named_by_its_path_encoded_once_more() {
+        // encodeURIComponent('/sp%20ace/p%C3%A9.html')
+        assert_eq!(
+            page_key("%2Fsp%2520ace%2Fp%25C3%25A9.html", false).as_deref(),
+            Some("sp ace/p\u{e9}.html")
+        );
+        assert_eq!(page_key("%2F", false).as_deref(), Some(""));
+        assert_eq!(
+            page_key("%2Fa%26b.html", false).as_deref(),
+            Some("a&b.html")
+        );
     }
 
     #[test]

@@ -270,8 +270,10 @@ impl Site {
             Route::Reply(reply) => reply,
             Route::Listing(job) => self.listing(job, token, &req.fields),
         };
-        if let (Some(hub), Reply::File(f)) = (&self.shared.live, &reply) {
-            self.record(hub, req, f);
+        match (&self.shared.live, &reply) {
+            (Some(hub), Reply::File(f)) => self.record(hub, req, f),
+            (Some(hub), Reply::Error(Status::NotFound, ..)) => self.record_missing(hub, req),
+            _ => {}
         }
         self.decorate(reply)
     }
@@ -289,7 +291,7 @@ impl Site {
             .unwrap_or("")
             .split('&')
             .find_map(|p| p.strip_prefix("page="))
-            .and_then(|p| live::request_key(p, self.shared.root.hidden()))
+            .and_then(|p| live::page_key(p, self.shared.root.hidden()))
             .unwrap_or_default();
         debug_assert!(hub.subscribers() < usize::MAX);
         Reply::EventStream { page }
@@ -322,6 +324,20 @@ impl Site {
                 .map_or(&*file.rel, |(source, _)| source)
         };
         hub.served(&key, rel, referer.as_deref());
+    }
+
+    /// Live reload: a page asked for a file that is not there (a folder
+    /// being rebuilt): it depends on it appearing.
+    fn record_missing(&self, hub: &LiveReload, req: &Request<'_>) {
+        let hidden = self.shared.root.hidden();
+        let referer = match (req.fields.sec_fetch_dest, req.fields.referer) {
+            (Single::One(dest), _) if dest.eq_ignore_ascii_case(b"document") => return,
+            (_, Single::One(v)) => live::referer_key(v, hidden),
+            _ => None,
+        };
+        if let (Some(from), Some(key)) = (referer, live::request_key(req.path, hidden)) {
+            hub.missing(&key, &from);
+        }
     }
 
     /// Subscribes connection `token`'s event stream for `page`.

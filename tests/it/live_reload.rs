@@ -199,6 +199,73 @@ fn each_change_reaches_the_pages_that_loaded_the_file() {
     );
 }
 
+/// A folder a build tool removes and makes again (or swaps, or moves away
+/// and back) keeps reloading its pages: the removal reloads them, the
+/// files coming back reload them again (they got 404 meanwhile), and the
+/// new folder's files are followed from then on.
+/// Was: after the folder was recreated no change reached the page again /
+/// now: every step does.
+#[test]
+fn a_folder_removed_and_made_again_keeps_reloading_its_pages() {
+    let site = Site::new();
+    site.file("index.html", PAGE)
+        .file("js/app.js", b"let v = 1;");
+    let s = Server::start(site.path(), &["--watch"]);
+    let page = format!("http://{}/", s.addr);
+    let load = |want: u16| {
+        let mut c = Conn::new(connect(s.addr));
+        assert_eq!(c.get("/").status(), 200);
+        let r = ask_on(&mut c.s, "GET", "/js/app.js", &[("Referer", &page)]);
+        assert_eq!(r.status(), want);
+    };
+    let reload = |st: &mut Stream, what: &str| {
+        assert_eq!(
+            st.event(Duration::from_secs(2)).as_deref(),
+            Some("event: reload\ndata:"),
+            "{what}"
+        );
+    };
+    load(200);
+    let mut st = Stream::open(&s, "%2F");
+    fs::remove_dir_all(site.path().join("js")).unwrap();
+    reload(&mut st, "the folder removed");
+    load(404);
+    fs::create_dir(site.path().join("js")).unwrap();
+    fs::write(site.path().join("js/app.js"), b"let v = 2;").unwrap();
+    reload(&mut st, "the folder made again");
+    load(200);
+    fs::write(site.path().join("js/app.js"), b"let v = 3;").unwrap();
+    reload(&mut st, "a file of the new folder edited");
+    load(200);
+    fs::rename(site.path().join("js"), site.path().join("js-away")).unwrap();
+    reload(&mut st, "the folder moved away");
+    fs::rename(site.path().join("js-away"), site.path().join("js")).unwrap();
+    reload(&mut st, "the folder moved back");
+    load(200);
+    fs::write(site.path().join("js/app.js"), b"let v = 4;").unwrap();
+    reload(&mut st, "edited after the move back");
+}
+
+/// A page whose path needs percent-encoding (a space, non-ASCII) is told
+/// of its changes: the script names it by `location.pathname`, encoded
+/// once more as a query value.
+/// Was: the server took the still-encoded path for the page's name, and
+/// such pages never reloaded / now: they do.
+#[test]
+fn a_page_whose_path_is_percent_encoded_is_told_of_its_changes() {
+    let site = Site::new();
+    site.file("sp ace/p\u{e9}.html", PAGE);
+    let s = Server::start(site.path(), &["--watch"]);
+    assert_eq!(s.get("/sp%20ace/p%C3%A9.html").status(), 200);
+    // encodeURIComponent("/sp%20ace/p%C3%A9.html")
+    let mut st = Stream::open(&s, "%2Fsp%2520ace%2Fp%25C3%25A9.html");
+    editor_save(site.path(), "sp ace/p\u{e9}.html", PAGE);
+    assert_eq!(
+        st.event(Duration::from_secs(2)).as_deref(),
+        Some("event: reload\ndata:")
+    );
+}
+
 /// An editor's burst (write a temporary file, rename it over, chmod) is one
 /// event; a write still in progress is none.
 #[test]
