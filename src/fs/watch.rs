@@ -284,12 +284,14 @@ impl Watches {
                 }
                 continue;
             }
+            // A folder made is complete at once (files made in it come as
+            // events of their own, once it is watched).
             let complete = flags.intersects(
                 ReadFlags::CLOSE_WRITE
                     | ReadFlags::MOVED_TO
                     | ReadFlags::MOVED_FROM
                     | ReadFlags::DELETE,
-            );
+            ) || flags.contains(ReadFlags::CREATE | ReadFlags::ISDIR);
             // Names that are not UTF-8 as relative paths spell them.
             if let Some(name) = ev.file_name().map(|n| super::path::to_rel(n.to_bytes())) {
                 for dir in w.names.keys() {

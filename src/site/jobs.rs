@@ -75,13 +75,14 @@ impl Jobs {
         root: Arc<Root>,
         cache: Arc<ListingCache>,
         max_read: usize,
+        live_script: Option<&'static str>,
     ) -> std::io::Result<Jobs> {
         let (tx, rx) = channel::<ListingJob>();
         std::thread::Builder::new()
             .name("ferry-listing".into())
             .spawn(move || {
                 for job in rx {
-                    run_listing(&root, &cache, max_read, job);
+                    run_listing(&root, &cache, max_read, live_script, job);
                 }
             })?;
         Ok(Jobs { tx: Mutex::new(tx) })
@@ -92,7 +93,15 @@ impl Jobs {
     }
 }
 
-fn run_listing(root: &Root, cache: &ListingCache, max_read: usize, job: ListingJob) {
+/// Makes the listing a job asks for; an HTML one gets the live-reload
+/// script (`--watch`) before its `</body>`, as HTML files do.
+fn run_listing(
+    root: &Root,
+    cache: &ListingCache,
+    max_read: usize,
+    live_script: Option<&str>,
+    job: ListingJob,
+) {
     // Watch before reading, so a change during the read is known.
     let (folder, watched) = match cache.folder(job.stamp) {
         Some(folder) => (Ok(folder), false),
@@ -104,7 +113,10 @@ fn run_listing(root: &Root, cache: &ListingCache, max_read: usize, job: ListingJ
     };
     let (waiters, result) = match folder {
         Ok(folder) => match listing::render(&folder, &job.rel, job.view, max_read) {
-            Ok(body) => {
+            Ok(mut body) => {
+                if let Some(script) = live_script.filter(|_| !job.view.json) {
+                    listing::html::inject(&mut body, script);
+                }
                 let body: Arc<[u8]> = body.into();
                 let (waiters, serial) = cache.fill(
                     job.stamp,

@@ -105,6 +105,9 @@ struct Inner {
     dirs: HashSet<String>,
     /// Files asked for that were not there (at most [`MAX_MISSING`]).
     missing: HashSet<String>,
+    /// Folder → the keys of its listing pages (each entry added, removed
+    /// or changed reloads them).
+    listings: HashMap<String, HashSet<String>>,
     subs: HashMap<u64, Sub>,
 }
 
@@ -143,6 +146,7 @@ impl LiveReload {
                 referers: HashMap::new(),
                 dirs: HashSet::new(),
                 missing: HashSet::new(),
+                listings: HashMap::new(),
                 subs: HashMap::new(),
             }),
         });
@@ -183,6 +187,20 @@ impl LiveReload {
                 .or_default()
                 .insert(from.to_owned());
         }
+    }
+
+    /// An HTML listing of the folder `dir` was asked for as `key`.
+    pub fn listed(&self, key: &str, dir: &str) {
+        let mut inner = self.lock();
+        if !inner.dirs.contains(dir) {
+            inner.watches.hold(&self.root, dir);
+            inner.dirs.insert(dir.to_owned());
+        }
+        inner
+            .listings
+            .entry(dir.to_owned())
+            .or_default()
+            .insert(key.to_owned());
     }
 
     /// A request for `key` (from the page or resource `referer`) found
@@ -256,24 +274,23 @@ impl LiveReload {
             }
             let mut changed: HashSet<String> = HashSet::new();
             let mut gone: HashSet<String> = HashSet::new();
-            let mut appeared: HashSet<String> = HashSet::new();
+            // Folders whose entries changed (for their listings).
+            let mut folders: HashSet<String> = HashSet::new();
             let first = Instant::now();
             loop {
                 self.lock().watches.drain(&mut changes);
                 for c in changes.drain(..) {
                     match c {
                         Change::Entry {
+                            dir,
                             path,
                             complete: true,
-                            ..
                         } => {
                             changed.insert(path);
+                            folders.insert(dir);
                         }
-                        Change::Entry { path, .. } => {
-                            // Created (a folder made, a file begun): only
-                            // what lies beneath it counts, below.
-                            appeared.insert(path);
-                        }
+                        // A write in progress: its end is the change.
+                        Change::Entry { .. } => {}
                         Change::Overflow => {
                             changed.insert(String::new());
                         }
@@ -287,8 +304,8 @@ impl LiveReload {
                         }
                     }
                 }
-                if changed.is_empty() && gone.is_empty() && appeared.is_empty() {
-                    break;
+                if changed.is_empty() && gone.is_empty() {
+                    break; // only writes in progress: wait for their end
                 }
                 let left = SETTLE_MAX.saturating_sub(first.elapsed());
                 if left.is_zero() || !wait_readable(&fd, Some(SETTLE.min(left))) {
@@ -297,18 +314,18 @@ impl LiveReload {
             }
             // A folder that went away, or one that came (made, or moved
             // into place): every file loaded from beneath it.
-            let folders: Vec<&String> = gone.iter().chain(&appeared).chain(&changed).collect();
-            if !folders.is_empty() {
+            let moved: Vec<&String> = gone.iter().chain(&changed).collect();
+            if !moved.is_empty() {
                 let inner = self.lock();
                 let beneath: Vec<String> = (inner.keys.keys())
-                    .filter(|rel| folders.iter().any(|d| under(rel, d)))
+                    .filter(|rel| moved.iter().any(|d| under(rel, d)))
                     .cloned()
                     .collect();
                 drop(inner);
                 changed.extend(beneath);
             }
-            if !changed.is_empty() {
-                self.notify(&changed);
+            if !changed.is_empty() || !folders.is_empty() {
+                self.notify(&changed, &folders);
             }
         }
     }
@@ -326,11 +343,18 @@ impl LiveReload {
         }
     }
 
-    /// Tells every page that loaded one of `changed` (`""`: anything).
-    fn notify(&self, changed: &HashSet<String>) {
+    /// Tells every page that loaded one of `changed` (`""`: anything), and
+    /// the listings of `folders`.
+    fn notify(&self, changed: &HashSet<String>, folders: &HashSet<String>) {
         let inner = self.lock();
         let mut touched: HashSet<&str> = HashSet::new();
         let mut only_css = true;
+        for dir in folders {
+            if let Some(keys) = inner.listings.get(dir) {
+                touched.extend(keys.iter().map(String::as_str));
+                only_css = false;
+            }
+        }
         for rel in changed {
             if rel.is_empty() {
                 touched.extend(inner.subs.values().map(|s| s.page.as_str()));

@@ -152,6 +152,7 @@ impl SiteShared {
             Arc::clone(&root),
             Arc::clone(&listings),
             options.max_listing_read,
+            options.watch.then_some(live::SCRIPT),
         )?;
         let fd_budget = FdBudget::new(match options.cache_fds {
             Some(asked) => {
@@ -268,7 +269,15 @@ impl Site {
             .route(&self.shared.root, &self.shared.options, req, now)
         {
             Route::Reply(reply) => reply,
-            Route::Listing(job) => self.listing(job, token, &req.fields),
+            Route::Listing(job) => {
+                if let Some(hub) = &self.shared.live
+                    && !job.view.json
+                    && let Some(key) = live::request_key(req.path, self.shared.root.hidden())
+                {
+                    hub.listed(&key, &job.rel);
+                }
+                self.listing(job, token, &req.fields)
+            }
         };
         match (&self.shared.live, &reply) {
             (Some(hub), Reply::File(f)) => self.record(hub, req, f),

@@ -246,6 +246,49 @@ fn a_folder_removed_and_made_again_keeps_reloading_its_pages() {
     reload(&mut st, "edited after the move back");
 }
 
+/// A folder listing is an HTML page too: under `--watch` it carries the
+/// script (the JSON listing does not), and a file added, removed or
+/// changed in the folder, or a folder made in it, reloads it.
+/// Was: listings had no script / now: they have, and follow their folder.
+#[test]
+fn a_listing_carries_the_script_and_follows_its_folder() {
+    let site = Site::new();
+    site.file("d/a.txt", b"a");
+    let s = Server::start(site.path(), &["--watch"]);
+    let page = s.get("/d/");
+    assert_eq!(page.status(), 200);
+    let html = page.text();
+    let script_at = html
+        .find("<script>/* ferry --watch */")
+        .unwrap_or_else(|| panic!("no script: {html}"));
+    assert!(
+        html[script_at..].ends_with("</script></body></html>\n"),
+        "{html}"
+    );
+    let json = s.get("/d/?format=json").text();
+    assert!(!json.contains("ferry --watch"), "{json}");
+    let without = Server::start(site.path(), &[]);
+    assert!(!without.get("/d/").text().contains("ferry --watch"));
+    let mut st = Stream::open(&s, "%2Fd%2F");
+    let reload = |st: &mut Stream, what: &str| {
+        assert_eq!(
+            st.event(Duration::from_secs(2)).as_deref(),
+            Some("event: reload\ndata:"),
+            "{what}"
+        );
+    };
+    fs::write(site.path().join("d/b.txt"), b"b").unwrap();
+    reload(&mut st, "a file added");
+    fs::create_dir(site.path().join("d/sub")).unwrap();
+    reload(&mut st, "a folder made");
+    fs::write(site.path().join("d/a.txt"), b"longer").unwrap();
+    reload(&mut st, "a file changed");
+    fs::remove_file(site.path().join("d/b.txt")).unwrap();
+    reload(&mut st, "a file removed");
+    // The listing shows it.
+    assert!(!s.get("/d/").text().contains("b.txt"));
+}
+
 /// A page whose path needs percent-encoding (a space, non-ASCII) is told
 /// of its changes: the script names it by `location.pathname`, encoded
 /// once more as a query value.
