@@ -780,14 +780,93 @@ fn key_dir(key: &str) -> &str {
     }
 }
 
-/// Puts `script` just before the last `</body>` (any case), or at the end
-/// when there is none.
+/// Puts `script` just before the page's last `</body>` tag (any case), or
+/// at the end when there is none. A `</body>` inside a comment or inside
+/// the text of a `<script>`, `<style>` or another element whose content is
+/// not markup is not a tag, and is passed over.
 pub fn inject_before_body_end(page: &mut Vec<u8>, script: &[u8]) {
-    let at = page
-        .windows(7)
-        .rposition(|w| w.eq_ignore_ascii_case(b"</body>"))
-        .unwrap_or(page.len());
+    let at = body_end_tag(page).unwrap_or(page.len());
     page.splice(at..at, script.iter().copied());
+}
+
+/// Elements whose content is text up to their own end tag (HTML's raw
+/// text and escapable raw text elements, and noscript as a browser with
+/// scripting parses it).
+const TEXT_ELEMENTS: [&[u8]; 9] = [
+    b"script",
+    b"style",
+    b"textarea",
+    b"title",
+    b"xmp",
+    b"iframe",
+    b"noembed",
+    b"noframes",
+    b"noscript",
+];
+
+/// Where the last `</body>` tag of `page` begins, as an HTML tokenizer
+/// sees the page: comments, `<!…>`/`<?…>` and the text of
+/// [`TEXT_ELEMENTS`] skipped.
+fn body_end_tag(page: &[u8]) -> Option<usize> {
+    let find = |from: usize, what: &[u8]| {
+        page.get(from..)?
+            .windows(what.len())
+            .position(|w| w.eq_ignore_ascii_case(what))
+            .map(|p| from + p)
+    };
+    let mut last = None;
+    let mut i = 0;
+    while let Some(p) = page
+        .get(i..)
+        .and_then(|rest| rest.iter().position(|&b| b == b'<'))
+    {
+        i += p;
+        let rest = &page[i..];
+        // What ends the page unclosed (a comment, a script) holds no tag.
+        if rest.starts_with(b"<!--") {
+            let Some(end) = find(i + 4, b"-->") else {
+                break;
+            };
+            i = end + 3;
+        } else if rest.starts_with(b"<!") || rest.starts_with(b"<?") {
+            let Some(end) = find(i + 2, b">") else { break };
+            i = end + 1;
+        } else if rest.len() > 1 && rest[1] == b'/' {
+            if names(&rest[2..], b"body") {
+                last = Some(i);
+            }
+            i += 2;
+        } else if let Some(name) = TEXT_ELEMENTS.iter().find(|n| names(&rest[1..], n)) {
+            // Past its start tag, then to its end tag.
+            let Some(open_end) = find(i + 1, b">") else {
+                break;
+            };
+            let mut at = open_end + 1;
+            let close = loop {
+                let Some(end) = find(at, b"</") else {
+                    break None;
+                };
+                if names(&page[end + 2..], name) {
+                    break Some(end);
+                }
+                at = end + 2;
+            };
+            let Some(close) = close else { break };
+            i = close;
+        } else {
+            i += 1;
+        }
+    }
+    last
+}
+
+/// Whether `s` begins with the tag name `name` (any case), ended as a tag
+/// name ends: whitespace, `/`, `>`, or the end of the page.
+fn names(s: &[u8], name: &[u8]) -> bool {
+    s.len() >= name.len()
+        && s[..name.len()].eq_ignore_ascii_case(name)
+        && s.get(name.len())
+            .is_none_or(|b| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>'))
 }
 
 /// The cache key of a request path that is already clean (no escapes,
@@ -1067,11 +1146,44 @@ mod coherence_tests {
 
     #[test]
     fn html_gets_the_script_before_the_last_body_end_tag() {
-        let mut page = b"<html><BODY>x</body><!-- </Body> --></html>".to_vec();
-        inject_before_body_end(&mut page, b"<s>");
-        assert_eq!(page, b"<html><BODY>x</body><!-- <s></Body> --></html>");
-        let mut bare = b"plain".to_vec();
-        inject_before_body_end(&mut bare, b"<s>");
-        assert_eq!(bare, b"plain<s>");
+        let cases: [(&[u8], &[u8]); 12] = [
+            (
+                b"<html><BODY>x</body></html>",
+                b"<html><BODY>x<s></body></html>",
+            ),
+            (b"a</body>b</BODY >c", b"a</body>b<s></BODY >c"),
+            (b"plain", b"plain<s>"),
+            // Not tags: in a comment, in a script's text, in a title.
+            (
+                b"<body>x</body><!-- </body> -->",
+                b"<body>x<s></body><!-- </body> -->",
+            ),
+            (
+                b"<script>let s = '</body>';</script>",
+                b"<script>let s = '</body>';</script><s>",
+            ),
+            (
+                b"<SCRIPT type=module>'</body>'</script ><p>",
+                b"<SCRIPT type=module>'</body>'</script ><p><s>",
+            ),
+            (b"<title></body></title>x", b"<title></body></title>x<s>"),
+            (b"<!doctype html></body>", b"<!doctype html><s></body>"),
+            // A longer name is another element.
+            (b"<scripts></body>", b"<scripts><s></body>"),
+            // Unclosed at the end: the end, unless a real tag came before.
+            (b"<body><!-- </body>", b"<body><!-- </body><s>"),
+            (b"x</body><!-- y", b"x<s></body><!-- y"),
+            (b"x</body><script>y", b"x<s></body><script>y"),
+        ];
+        for (page, want) in cases {
+            let mut got = page.to_vec();
+            inject_before_body_end(&mut got, b"<s>");
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(want),
+                "{}",
+                String::from_utf8_lossy(page)
+            );
+        }
     }
 }

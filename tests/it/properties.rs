@@ -654,3 +654,47 @@ proptest! {
         }
     }
 }
+
+/// Markup-like bytes: tags, comments and text that the injection's scanner
+/// must walk without panicking.
+fn markup() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        Just(b"</body>".to_vec()),
+        Just(b"</BODY >".to_vec()),
+        Just(b"<body>".to_vec()),
+        Just(b"<!--".to_vec()),
+        Just(b"-->".to_vec()),
+        Just(b"<script>".to_vec()),
+        Just(b"</script>".to_vec()),
+        Just(b"<title>".to_vec()),
+        Just(b"</title>".to_vec()),
+        Just(b"<!doctype html>".to_vec()),
+        Just(b"<?x".to_vec()),
+        Just(b"</".to_vec()),
+        Just(b"<".to_vec()),
+        Just(b">".to_vec()),
+        prop::collection::vec(any::<u8>(), 0..8),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// Live reload's injection keeps every byte of the page, in order, and
+    /// puts the script in one piece at a tag boundary or the end; a page
+    /// whose only `</body>` is in a comment gets it at the end.
+    #[test]
+    fn the_live_reload_script_is_inserted_whole_and_the_page_kept(page in markup()) {
+        let script = b"<script>S</script>";
+        let mut got = page.clone();
+        ferry::fs::cache::inject_before_body_end(&mut got, script);
+        prop_assert_eq!(got.len(), page.len() + script.len());
+        let at = (0..=page.len())
+            .find(|&i| got[..i] == page[..i] && got[i..i + script.len()] == script[..]
+                && got[i + script.len()..] == page[i..]);
+        prop_assert!(at.is_some(), "the page was changed: {:?}", String::from_utf8_lossy(&got));
+        let at = at.unwrap();
+        prop_assert!(at == page.len() || page[at..].to_ascii_lowercase().starts_with(b"</body"));
+    }
+}
