@@ -11,9 +11,11 @@
 //! one `stat` of its path (and its sidecars') per request instead.
 //!
 //! Policy:
+//! - a file with other hard links is checked by a stat per request (a
+//!   write through a link in a folder not watched sends no event there);
 //! - a watched entry is resolved again every [`REVALIDATE_AFTER`] all the
-//!   same (a safety net for changes notifications cannot see, such as a
-//!   write through another hard link); an unchanged file keeps its entry;
+//!   same (a safety net for changes notifications cannot see); an
+//!   unchanged file keeps its entry;
 //! - files of at most [`SMALL_FILE`] bytes are held in memory while the
 //!   worker's [`CACHE_BYTES`] allow; larger ones are sent from their
 //!   descriptor;
@@ -466,8 +468,11 @@ impl FileCache {
             return entry; // served, then closed
         }
         // Watch before trusting: then check that nothing changed between
-        // the open and the watch (a change after it is an event).
-        let watched = self.hold_watches(root, key, rel);
+        // the open and the watch (a change after it is an event). A file
+        // with other hard links can be written through a name in a folder
+        // not watched: it is checked by a stat per request instead.
+        let linked = std::os::unix::fs::MetadataExt::nlink(meta) > 1;
+        let watched = !linked && self.hold_watches(root, key, rel);
         if watched && !entry.unchanged_at(root) {
             self.release_watches(key, rel);
             self.budget.give(entry.fds());
@@ -531,7 +536,9 @@ impl FileCache {
             return; // the room was made by dropping this very file
         };
         let file = Rc::clone(&slot.file);
-        let watched = self.hold_watches(root, key, rel);
+        // Unwatched already (a hard-linked file, or no watch to be had):
+        // checked by a stat per request under every name.
+        let watched = file.watched.get() && self.hold_watches(root, key, rel);
         if watched && !file.unchanged_at(root) {
             // Changed meanwhile: the next request resolves it again.
             self.release_watches(key, rel);

@@ -343,3 +343,36 @@ fn a_huge_folder_the_page_never_loads_costs_no_watch() {
     seen.retain(|l| !l.starts_with("ferry: stopped; "));
     assert!(seen.is_empty(), "stderr: {seen:?}");
 }
+
+/// A file with another hard link, written through that link (in a folder
+/// no watch covers, here outside the root), is seen by the next request:
+/// new bytes and tag, never a 304 for the old one.
+/// Was: the old bytes and a 304 for the old tag for about 2 s / now: a
+/// hard-linked file is checked by a stat per request.
+#[test]
+fn a_file_written_through_another_hard_link_is_seen_by_the_next_request() {
+    let site = Site::new();
+    site.file("d/f.txt", b"v0");
+    let other = site
+        .outside()
+        .join(format!("link-{}.txt", std::process::id()));
+    let _ = fs::remove_file(&other);
+    fs::hard_link(site.path().join("d/f.txt"), &other).unwrap();
+    let s = Server::start(site.path(), &[]);
+    let mut c = s.conn();
+    let mut last = c.get("/d/f.txt");
+    assert_ok(&last, b"v0");
+    let mut stale = Vec::new();
+    for i in 1..=50 {
+        let body = format!("v{i}{}", "x".repeat(i % 7));
+        fs::write(&other, &body).unwrap();
+        let tag = last.header("ETag").unwrap().to_owned();
+        let r = c.ask("GET", "/d/f.txt", &[("If-None-Match", &tag)]);
+        if r.status() != 200 || r.body != body.as_bytes() {
+            stale.push((i, r.status_line.clone()));
+        }
+        last = r;
+    }
+    let _ = fs::remove_file(&other);
+    assert_eq!(stale, [], "stale answers");
+}
