@@ -17,7 +17,15 @@ impl Conn {
         line: ReqLine<'_>,
         cx: &mut Ctx,
     ) {
-        if let Reply::EventStream { page } = &reply {
+        // A HEAD of the event stream: its head (close-delimited, as the
+        // stream's), no subscription.
+        let persist = match reply {
+            Reply::EventStream { .. } if head_only => Persist::Close,
+            _ => persist,
+        };
+        if let Reply::EventStream { page } = &reply
+            && !head_only
+        {
             let Some(sub) = cx.site.subscribe(page.clone(), self.token) else {
                 return;
             };

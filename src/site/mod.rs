@@ -292,7 +292,7 @@ impl Site {
         if req.path != live::ROUTE {
             return self.error(Status::NotFound);
         }
-        if req.method != Method::Get {
+        if !matches!(req.method, Method::Get | Method::Head) {
             return self.error(Status::MethodNotAllowed);
         }
         let page = req

@@ -289,6 +289,27 @@ fn a_listing_carries_the_script_and_follows_its_folder() {
     assert!(!s.get("/d/").text().contains("b.txt"));
 }
 
+/// HEAD of the event stream sends GET's head and nothing after it (RFC
+/// 9110 9.3.2: HEAD is supported wherever GET is, as the 405's Allow
+/// says), and subscribes nothing.
+/// Was: 405 with `Allow: GET, HEAD, OPTIONS` / now: the head.
+#[test]
+fn head_of_the_event_stream_is_its_head() {
+    let site = watched_site();
+    let s = Server::start(site.path(), &["--watch"]);
+    let mut c = Conn::new(connect(s.addr));
+    c.send(b"HEAD /.ferry/live?page=%2F HTTP/1.1\r\nHost: t\r\n\r\n");
+    let r = c.read_response(true);
+    assert_eq!(r.status_line, OK);
+    assert_eq!(r.header("Content-Type"), Some("text/event-stream"));
+    assert_eq!(r.header("Connection"), Some("close"));
+    assert_eq!(r.header("Content-Length"), None);
+    c.assert_closed_clean("after the HEAD");
+    let post = s.ask("POST", "/.ferry/live", &[]);
+    assert_eq!(post.status(), 405);
+    assert_eq!(post.header("Allow"), Some("GET, HEAD, OPTIONS"));
+}
+
 /// A page whose path needs percent-encoding (a space, non-ASCII) is told
 /// of its changes: the script names it by `location.pathname`, encoded
 /// once more as a query value.
