@@ -443,7 +443,7 @@ impl FileCache {
         // clients that take it: not used.
         let fresh = |car: Option<(File, Metadata)>, ext: &str| {
             let (f, m) = car?;
-            if FileStamp::of(&m).mtime < stamp.mtime {
+            if !sidecar_is_fresh(FileStamp::of(&m).mtime, stamp.mtime) {
                 report_stale_sidecar(&format!("{rel}.{ext}"));
                 return None;
             }
@@ -785,6 +785,14 @@ fn key_dir(key: &str) -> &str {
         Some(dir) => dir,
         None => parent(key),
     }
+}
+
+/// Whether a sidecar modified at `car` (seconds, nanoseconds) is not
+/// older than its source, modified at `source`. A time in whole seconds
+/// in the source's second is the source's time copied by a tool that keeps
+/// seconds only (`brotli -k` does): fresh too.
+fn sidecar_is_fresh(car: (i64, i64), source: (i64, i64)) -> bool {
+    car >= source || (car.1 == 0 && car.0 == source.0)
 }
 
 /// Puts `script` just before the page's last `</body>` tag (any case), or
@@ -1149,6 +1157,16 @@ mod coherence_tests {
             cache.forget("d/f.txt");
             assert_eq!(budget.held(), 0, "watches given back");
         }
+    }
+
+    #[test]
+    fn a_sidecar_is_fresh_unless_older_than_its_source() {
+        assert!(sidecar_is_fresh((10, 5), (10, 5)));
+        assert!(sidecar_is_fresh((11, 0), (10, 999)));
+        assert!(!sidecar_is_fresh((10, 4), (10, 5)));
+        assert!(!sidecar_is_fresh((9, 0), (10, 5)));
+        // The source's time kept to the second (`brotli -k`).
+        assert!(sidecar_is_fresh((10, 0), (10, 123_456_789)));
     }
 
     #[test]

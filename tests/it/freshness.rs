@@ -281,6 +281,27 @@ fn a_sidecar_older_than_its_source_is_not_used() {
     assert_eq!(r.header("Content-Encoding"), None);
 }
 
+/// A sidecar whose time is its source's kept to the second (`brotli -k`
+/// copies it so) is as fresh as its source, and used.
+/// Was: ignored as older than its source (by the source's nanoseconds) /
+/// now: used.
+#[test]
+fn a_sidecar_with_its_sources_time_in_whole_seconds_is_used() {
+    let site = Site::new();
+    site.file("app.js", b"source")
+        .file("app.js.br", b"BR-SIDECAR");
+    set_mtime(&site.path().join("app.js"), at(1_700_000_000, 534_887_591));
+    set_mtime(&site.path().join("app.js.br"), at(1_700_000_000, 0));
+    let s = Server::start(site.path(), &["--no-compress"]);
+    let r = s.ask("GET", "/app.js", &[("Accept-Encoding", "br")]);
+    assert_ok(&r, b"BR-SIDECAR");
+    assert_eq!(r.header("Content-Encoding"), Some("br"));
+    // A second earlier is older.
+    set_mtime(&site.path().join("app.js.br"), at(1_699_999_999, 0));
+    let r = s.ask("GET", "/app.js", &[("Accept-Encoding", "br")]);
+    assert_ok(&r, b"source");
+}
+
 /// The inotify watches ferry holds, read from /proc (every inotify
 /// descriptor's `inotify wd:` lines).
 fn watches_of(pid: u32) -> usize {
