@@ -709,9 +709,11 @@ ferry_args_for() {
 show_server_log() {
   local f
   if [[ $1 == ferry ]]; then f=$TMP/ferry.err; else f=$TMP/nginx/error.log; fi
-  [[ -s $f ]] || return 0
-  log "$1 wrote to its error log:"
-  tail -n 20 "$f" | sed 's/^/    /' >&2
+  # ferry's exit line (connections per worker) is not news.
+  if [[ -s $f ]] && grep -qv '^ferry: stopped; connections accepted per worker:' "$f"; then
+    log "$1 wrote to its error log:"
+    tail -n 20 "$f" | sed 's/^/    /' >&2
+  fi
   : >"$f"
 }
 
