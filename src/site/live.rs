@@ -111,6 +111,34 @@ struct Inner {
     subs: HashMap<u64, Sub>,
 }
 
+impl Inner {
+    /// Watches the folder `dir` (once; a folder that cannot be watched is
+    /// not asked again).
+    fn watch(&mut self, root: &Root, dir: &str) {
+        if !self.dirs.contains(dir) {
+            self.watches.hold(root, dir);
+            self.dirs.insert(dir.to_owned());
+        }
+    }
+
+    /// `key`, served from `rel` (or asked for there), was loaded by the
+    /// page or resource `referer`, if any.
+    fn depends(&mut self, rel: &str, key: &str, referer: Option<&str>) {
+        self.keys
+            .entry(rel.to_owned())
+            .or_default()
+            .insert(key.to_owned());
+        if let Some(from) = referer
+            && from != key
+        {
+            self.referers
+                .entry(key.to_owned())
+                .or_default()
+                .insert(from.to_owned());
+        }
+    }
+}
+
 /// The live-reload hub, shared by the workers and its watch thread.
 pub struct LiveReload {
     root: Arc<Root>,
@@ -167,35 +195,14 @@ impl LiveReload {
     /// with the page or resource that referred to it, if any.
     pub fn served(&self, key: &str, rel: &str, referer: Option<&str>) {
         let mut inner = self.lock();
-        let dir = parent(rel);
-        if !inner.dirs.contains(dir) {
-            let root = &self.root;
-            inner.watches.hold(root, dir);
-            inner.dirs.insert(dir.to_owned());
-        }
-        inner
-            .keys
-            .entry(rel.to_owned())
-            .or_default()
-            .insert(key.to_owned());
-        if let Some(from) = referer
-            && from != key
-        {
-            inner
-                .referers
-                .entry(key.to_owned())
-                .or_default()
-                .insert(from.to_owned());
-        }
+        inner.watch(&self.root, parent(rel));
+        inner.depends(rel, key, referer);
     }
 
     /// An HTML listing of the folder `dir` was asked for as `key`.
     pub fn listed(&self, key: &str, dir: &str) {
         let mut inner = self.lock();
-        if !inner.dirs.contains(dir) {
-            inner.watches.hold(&self.root, dir);
-            inner.dirs.insert(dir.to_owned());
-        }
+        inner.watch(&self.root, dir);
         inner
             .listings
             .entry(dir.to_owned())
@@ -225,20 +232,8 @@ impl LiveReload {
         {
             dir = parent(dir);
         }
-        if !inner.dirs.contains(dir) {
-            inner.watches.hold(&self.root, dir);
-            inner.dirs.insert(dir.to_owned());
-        }
-        inner
-            .keys
-            .entry(rel.to_owned())
-            .or_default()
-            .insert(key.to_owned());
-        inner
-            .referers
-            .entry(key.to_owned())
-            .or_default()
-            .insert(referer.to_owned());
+        inner.watch(&self.root, dir);
+        inner.depends(rel, key, Some(referer));
     }
 
     /// Subscribes the event stream of connection `token` for `page`.
