@@ -708,15 +708,14 @@ impl Worker {
         let mut idle = Vec::new();
         let mut held = 0;
         for (k, e) in self.conns.iter_mut() {
-            if !e.conn.is_idle() {
-                continue;
-            }
-            if e.conn.hold_for_first_request(now, FIRST_REQUEST_GRACE) {
-                // Closed by a sweep at its grace's end, unless its request
-                // comes: wake for it, not a sweep period later.
+            // Accepted just now (by this very drain, too) with nothing sent
+            // yet, or in the middle of a head: a short grace for the
+            // request, closed by a sweep at its end unless it comes (wake
+            // for it then, not a sweep period later).
+            if e.conn.hold_for_request(now, FIRST_REQUEST_GRACE) {
                 held += 1;
                 self.next_sweep = self.next_sweep.min(e.conn.deadline());
-            } else {
+            } else if e.conn.is_idle() {
                 idle.push(k);
             }
         }

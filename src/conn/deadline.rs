@@ -15,11 +15,16 @@ impl Conn {
     /// At the start of the drain: a connection accepted within `grace`
     /// that has sent nothing yet is most likely a client about to send its
     /// first request (a new connection per request): it gets until
-    /// `grace` after its accept to send it, and an answer. Returns whether
-    /// it is kept.
-    pub fn hold_for_first_request(&mut self, now: Instant, grace: Duration) -> bool {
-        let until = self.started + grace;
-        if !self.unused || now >= until {
+    /// `grace` after its accept to send it, and an answer. One in the
+    /// middle of a request head gets `grace` from now to finish it.
+    /// Returns whether it is kept.
+    pub fn hold_for_request(&mut self, now: Instant, grace: Duration) -> bool {
+        let until = match self.state {
+            _ if self.unused => self.started + grace,
+            State::Head if self.output.is_empty() => now + grace,
+            _ => return false,
+        };
+        if now >= until {
             return false;
         }
         self.owed_answer = true;

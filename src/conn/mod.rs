@@ -126,7 +126,10 @@ pub struct Conn {
     end: End,
     /// The last request asked for the close (`Connection: close`, HTTP/1.0).
     client_closes: bool,
-    /// The last read took everything the socket held at that moment.
+    /// The last read took everything the socket held at that moment, held
+    /// nothing after a closing request, and no time has passed since (a
+    /// blocked write or a reply being made clears it): closing then needs
+    /// no look for more input.
     drained: bool,
     /// Accepted during the drain (it was queued before the listeners
     /// closed), or just before it: its first request is waited for and
@@ -317,7 +320,11 @@ impl Conn {
                 self.send(cx);
             }
         }
-        self.reader.end(input);
+        if self.reader.end(input) {
+            // Bytes after the request that closes the connection: the
+            // client may still be sending, so the close lingers.
+            self.drained = false;
+        }
         if matches!(self.state, State::Body(_)) && self.reader.body_read() > body_before {
             // The body made progress.
             self.deadline = cx.now + cx.timeouts.body;

@@ -2,7 +2,7 @@
 //! worker's buffer and sent in one `send`, what a full socket did not take,
 //! and file bodies by `sendfile` (the head goes with `MSG_MORE` so head and
 //! first bytes share a packet), with multipart part heads between ranges.
-//! Also the socket helpers the state machine uses: read, peek, linger.
+//! Also the socket helpers the state machine uses: read and send.
 
 use std::collections::VecDeque;
 use std::fs::File;
@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use rustix::io::Errno;
-use rustix::net::{RecvFlags, SendFlags};
+use rustix::net::SendFlags;
 
 use crate::fs::CachedFile;
 use crate::fs::compress::{Form, FormData};
@@ -398,11 +398,4 @@ impl Output {
         }
         out.clear();
     }
-}
-
-/// Whether unread bytes sit in the socket (one nonblocking peek).
-pub fn input_waiting(sock: &OwnedFd) -> bool {
-    let mut byte = [0u8; 1];
-    let flags = RecvFlags::PEEK | RecvFlags::DONTWAIT;
-    matches!(rustix::net::recv(sock, &mut byte, flags), Ok((n, _)) if n > 0)
 }

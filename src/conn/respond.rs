@@ -68,6 +68,8 @@ impl Conn {
                 persist,
                 line: line.to_owned(),
             };
+            // Answered in a later wake-up: what the last read saw is stale.
+            self.drained = false;
             self.enter(State::Await(Box::new(deferred)), cx);
             return;
         }
@@ -81,6 +83,9 @@ impl Conn {
         self.stage_reply(reply, persist, head_only, line, cx);
         self.enter(State::Idle, cx);
         if self.output.has_file() {
+            // A file body takes a while to send (sendfile): a client may
+            // send more meanwhile, so a close after it looks first.
+            self.drained = false;
             self.send(cx);
         }
     }
@@ -129,19 +134,29 @@ impl Conn {
         match sent {
             Sent::Done => {}
             Sent::Failed => self.end = End::Now,
-            Sent::Blocked | Sent::Yield => match std::mem::replace(&mut self.state, State::Idle) {
-                State::Write(after) => {
-                    self.state = State::Write(after);
-                    if self.output.sent_late() > before {
-                        // The response made progress.
-                        self.deadline = cx.now + cx.timeouts.write;
-                    }
-                }
-                State::Body(d) => self.enter(State::Write(Some(d)), cx),
-                _ => self.enter(State::Write(None), cx),
-            },
+            Sent::Blocked | Sent::Yield => {
+                // The response ends in a later wake-up: what the last read
+                // saw is stale by then.
+                self.drained = false;
+                self.wait_to_write(before, cx);
+            }
         }
         sent
+    }
+
+    /// A response the socket did not take at once: the write state.
+    fn wait_to_write(&mut self, before: u64, cx: &mut Ctx) {
+        match std::mem::replace(&mut self.state, State::Idle) {
+            State::Write(after) => {
+                self.state = State::Write(after);
+                if self.output.sent_late() > before {
+                    // The response made progress.
+                    self.deadline = cx.now + cx.timeouts.write;
+                }
+            }
+            State::Body(d) => self.enter(State::Write(Some(d)), cx),
+            _ => self.enter(State::Write(None), cx),
+        }
     }
 
     /// Writes staged output; once all is out, closes or carries on with
@@ -158,14 +173,15 @@ impl Conn {
     /// Everything staged is out.
     pub(super) fn response_done(&mut self, cx: &mut Ctx) -> Flow {
         if self.end == End::AfterResponse {
-            // A client that asked for the close and had sent nothing more
-            // can't be reset by our close: skip the lingering. Our last
-            // read took all the socket held and nothing is left over, so
-            // no syscall is needed to know; else peek.
-            if self.client_closes
-                && ((self.drained && !self.reader.has_buffered())
-                    || !output::input_waiting(&self.sock))
-            {
+            // A client that asked for the close, sent nothing after that
+            // request, and was answered at once (in the wake-up of the read
+            // that took all the socket held, from memory) can't be reset by
+            // our close: skip the lingering. Otherwise linger: a client
+            // given time (a file body, a blocked write, a reply being made)
+            // may have sent more meanwhile, and a peek would race with it
+            // (its next bytes held by Nagle until our data acknowledged its
+            // first, then arriving just after the peek).
+            if self.client_closes && self.drained && !self.reader.has_buffered() {
                 return Flow::Close;
             }
             return self.start_linger(cx);

@@ -197,12 +197,17 @@ impl RequestReader {
     }
 
     /// Ends a round: unconsumed bytes are kept for the next, unless the
-    /// reader stopped.
-    pub fn end(&mut self, input: Input<'_>) {
+    /// reader stopped. Returns whether bytes were dropped so (the client
+    /// sent more after the request that closes the connection).
+    pub fn end(&mut self, input: Input<'_>) -> bool {
         let Input { bytes, at, .. } = input;
         if matches!(self.state, State::Stopped) {
             self.buf = Vec::new();
-            return;
+            let len = match &bytes {
+                Bytes::Fresh(b) => b.len(),
+                Bytes::Kept(v) => v.len(),
+            };
+            return at < len;
         }
         match bytes {
             Bytes::Fresh(b) => self.buf.extend_from_slice(&b[at..]),
@@ -212,6 +217,7 @@ impl RequestReader {
                 self.buf = v;
             }
         }
+        false
     }
 
     /// Nothing after this point is read: the connection is closing after
