@@ -851,10 +851,15 @@ fn body_end_tag(page: &[u8]) -> Option<usize> {
                 last = Some(i);
             }
             i += 2;
-        } else if let Some(name) = TEXT_ELEMENTS.iter().find(|n| names(&rest[1..], n)) {
-            // Past its start tag, then to its end tag.
-            let Some(open_end) = find(i + 1, b">") else {
+        } else if rest.get(1).is_some_and(u8::is_ascii_alphabetic) {
+            // A start tag: past its end (a quoted value may hold `>` or
+            // `</body>`), then, for a text element, to its end tag.
+            let Some(open_end) = start_tag_end(page, i + 1) else {
                 break;
+            };
+            let Some(name) = TEXT_ELEMENTS.iter().find(|n| names(&rest[1..], n)) else {
+                i = open_end + 1;
+                continue;
             };
             let mut at = open_end + 1;
             let close = loop {
@@ -873,6 +878,26 @@ fn body_end_tag(page: &[u8]) -> Option<usize> {
         }
     }
     last
+}
+
+/// Where the start tag whose name begins at `from` ends (its `>`),
+/// passing over attribute values in quotes.
+fn start_tag_end(page: &[u8], from: usize) -> Option<usize> {
+    let mut quote = None;
+    let mut after_equals = false;
+    for (j, &b) in page.iter().enumerate().skip(from) {
+        match quote {
+            Some(q) if b == q => quote = None,
+            Some(_) => {}
+            None if after_equals && (b == b'"' || b == b'\'') => quote = Some(b),
+            None if b == b'>' => return Some(j),
+            None => {}
+        }
+        if !b.is_ascii_whitespace() {
+            after_equals = b == b'=' && quote.is_none();
+        }
+    }
+    None
 }
 
 /// Whether `s` begins with the tag name `name` (any case), ended as a tag
@@ -1171,7 +1196,7 @@ mod coherence_tests {
 
     #[test]
     fn html_gets_the_script_before_the_last_body_end_tag() {
-        let cases: [(&[u8], &[u8]); 12] = [
+        let cases: [(&[u8], &[u8]); 14] = [
             (
                 b"<html><BODY>x</body></html>",
                 b"<html><BODY>x<s></body></html>",
@@ -1195,6 +1220,12 @@ mod coherence_tests {
             (b"<!doctype html></body>", b"<!doctype html><s></body>"),
             // A longer name is another element.
             (b"<scripts></body>", b"<scripts><s></body>"),
+            // In a quoted attribute value: not a tag.
+            (
+                b"<div title=\"</body>\">x</div>",
+                b"<div title=\"</body>\">x</div><s>",
+            ),
+            (b"<p a = '>'></body>", b"<p a = '>'><s></body>"),
             // Unclosed at the end: the end, unless a real tag came before.
             (b"<body><!-- </body>", b"<body><!-- </body><s>"),
             (b"x</body><!-- y", b"x<s></body><!-- y"),

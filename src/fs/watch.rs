@@ -99,6 +99,9 @@ pub enum Change {
         dir: String,
         path: String,
         complete: bool,
+        /// Only its metadata changed (`touch`, `chmod`): a listing shows
+        /// it, a page does not.
+        attrib: bool,
     },
     /// A watched directory itself was moved or removed.
     Dir(String),
@@ -292,6 +295,7 @@ impl Watches {
                     | ReadFlags::MOVED_FROM
                     | ReadFlags::DELETE,
             ) || flags.contains(ReadFlags::CREATE | ReadFlags::ISDIR);
+            let attrib = flags.contains(ReadFlags::ATTRIB);
             // Names that are not UTF-8 as relative paths spell them.
             if let Some(name) = ev.file_name().map(|n| super::path::to_rel(n.to_bytes())) {
                 for dir in w.names.keys() {
@@ -304,6 +308,7 @@ impl Watches {
                         dir: dir.clone(),
                         path,
                         complete,
+                        attrib,
                     });
                 }
             }
@@ -424,11 +429,13 @@ mod tests {
             dir: "a/b".into(),
             path: "a/b/f".into(),
             complete: true,
+            attrib: false,
         }));
         assert!(out.contains(&Change::Entry {
             dir: "a".into(),
             path: "a/b".into(),
             complete: true,
+            attrib: false,
         }));
         w.release("a/b");
         w.release("a");

@@ -108,6 +108,14 @@ struct Inner {
     /// Folder → the keys of its listing pages (each entry added, removed
     /// or changed reloads them).
     listings: HashMap<String, HashSet<String>>,
+    /// Every key served or asked for (pages and what they loaded): a
+    /// `Referer` counts only when it names one.
+    known: HashSet<String>,
+    /// Page → when it was last served by navigation, and when a change
+    /// last reached it: a stream opened after a change its page missed is
+    /// told at once.
+    loaded_at: HashMap<String, Instant>,
+    changed_at: HashMap<String, Instant>,
     subs: HashMap<u64, Sub>,
 }
 
@@ -122,14 +130,18 @@ impl Inner {
     }
 
     /// `key`, served from `rel` (or asked for there), was loaded by the
-    /// page or resource `referer`, if any.
+    /// page or resource `referer`, if any: one served before (a name
+    /// never served is no page, and would make the map grow with every
+    /// made-up `Referer`).
     fn depends(&mut self, rel: &str, key: &str, referer: Option<&str>) {
         self.keys
             .entry(rel.to_owned())
             .or_default()
             .insert(key.to_owned());
+        self.known.insert(key.to_owned());
         if let Some(from) = referer
             && from != key
+            && self.known.contains(from)
         {
             self.referers
                 .entry(key.to_owned())
@@ -175,6 +187,9 @@ impl LiveReload {
                 dirs: HashSet::new(),
                 missing: HashSet::new(),
                 listings: HashMap::new(),
+                known: HashSet::new(),
+                loaded_at: HashMap::new(),
+                changed_at: HashMap::new(),
                 subs: HashMap::new(),
             }),
         });
@@ -192,11 +207,15 @@ impl LiveReload {
     }
 
     /// A file response: `key` (the name asked for) served from `rel`,
-    /// with the page or resource that referred to it, if any.
+    /// with the page or resource that referred to it, if any (none: a
+    /// page loaded by navigation).
     pub fn served(&self, key: &str, rel: &str, referer: Option<&str>) {
         let mut inner = self.lock();
         inner.watch(&self.root, parent(rel));
         inner.depends(rel, key, referer);
+        if referer.is_none() {
+            inner.loaded_at.insert(key.to_owned(), Instant::now());
+        }
     }
 
     /// An HTML listing of the folder `dir` was asked for as `key`.
@@ -208,14 +227,17 @@ impl LiveReload {
             .entry(dir.to_owned())
             .or_default()
             .insert(key.to_owned());
+        inner.known.insert(key.to_owned());
+        inner.loaded_at.insert(key.to_owned(), Instant::now());
     }
 
-    /// A request for `key` (from the page or resource `referer`) found
-    /// nothing: watches the nearest folder on its path that exists, so
-    /// that the file (or a folder on the way) appearing tells the page.
-    pub fn missing(&self, key: &str, referer: &str) {
+    /// A request for `key` (from the page or resource `referer`; none: a
+    /// page navigated to) found nothing: watches the nearest folder on its
+    /// path that exists, so that the file (or a folder on the way)
+    /// appearing tells the page.
+    pub fn missing(&self, key: &str, referer: Option<&str>) {
         let rel = key.trim_end_matches('/');
-        if rel.is_empty() || referer == key {
+        if rel.is_empty() {
             return;
         }
         let mut inner = self.lock();
@@ -233,7 +255,10 @@ impl LiveReload {
             dir = parent(dir);
         }
         inner.watch(&self.root, dir);
-        inner.depends(rel, key, Some(referer));
+        inner.depends(rel, key, referer);
+        if referer.is_none() {
+            inner.loaded_at.insert(key.to_owned(), Instant::now());
+        }
     }
 
     /// Subscribes the event stream of connection `token` for `page`.
@@ -243,7 +268,19 @@ impl LiveReload {
         token: u64,
         mailbox: Arc<Mailbox>,
     ) -> Subscription {
-        self.lock().subs.insert(token, Sub { page, mailbox });
+        let mut inner = self.lock();
+        // A change that reached this page after it was served and before
+        // its stream opened (a save while the page was loading) is told
+        // now.
+        let missed = match (inner.changed_at.get(&page), inner.loaded_at.get(&page)) {
+            (Some(changed), Some(loaded)) => changed > loaded,
+            _ => false,
+        };
+        if missed {
+            mailbox.post(token, Done::Live(LiveEvent::Reload));
+        }
+        inner.subs.insert(token, Sub { page, mailbox });
+        drop(inner);
         Subscription {
             hub: Arc::clone(self),
             token,
@@ -279,13 +316,20 @@ impl LiveReload {
                         Change::Entry {
                             dir,
                             path,
-                            complete: true,
+                            complete,
+                            attrib,
                         } => {
-                            changed.insert(path);
-                            folders.insert(dir);
+                            // A listing shows what is complete and what a
+                            // touch changed, dotfiles only with --hidden.
+                            if (complete || attrib) && self.listed_in(&path) {
+                                folders.insert(dir);
+                            }
+                            // For pages, a write in progress is nothing yet:
+                            // its end is the change.
+                            if complete {
+                                changed.insert(path);
+                            }
                         }
-                        // A write in progress: its end is the change.
-                        Change::Entry { .. } => {}
                         Change::Overflow => {
                             changed.insert(String::new());
                         }
@@ -299,7 +343,7 @@ impl LiveReload {
                         }
                     }
                 }
-                if changed.is_empty() && gone.is_empty() {
+                if changed.is_empty() && gone.is_empty() && folders.is_empty() {
                     break; // only writes in progress: wait for their end
                 }
                 let left = SETTLE_MAX.saturating_sub(first.elapsed());
@@ -325,6 +369,12 @@ impl LiveReload {
         }
     }
 
+    /// Whether the entry `path` appears in its folder's listing.
+    fn listed_in(&self, path: &str) -> bool {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        self.root.hidden() || !name.starts_with('.')
+    }
+
     /// Stops counting `dir` (and the folders under it) as watched.
     fn forget_dir(&self, dir: &str) {
         let mut inner = self.lock();
@@ -341,7 +391,8 @@ impl LiveReload {
     /// Tells every page that loaded one of `changed` (`""`: anything), and
     /// the listings of `folders`.
     fn notify(&self, changed: &HashSet<String>, folders: &HashSet<String>) {
-        let inner = self.lock();
+        let mut inner = self.lock();
+        let inner = &mut *inner;
         let mut touched: HashSet<&str> = HashSet::new();
         let mut only_css = true;
         for dir in folders {
@@ -372,6 +423,12 @@ impl LiveReload {
                 if affected.insert(r.as_str()) {
                     todo.push(r.as_str());
                 }
+            }
+        }
+        let now = Instant::now();
+        for page in &affected {
+            if inner.loaded_at.contains_key(*page) {
+                inner.changed_at.insert((*page).to_owned(), now);
             }
         }
         for (token, sub) in &inner.subs {

@@ -113,6 +113,8 @@ pub struct SiteShared {
     root: Arc<Root>,
     options: SiteOptions,
     not_found: Option<NotFoundPage>,
+    /// The built-in 404 page with the live-reload script (`--watch`).
+    live_404: Option<CustomPage>,
     /// `--cors`, `--header` and Cache-Control, arranged for every head.
     decor: Decor,
     listings: Arc<ListingCache>,
@@ -183,11 +185,13 @@ impl SiteShared {
         } else {
             None
         };
+        let script = options.watch.then_some(live::SCRIPT);
         Ok(SiteShared {
             compressor,
             root,
             options,
-            not_found: not_found.map(NotFoundPage::new),
+            not_found: not_found.map(|p| NotFoundPage::new(p, script)),
+            live_404: script.map(pages::not_found_with),
             decor,
             listings,
             jobs,
@@ -335,17 +339,18 @@ impl Site {
         hub.served(&key, rel, referer.as_deref());
     }
 
-    /// Live reload: a page asked for a file that is not there (a folder
-    /// being rebuilt): it depends on it appearing.
+    /// Live reload: a page (or what it loaded) asked for a file that is
+    /// not there (a folder being rebuilt, a page not written yet): it
+    /// depends on it appearing. A navigation's 404 page carries the script.
     fn record_missing(&self, hub: &LiveReload, req: &Request<'_>) {
         let hidden = self.shared.root.hidden();
         let referer = match (req.fields.sec_fetch_dest, req.fields.referer) {
-            (Single::One(dest), _) if dest.eq_ignore_ascii_case(b"document") => return,
+            (Single::One(dest), _) if dest.eq_ignore_ascii_case(b"document") => None,
             (_, Single::One(v)) => live::referer_key(v, hidden),
             _ => None,
         };
-        if let (Some(from), Some(key)) = (referer, live::request_key(req.path, hidden)) {
-            hub.missing(&key, &from);
+        if let Some(key) = live::request_key(req.path, hidden) {
+            hub.missing(&key, referer.as_deref());
         }
     }
 
@@ -464,12 +469,19 @@ impl Site {
     }
 
     fn decorate(&self, reply: Reply) -> Reply {
-        match (reply, &self.shared.not_found) {
-            (Reply::Error(Status::NotFound, None, vary), Some(page)) => {
-                Reply::Error(Status::NotFound, page.current(), vary)
-            }
-            (other, _) => other,
-        }
+        let Reply::Error(Status::NotFound, None, vary) = reply else {
+            return reply;
+        };
+        let custom = self
+            .shared
+            .not_found
+            .as_ref()
+            .and_then(NotFoundPage::current);
+        Reply::Error(
+            Status::NotFound,
+            custom.or_else(|| self.shared.live_404.clone()),
+            vary,
+        )
     }
 
     /// Encodes `reply`'s head into `dst`.

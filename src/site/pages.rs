@@ -67,6 +67,8 @@ pub struct CustomPage {
 pub struct NotFoundPage {
     path: PathBuf,
     content_type: Box<str>,
+    /// The live-reload script, put into an HTML page (`--watch`).
+    inject: Option<&'static str>,
     current: Mutex<Option<(PageStamp, CustomPage)>>,
 }
 
@@ -74,9 +76,10 @@ pub struct NotFoundPage {
 type PageStamp = (u64, u64, u64, i64, i64, i64, i64);
 
 impl NotFoundPage {
-    pub fn new(path: PathBuf) -> NotFoundPage {
-        let content_type = crate::fs::mime::content_type(&path.to_string_lossy()).into();
+    pub fn new(path: PathBuf, inject: Option<&'static str>) -> NotFoundPage {
+        let content_type: Box<str> = crate::fs::mime::content_type(&path.to_string_lossy()).into();
         NotFoundPage {
+            inject: inject.filter(|_| content_type.starts_with("text/html")),
             path,
             content_type,
             current: Mutex::new(None),
@@ -110,12 +113,27 @@ impl NotFoundPage {
         {
             return Some(page.clone());
         }
+        let mut body = std::fs::read(&self.path).ok()?;
+        if let Some(script) = self.inject {
+            crate::fs::cache::inject_before_body_end(&mut body, script.as_bytes());
+        }
         let page = CustomPage {
-            body: std::fs::read(&self.path).ok()?.into(),
+            body: body.into(),
             content_type: self.content_type.clone(),
         };
         *current = Some((stamp, page.clone()));
         Some(page)
+    }
+}
+
+/// The built-in 404 page with the live-reload script (`--watch`): a page
+/// navigated to before it exists reloads once it does.
+pub fn not_found_with(script: &str) -> CustomPage {
+    let mut body = page(Status::NotFound).to_vec();
+    crate::fs::cache::inject_before_body_end(&mut body, script.as_bytes());
+    CustomPage {
+        body: body.into(),
+        content_type: std::str::from_utf8(HTML).unwrap_or_default().into(),
     }
 }
 
