@@ -758,6 +758,47 @@ fn a_second_sigint_while_draining_exits_at_once() {
     assert_eq!(total, 1, "{seen:?}");
 }
 
+/// A request whose head is half sent when shutdown begins gets the same
+/// short grace as a new connection's first request: completed, it is
+/// answered (and the connection closed); left unfinished, a 408 at the
+/// grace's end.
+/// Was: dropped at once, whatever came next / now: answered.
+#[test]
+fn a_request_half_sent_at_shutdown_is_answered_when_it_completes() {
+    for finish in [true, false] {
+        let dir = site(&[("index.html", INDEX)]);
+        let mut s = Server::start(dir.path(), &["--threads", "1"]);
+        let mut half = connect(s.addr);
+        half.write_all(b"GET /index.html HTTP/1.1\r\nHo").unwrap();
+        // The worker has read the half head once a later request on
+        // another connection is answered (its events come in order).
+        assert_ok(&s.get("/index.html"), INDEX);
+        s.signal(Signal::TERM);
+        if finish {
+            half.write_all(b"st: t\r\n\r\n").unwrap();
+        }
+        let got = read_to_close(&mut half);
+        drop(half); // as a client does at the end: the server's linger ends
+        let rs = parse_all(&got, &[false]);
+        assert_eq!(
+            rs.len(),
+            1,
+            "finish {finish}: {:?}",
+            String::from_utf8_lossy(&got)
+        );
+        // Completed, it is answered (before the drain began or during it:
+        // the close follows either way); left unfinished, a 408 and close.
+        if finish {
+            assert_ok(&rs[0], INDEX);
+        } else {
+            assert_eq!(rs[0].status(), 408);
+            assert_eq!(rs[0].header("Connection"), Some("close"));
+        }
+        let status = s.wait_exit(Duration::from_secs(2)).expect("exit");
+        assert_eq!(status.code(), Some(0));
+    }
+}
+
 /// A connection that has sent nothing (a browser's spare connection) is
 /// not a transfer: shutdown does not announce it as draining, closes it
 /// once its short grace for a first request ends, and exits.
