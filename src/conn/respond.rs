@@ -32,21 +32,7 @@ impl Conn {
             // Nothing else is read on this connection; the stream is
             // close-delimited.
             self.reader.stop();
-            cx.site
-                .encode_head(&reply, Persist::Close, &cx.date, &mut cx.out);
-            // Logged when it ends, with its length then.
-            let body_start = self.output.staged_end(&cx.out);
-            let status = reply.status();
-            cx.log.stage(
-                &mut self.unlogged,
-                &self.peer,
-                line,
-                status,
-                body_start,
-                None,
-                self.started,
-            );
-            self.output.stage(reply.into_body(), &mut cx.out);
+            self.stage_reply(reply, Persist::Close, false, line, cx);
             self.enter(State::Stream { _subscription: sub }, cx);
             if self.write_out(cx) != Sent::Done {
                 self.end = End::Now;
@@ -91,7 +77,8 @@ impl Conn {
     }
 
     /// Stages `reply` behind what is staged (its head, and its body unless
-    /// `head_only`) and records it for the access log.
+    /// `head_only`) and records it for the access log (an event stream
+    /// with no length: it is logged when it ends, with its length then).
     pub(super) fn stage_reply(
         &mut self,
         reply: Reply,
@@ -103,8 +90,9 @@ impl Conn {
         let status = reply.status();
         cx.site.encode_head(&reply, persist, &cx.date, &mut cx.out);
         let body_start = self.output.staged_end(&cx.out);
+        let open_ended = matches!(reply, Reply::EventStream { .. }) && !head_only;
         let body = reply.into_body();
-        let len = if head_only { 0 } else { body.len() };
+        let len = (!open_ended).then_some(if head_only { 0 } else { body.len() });
         if !head_only {
             self.output.stage(body, &mut cx.out);
         }
@@ -114,7 +102,7 @@ impl Conn {
             line,
             status,
             body_start,
-            Some(len),
+            len,
             self.started,
         );
     }

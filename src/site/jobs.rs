@@ -115,7 +115,7 @@ fn run_listing(
         Ok(folder) => match listing::render(&folder, &job.rel, job.view, max_read) {
             Ok(mut body) => {
                 if let Some(script) = live_script.filter(|_| !job.view.json) {
-                    listing::html::inject(&mut body, script);
+                    crate::fs::cache::inject_before_body_end(&mut body, script.as_bytes());
                 }
                 let body: Arc<[u8]> = body.into();
                 let (waiters, serial) = cache.fill(

@@ -240,17 +240,6 @@ pub fn render(l: &Listing<'_>) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Puts `script` before the `</body>` a rendering ends with.
-pub fn inject(page: &mut Vec<u8>, script: &str) {
-    const END: &[u8] = b"</body></html>\n";
-    let at = if page.ends_with(END) {
-        page.len() - END.len()
-    } else {
-        page.len()
-    };
-    page.splice(at..at, script.bytes());
-}
-
 /// A link to page `page` of this listing, in its order, HTML-escaped.
 fn page_href(l: &Listing<'_>, page: u32) -> String {
     match l.view.query(page, false) {
